@@ -1,0 +1,142 @@
+# fleetpatch — every entry point. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VENV_POLICY := .venv-policy
+PY := $(VENV)/bin/python
+BUILD := build
+
+# Terraform reads only the project's CLI config (never ~/.terraformrc): the aws provider comes
+# from a local filesystem mirror when one exists ($TF_PLUGIN_MIRROR or a usual place), from the
+# public registry otherwise.
+TF_MIRROR_CANDIDATES := $(TF_PLUGIN_MIRROR) /opt/tf-plugins /usr/share/terraform/plugins \
+	/usr/local/share/terraform/plugins $(HOME)/.terraform.d/plugins $(HOME)/.local/share/terraform/plugins
+TF_MIRROR := $(firstword $(foreach d,$(TF_MIRROR_CANDIDATES),$(if $(wildcard $(d)/registry.terraform.io/hashicorp/aws),$(d))))
+export TF_CLI_CONFIG_FILE := $(CURDIR)/$(BUILD)/terraform.rc
+export TF_IN_AUTOMATION := 1
+export CHECKPOINT_DISABLE := 1
+export BC_SKIP_MAPPING := TRUE
+export PYTHONDONTWRITEBYTECODE := 1
+
+ENVS := $(notdir $(wildcard environments/*))
+ENV ?=
+
+.PHONY: help setup tfconfig fmt lint docs validate unit integration tftest policy test demo bench \
+	package plan apply report lock clean
+
+help: ## List the targets (this text)
+	@echo "fleetpatch — make targets:"
+	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo "Variables: ENV=<$(subst $(eval) ,|,$(ENVS))> for plan/apply, SOURCE=<s3://bucket/prefix|folder> for report."
+
+# --- environments -------------------------------------------------------------------------------
+$(VENV)/.stamp: requirements/dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is required (python3.11 not on PATH)"; exit 1; }
+	@echo "== creating $(VENV) from requirements/dev.txt"
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements/dev.txt
+	touch $@
+
+$(VENV_POLICY)/.stamp: requirements/policy.txt
+	@echo "== creating $(VENV_POLICY) from requirements/policy.txt"
+	rm -rf $(VENV_POLICY)
+	$(PYTHON) -m venv $(VENV_POLICY)
+	$(VENV_POLICY)/bin/pip install --quiet --upgrade pip
+	$(VENV_POLICY)/bin/pip install --quiet -r requirements/policy.txt
+	touch $@
+
+tfconfig:
+	@command -v terraform >/dev/null || { echo "terraform >= 1.11 is required on PATH"; exit 1; }
+	@$(PYTHON) tools/tf_cli_config.py $(TF_CLI_CONFIG_FILE) $(if $(TF_MIRROR),--mirror $(TF_MIRROR))
+	@echo "terraform: $(if $(TF_MIRROR),aws provider from mirror $(TF_MIRROR),public registry) ($(TF_CLI_CONFIG_FILE))"
+
+setup: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig ## Create .venv and .venv-policy (when missing or stale) and the Terraform CLI config
+
+# --- checks -------------------------------------------------------------------------------------
+fmt: $(VENV)/.stamp ## Format Terraform and Python in place
+	terraform fmt -recursive modules environments tests
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+docs: $(VENV)/.stamp ## Regenerate the inputs/outputs tables of module and environment READMEs
+	$(PY) -m tools.tfdocs
+
+lint: $(VENV)/.stamp ## ruff, ruff format --check, mypy, terraform fmt -check, README tables in sync
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	terraform fmt -check -recursive modules environments tests
+	$(PY) -m tools.tfdocs --check
+
+validate: $(VENV)/.stamp tfconfig ## terraform init + validate in every AWS module and environment
+	$(PY) -m tools.terraform_each validate
+
+tftest: $(VENV)/.stamp tfconfig ## terraform test (mock provider) in every module that has tests
+	$(PY) -m tools.terraform_each test
+
+unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no emulator)
+	$(PY) -m pytest -m "not integration"
+
+integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
+	$(PY) -m pytest -m integration
+
+policy: $(VENV_POLICY)/.stamp tfconfig ## checkov over modules/ and environments/ (offline)
+	@for d in modules environments; do \
+		echo "== checkov $$d"; \
+		$(VENV_POLICY)/bin/checkov --quiet --compact --framework terraform --skip-download -d $$d || exit 1; \
+	done
+
+test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy
+	$(MAKE) setup
+	$(MAKE) lint
+	$(MAKE) validate
+	$(MAKE) tftest
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) policy
+	@echo "make test: all checks passed"
+
+# --- running ------------------------------------------------------------------------------------
+demo: $(VENV)/.stamp tfconfig ## Apply the whole seed topology on the embedded AWS emulator and show it working
+	@echo "make demo will: start the embedded AWS emulator, apply environments/local (security,"
+	@echo "shared-services and application accounts, two regions each), seed a fleet, run the role"
+	@echo "check and the patch-run discovery, print the result, check the plan is empty, destroy."
+	@echo "Not built yet: environments/local and the emulator launcher land with the emulator issue."
+	@exit 1
+
+bench: $(VENV)/.stamp ## Run every benchmark into build/bench.json
+	$(PY) -m tools.bench
+
+package: $(VENV)/.stamp ## Build deterministic Lambda / Function zips into build/
+	$(PY) -m tools.package
+
+plan: $(VENV)/.stamp tfconfig ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md
+	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
+	mkdir -p $(BUILD)/$(ENV)
+	terraform -chdir=environments/$(ENV) init -input=false
+	terraform -chdir=environments/$(ENV) plan -input=false -out=$(CURDIR)/$(BUILD)/$(ENV)/plan.tfplan
+	terraform -chdir=environments/$(ENV) show -json $(CURDIR)/$(BUILD)/$(ENV)/plan.tfplan > $(BUILD)/$(ENV)/plan.json
+	@echo "wrote $(BUILD)/$(ENV)/plan.json"
+
+apply: tfconfig ## terraform apply ENV=<env> of the plan saved by `make plan ENV=<env>`
+	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
+	@test -f $(BUILD)/$(ENV)/plan.tfplan || { echo "no saved plan: run 'make plan ENV=$(ENV)' first"; exit 2; }
+	terraform -chdir=environments/$(ENV) apply -input=false $(CURDIR)/$(BUILD)/$(ENV)/plan.tfplan
+
+lock: ## Re-resolve requirements/*.in into the exact lock files requirements/*.txt
+	rm -rf $(BUILD)/lock && mkdir -p $(BUILD)/lock
+	for f in dev policy; do \
+		$(PYTHON) -m venv $(BUILD)/lock/$$f && $(BUILD)/lock/$$f/bin/pip install --quiet -r requirements/$$f.in && \
+		{ echo "# Generated by 'make lock' from requirements/$$f.in with Python 3.11. Do not edit by hand."; \
+		  $(BUILD)/lock/$$f/bin/pip freeze; } > requirements/$$f.txt; done
+
+clean: ## Remove build output, virtual environments and .terraform folders
+	rm -rf $(BUILD) $(VENV) $(VENV_POLICY) .pytest_cache .mypy_cache .ruff_cache .coverage
+	find modules environments tests -name .terraform -type d -prune -exec rm -rf {} + 2>/dev/null || true
+	find modules environments tests -name .terraform.lock.hcl -delete 2>/dev/null || true

@@ -1,0 +1,131 @@
+data "aws_partition" "current" {}
+
+locals {
+  buckets = { for b in var.buckets : b => "${var.name_prefix}-${b}" }
+}
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV2_AWS_62:Log buckets are written by SSM and read by Athena/operators; nothing reacts to new objects, so event notifications would have no consumer.
+  #checkov:skip=CKV_AWS_144:Patch and inventory logs are regional by design; the cross-account/cross-region copy is the Resource Data Sync to the central bucket, not S3 replication.
+  for_each = local.buckets
+
+  bucket        = each.value
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = each.value, "fleetpatch:purpose" = each.key })
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = var.sse_algorithm
+      kms_master_key_id = var.sse_algorithm == "aws:kms" ? var.kms_key_arn : null
+    }
+    bucket_key_enabled = var.sse_algorithm == "aws:kms"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    id     = "log-retention"
+    status = "Enabled"
+    filter {}
+
+    dynamic "transition" {
+      for_each = var.transition_days > 0 ? [1] : []
+      content {
+        days          = var.transition_days
+        storage_class = var.transition_storage_class
+      }
+    }
+
+    dynamic "expiration" {
+      for_each = var.expiration_days > 0 ? [1] : []
+      content {
+        days = var.expiration_days
+      }
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_expiration_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  for_each = var.access_log_bucket == null ? {} : aws_s3_bucket.this
+
+  bucket        = each.value.id
+  target_bucket = var.access_log_bucket
+  target_prefix = "s3-access/${each.value.id}/"
+}
+
+data "aws_iam_policy_document" "tls_only" {
+  for_each = aws_s3_bucket.this
+
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      each.value.arn,
+      "${each.value.arn}/*",
+    ]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  policy = data.aws_iam_policy_document.tls_only[each.key].json
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}

@@ -1,0 +1,1 @@
+"""Developer tooling for fleetpatch: Terraform helpers, docs, benchmarks, reports."""
