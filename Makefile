@@ -84,7 +84,7 @@ unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no emulator)
 	$(PY) -m pytest -m "not integration"
 
 integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
-	$(PY) -m pytest -m integration
+	$(PY) -m pytest -m integration --no-cov
 
 policy: $(VENV_POLICY)/.stamp tfconfig ## checkov over modules/ and environments/ (offline)
 	@for d in modules environments; do \
