@@ -25,7 +25,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 ENVS := $(notdir $(wildcard environments/*))
 ENV ?=
 
-.PHONY: help setup tfconfig fmt lint docs validate unit integration tftest policy test demo bench \
+.PHONY: help setup tfconfig fmt lint docs documents validate unit integration tftest policy test demo bench \
 	package plan apply report lock clean
 
 help: ## List the targets (this text)
@@ -56,7 +56,13 @@ tfconfig:
 	@$(PYTHON) tools/tf_cli_config.py $(TF_CLI_CONFIG_FILE) $(if $(TF_MIRROR),--mirror $(TF_MIRROR))
 	@echo "terraform: $(if $(TF_MIRROR),aws provider from mirror $(TF_MIRROR),public registry) ($(TF_CLI_CONFIG_FILE))"
 
-setup: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig ## Create .venv and .venv-policy (when missing or stale) and the Terraform CLI config
+# Node tools for the tests (Azurite, the local Azure Storage emulator), pinned by package-lock.json.
+node_modules/.stamp: package-lock.json
+	@if ! command -v npm >/dev/null; then echo "npm not found: the Azurite tests will be skipped"; exit 0; fi; \
+	echo "== installing node_modules from package-lock.json"; \
+	npm ci --no-audit --no-fund --ignore-scripts && touch $@
+
+setup: $(VENV)/.stamp $(VENV_POLICY)/.stamp node_modules/.stamp tfconfig ## Create .venv, .venv-policy and node_modules (when missing or stale) and the Terraform CLI config
 
 # --- checks -------------------------------------------------------------------------------------
 fmt: $(VENV)/.stamp ## Format Terraform and Python in place
@@ -66,6 +72,9 @@ fmt: $(VENV)/.stamp ## Format Terraform and Python in place
 
 docs: $(VENV)/.stamp ## Regenerate the inputs/outputs tables of module and environment READMEs
 	$(PY) -m tools.tfdocs
+
+documents: $(VENV)/.stamp ## Render ssm_documents/src/*.yaml + scripts/*.py into ssm_documents/generated/ (committed)
+	$(PY) -m ssm_documents.build
 
 lint: $(VENV)/.stamp ## ruff, ruff format --check, mypy, terraform fmt -check, README tables in sync
 	$(VENV)/bin/ruff check .
@@ -112,6 +121,10 @@ demo: $(VENV)/.stamp tfconfig ## Apply the whole seed topology on the embedded A
 
 bench: $(VENV)/.stamp ## Run every benchmark into build/bench.json
 	$(PY) -m tools.bench
+
+SOURCE ?=
+report: $(VENV)/.stamp ## Compliance report SOURCE=<s3://bucket/prefix|folder> (default: a sample fleet) into build/report/
+	$(PY) -m tools.report $(if $(SOURCE),--source "$(SOURCE)") --out $(BUILD)/report
 
 package: $(VENV)/.stamp ## Build deterministic Lambda / Function zips into build/
 	$(PY) -m tools.package

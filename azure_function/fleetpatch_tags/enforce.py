@@ -1,0 +1,197 @@
+"""One tag enforcement run over every configured subscription, and its summary.
+
+For each subscription the VMs are listed page by page; each VM's plan (:func:`plan_vm`) is worked
+out as it arrives, and the VMs that lack required tags get one merge PATCH each, at most
+``max_concurrency`` at a time, while later pages are still being listed. One VM's failure is
+recorded and the run goes on; a subscription whose listing fails is recorded and the run moves
+to the next subscription.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from azure.core.exceptions import AzureError
+
+from fleetpatch_tags.arm import ArmClients, VmRecord, list_vms, merge_tags
+from fleetpatch_tags.config import Settings
+from fleetpatch_tags.rules import TagPlan, plan_tags
+
+LOG = logging.getLogger("fleetpatch_tags")
+
+# Outcome of one VM.
+COMPLIANT = "compliant"  # carried every required tag already
+TAGGED = "tagged"  # the missing tags were added
+WOULD_TAG = "would_tag"  # dry run: the missing tags would have been added
+CANNOT_TAG = "cannot_tag"  # some required tag cannot be added (50-tag limit, no derivable value)
+FAILED = "failed"  # the merge failed (after retries)
+OUTCOMES = (COMPLIANT, TAGGED, WOULD_TAG, CANNOT_TAG, FAILED)
+
+
+@dataclass(frozen=True)
+class VmResult:
+    """What the run did to one VM.
+
+    Attributes:
+        vm: the VM as listed, with ``tags`` updated to the merge result when tags were added.
+        outcome: one of :data:`OUTCOMES`.
+        added: tags added (or, in a dry run or after a failure, that would have been added).
+        applied: whether the merge was made (``added`` is on the VM now).
+        blocked: required tags that cannot be added, ``{name: reason}``.
+        error: the failure message for ``failed``.
+    """
+
+    vm: VmRecord
+    outcome: str
+    added: dict[str, str] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+    applied: bool = False
+
+
+@dataclass
+class RunSummary:
+    """The structured result of one run (:meth:`as_dict` is what gets logged)."""
+
+    run_id: str
+    dry_run: bool
+    subscriptions: tuple[str, ...]
+    results: list[VmResult] = field(default_factory=list)
+    subscription_errors: dict[str, str] = field(default_factory=dict)
+    export: dict[str, Any] = field(default_factory=lambda: {"status": "disabled"})
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no VM, subscription listing or export failed."""
+        return (
+            not self.subscription_errors
+            and all(r.outcome != FAILED for r in self.results)
+            and self.export.get("status") != "failed"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data.
+
+        Shape: ``{"run_id", "dry_run", "ok", "seconds", "subscriptions": [...], "vms": int,
+        "outcomes": {outcome: count}, "tags_added": int, "changed": [vm id], "failed":
+        [{"id", "error"}], "skipped": [{"id", "blocked": {tag: reason}}],
+        "subscription_errors": {sub: error}, "export": {...}}``.
+        """
+        counts = Counter(r.outcome for r in self.results)
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "subscriptions": list(self.subscriptions),
+            "vms": len(self.results),
+            "outcomes": {o: counts.get(o, 0) for o in OUTCOMES},
+            "tags_added": sum(len(r.added) for r in self.results if r.applied),
+            "changed": [r.vm.id for r in self.results if r.applied],
+            "failed": [{"id": r.vm.id, "error": r.error} for r in self.results if r.error],
+            "skipped": [{"id": r.vm.id, "blocked": r.blocked} for r in self.results if r.blocked],
+            "subscription_errors": dict(self.subscription_errors),
+            "export": dict(self.export),
+        }
+
+
+def plan_vm(vm: VmRecord, settings: Settings) -> TagPlan:
+    """Work out the tags ``vm`` lacks under the configured rules (no Azure call)."""
+    wanted: dict[str, str | None] = {}
+    reasons: dict[str, str] = {}
+    for rule in settings.rules:
+        value, reason = rule.value_for(vm.resource_group, vm.os_type)
+        wanted[rule.name] = value
+        if value is None:
+            reasons[rule.name] = reason
+    return plan_tags(vm.tags, wanted, reasons)
+
+
+def _apply(vm: VmRecord, plan: TagPlan, clients: ArmClients, settings: Settings) -> VmResult:
+    if plan.compliant:
+        return VmResult(vm, COMPLIANT)
+    if not plan.add:
+        return VmResult(vm, CANNOT_TAG, blocked=plan.blocked)
+    if settings.dry_run:
+        outcome = CANNOT_TAG if plan.blocked else WOULD_TAG
+        return VmResult(vm, outcome, added=plan.add, blocked=plan.blocked)
+    try:
+        after = merge_tags(clients, vm.id, plan.add, settings)
+    except AzureError as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        LOG.warning("tag merge failed for %s: %s", vm.id, message)
+        return VmResult(vm, FAILED, added=plan.add, blocked=plan.blocked, error=message)
+    merged = after or {**vm.tags, **plan.add}
+    outcome = CANNOT_TAG if plan.blocked else TAGGED
+    return VmResult(
+        replace(vm, tags=merged), outcome, added=plan.add, blocked=plan.blocked, applied=True
+    )
+
+
+def enforce(
+    settings: Settings,
+    clients_for: Callable[[str], ArmClients],
+    run_id: str,
+    clock: Callable[[], float] = time.monotonic,
+) -> RunSummary:
+    """Enforce the required tags on every VM of every configured subscription.
+
+    Args:
+        settings: the validated run settings.
+        clients_for: subscription id -> its :class:`ArmClients` (built lazily, per subscription).
+        run_id: identifier of this run (export object names, logs).
+        clock: monotonic seconds, for the summary's duration.
+
+    Returns:
+        The :class:`RunSummary`; results are in listing order. Calls Compute List All (one
+        request per page) and one Tags merge PATCH per VM that lacks a tag it can take (none in
+        a dry run). Never raises for an Azure failure: a failed listing is recorded in
+        ``subscription_errors``, a failed merge in the VM's result.
+    """
+    start = clock()
+    summary = RunSummary(
+        run_id=run_id, dry_run=settings.dry_run, subscriptions=settings.subscriptions
+    )
+    for subscription in settings.subscriptions:
+        results, error = _enforce_subscription(clients_for(subscription), settings)
+        summary.results.extend(results)
+        if error is not None:
+            LOG.error("listing VMs of subscription %s failed: %s", subscription, error)
+            summary.subscription_errors[subscription] = error
+    summary.seconds = clock() - start
+    return summary
+
+
+def _enforce_subscription(
+    clients: ArmClients, settings: Settings
+) -> tuple[list[VmResult], str | None]:
+    """Results of one subscription, and the listing error that cut it short (if any)."""
+    slots = threading.BoundedSemaphore(settings.max_concurrency * 2)
+    ordered: list[Future[VmResult] | VmResult] = []
+    error: str | None = None
+    with ThreadPoolExecutor(
+        max_workers=settings.max_concurrency, thread_name_prefix="tag-merge"
+    ) as pool:
+        try:
+            for vm in list_vms(clients, settings):
+                plan = plan_vm(vm, settings)
+                if plan.compliant or not plan.add or settings.dry_run:
+                    ordered.append(_apply(vm, plan, clients, settings))
+                    continue
+                slots.acquire()  # keep the queue short: listing waits for PATCH slots
+                future = pool.submit(_apply, vm, plan, clients, settings)
+                future.add_done_callback(lambda _f: slots.release())
+                ordered.append(future)
+        except (AzureError, ValueError) as exc:
+            # Merges already started still finish and are reported.
+            error = getattr(exc, "message", None) or str(exc)
+        results = [item.result() if isinstance(item, Future) else item for item in ordered]
+    return results, error

@@ -1,0 +1,41 @@
+locals {
+  targets = length(var.target_subscription_ids) > 0 ? var.target_subscription_ids : [var.subscription_id]
+  trigger = var.runner == "function" && var.cross_cloud_schedule_expression != null
+}
+
+module "tag_enforcement" {
+  source = "../../modules/azure_tag_enforcement"
+
+  name_prefix             = var.name_prefix
+  location                = var.location
+  target_subscription_ids = local.targets
+  required_tags           = var.required_tags
+  runner                  = var.runner
+  daily_run_time_utc      = var.daily_run_time_utc
+  dry_run                 = var.dry_run
+  function_package_path   = var.runner == "function" ? var.function_package_path : null
+  tags                    = var.tags
+}
+
+module "ssm_hybrid" {
+  source = "../../modules/azure_ssm_hybrid"
+  count  = length(var.hybrid_vms) > 0 ? 1 : 0
+
+  virtual_machines = var.hybrid_vms
+  activation_id    = var.activation_id
+  activation_code  = var.activation_code
+  aws_region       = var.aws_region
+  tags             = var.tags
+}
+
+module "cross_cloud_trigger" {
+  source = "../../modules/cross_cloud_trigger"
+  count  = local.trigger ? 1 : 0
+
+  name_prefix         = var.name_prefix
+  function_url        = module.tag_enforcement.trigger_url
+  function_key        = module.tag_enforcement.trigger_function_key
+  schedule_expression = var.cross_cloud_schedule_expression
+  dry_run             = var.dry_run
+  tags                = var.tags
+}

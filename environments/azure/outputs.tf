@@ -1,0 +1,24 @@
+output "export_container_url" {
+  description = "Blob container with the VM tag export (vm-tags/latest.jsonl and latest.csv)."
+  value       = module.tag_enforcement.export_container_url
+}
+
+output "trigger_url" {
+  description = "HTTP trigger of the Function App, or null with runner = \"automation\"."
+  value       = module.tag_enforcement.trigger_url
+}
+
+output "runner_principal_id" {
+  description = "Object id of the runner's managed identity."
+  value       = module.tag_enforcement.runner_principal_id
+}
+
+output "hybrid_extension_ids" {
+  description = "VM key -> id of the extension that registered it with SSM (empty when hybrid_vms is empty)."
+  value       = try(module.ssm_hybrid[0].extension_ids, {})
+}
+
+output "cross_cloud_rule_arn" {
+  description = "ARN of the EventBridge rule starting the Azure run, or null when not created."
+  value       = try(module.cross_cloud_trigger[0].rule_arn, null)
+}

@@ -1,0 +1,143 @@
+variable "subscription_id" {
+  type        = string
+  description = "Azure subscription that holds the tag enforcement resources."
+
+  validation {
+    condition     = can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", var.subscription_id))
+    error_message = "subscription_id must be a subscription id (GUID)."
+  }
+}
+
+variable "target_subscription_ids" {
+  type        = list(string)
+  description = "Subscriptions whose VMs are tag-enforced and exported; empty means subscription_id only."
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.target_subscription_ids : can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", s))])
+    error_message = "target_subscription_ids must hold subscription ids (GUIDs)."
+  }
+}
+
+variable "location" {
+  type        = string
+  description = "Azure region of the tag enforcement resources, e.g. \"westeurope\"."
+  default     = "westeurope"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]+$", var.location))
+    error_message = "location must be an Azure region name in lowercase without spaces."
+  }
+}
+
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of the Azure resource names (3-12 lowercase letters and digits)."
+  default     = "fleetpatch"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{2,11}$", var.name_prefix))
+    error_message = "name_prefix must be 3-12 lowercase letters and digits, starting with a letter."
+  }
+}
+
+variable "required_tags" {
+  type = map(object({
+    value                    = optional(string)
+    from                     = optional(string)
+    values                   = optional(map(string))
+    resource_group_overrides = optional(map(map(string)), {})
+  }))
+  description = "Tags every Azure VM must carry (see modules/azure_tag_enforcement). The default gives every VM the patch group its OS type maps to, which the SSM patch baselines target."
+  default = {
+    PatchGroup = {
+      from   = "os_type"
+      values = { Linux = "azure-linux", Windows = "azure-windows" }
+    }
+  }
+}
+
+variable "runner" {
+  type        = string
+  description = "\"function\" (Function App, started daily and by the AWS schedule) or \"automation\" (Automation runbook on its own daily schedule)."
+  default     = "function"
+
+  validation {
+    condition     = contains(["function", "automation"], var.runner)
+    error_message = "runner must be \"function\" or \"automation\"."
+  }
+}
+
+variable "daily_run_time_utc" {
+  type        = string
+  description = "Time of the Azure side's own daily run, HH:MM UTC."
+  default     = "05:00"
+
+  validation {
+    condition     = can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]$", var.daily_run_time_utc))
+    error_message = "daily_run_time_utc must be HH:MM (00:00-23:59)."
+  }
+}
+
+variable "dry_run" {
+  type        = bool
+  description = "Report the tags that would be added without changing any VM (the first runs on a new fleet)."
+  default     = false
+}
+
+variable "function_package_path" {
+  type        = string
+  description = "Path of the Function app zip from `make package`."
+  default     = "../../build/azure_function_app.zip"
+}
+
+variable "aws_region" {
+  type        = string
+  description = "AWS region of the hybrid activation and of the cross-cloud schedule."
+  default     = "us-west-2"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must be an AWS region code such as us-west-2."
+  }
+}
+
+variable "cross_cloud_schedule_expression" {
+  type        = string
+  description = "EventBridge schedule that starts the Azure run from AWS (runner = \"function\" only); null disables the cross-cloud trigger."
+  default     = "cron(0 5 * * ? *)"
+}
+
+variable "hybrid_vms" {
+  type = map(object({
+    id      = string
+    os_type = string
+  }))
+  description = "Azure VMs to register as SSM hybrid managed nodes, key -> { id, os_type = Linux|Windows }; empty installs no agent."
+  default     = {}
+}
+
+variable "activation_id" {
+  type        = string
+  description = "SSM hybrid activation id (security account, modules/hybrid_activation); needed when hybrid_vms is not empty."
+  default     = null
+  sensitive   = true
+}
+
+variable "activation_code" {
+  type        = string
+  description = "SSM hybrid activation code; needed when hybrid_vms is not empty. Pass it through TF_VAR_activation_code, never a committed file."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = length(var.hybrid_vms) == 0 || (var.activation_id != null && var.activation_code != null)
+    error_message = "hybrid_vms needs activation_id and activation_code (the security account's hybrid activation)."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every taggable resource (Azure and AWS)."
+  default     = { Environment = "azure", ManagedBy = "fleetpatch" }
+}

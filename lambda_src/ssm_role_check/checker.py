@@ -1,0 +1,297 @@
+"""The decisions and the (only) changes of the role check.
+
+Per instance (see :class:`~.summary.Outcome`): no profile -> associate the configured profile;
+a profile without a role -> add the configured role; a role lacking the SSM core actions ->
+attach the configured managed policy; otherwise nothing. Existing profiles are never
+disassociated or replaced and nothing is ever detached or removed.
+
+Concurrency and retries converge instead of failing:
+
+* ``IncorrectState`` from AssociateIamInstanceProfile (an association exists or is in progress,
+  e.g. a concurrent sweep or a duplicate event won the race): the association is read back and
+  its profile checked like any other; when it is the configured profile the instance is
+  ``already_associated``.
+* ``LimitExceeded`` from AddRoleToInstanceProfile (another run added a role first): the profile
+  is read again and its role checked.
+* AttachRolePolicy is idempotent in IAM; each role and profile is changed at most once per
+  invocation however many instances share it.
+* ``InvalidParameterValue`` "Invalid IAM Instance Profile" (IAM eventual consistency right after
+  the profile was created) is retried with exponential backoff (:data:`PROPAGATION_DELAYS`);
+  once the retries are exhausted the remaining instances fail fast with the same error.
+* Throttling and transient errors are retried by botocore's ``standard`` retry mode (see
+  :func:`.handler.build_clients`).
+* AccessDenied / UnauthorizedOperation and other errors are recorded for the instance and the
+  run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, TypeVar
+
+from botocore.exceptions import ClientError
+
+from .config import Config
+from .discovery import (
+    ACCESS_DENIED_CODES,
+    Instance,
+    Profile,
+    ProfileDirectory,
+    RoleInspector,
+    RoleRef,
+    RoleStatus,
+    association_of,
+    describe_instances,
+    error_code,
+    error_text,
+    find_associations,
+    profile_name_from_arn,
+)
+from .events import Trigger
+from .summary import Outcome, Result, Summary
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2.client import EC2Client
+    from mypy_boto3_iam.client import IAMClient
+
+LOG = logging.getLogger(__name__)
+PROPAGATION_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+"""Seconds slept before each retry of an association IAM has not propagated yet (~15 s)."""
+
+T = TypeVar("T")
+
+
+def is_propagation_error(exc: ClientError) -> bool:
+    """True for EC2's "Invalid IAM Instance Profile" InvalidParameterValue (IAM not propagated)."""
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    return error_code(exc) == "InvalidParameterValue" and (
+        "invalid iam instance profile" in message.lower()
+    )
+
+
+class RoleChecker:
+    """Runs one role-check invocation with the given clients and configuration."""
+
+    def __init__(
+        self,
+        ec2: EC2Client,
+        iam: IAMClient,
+        config: Config,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        propagation_delays: Sequence[float] = PROPAGATION_DELAYS,
+        profile_directory: ProfileDirectory | None = None,
+    ) -> None:
+        """Prepare a run; no AWS call is made here.
+
+        Args:
+            ec2: EC2 client of the function's Region.
+            iam: IAM client.
+            config: validated configuration.
+            sleep: how to wait between propagation retries (seconds); tests pass a recorder.
+            propagation_delays: the waits before each retry of an unpropagated profile.
+            profile_directory: instance profile cache (default: a new one on ``iam``).
+        """
+        self._ec2 = ec2
+        self._iam = iam
+        self._config = config
+        self._sleep = sleep
+        self._delays = tuple(propagation_delays)
+        self._profiles = profile_directory or ProfileDirectory(iam)
+        self._roles = RoleInspector(iam, config.managed_policy_arn)
+        self._profile_results: dict[str, Result] = {}
+        self._role_results: dict[str, Result] = {}
+        self._profile_broken: str | None = None
+        self._summary = Summary(trigger=None, dry_run=config.dry_run)
+
+    def run(self, trigger: Trigger) -> Summary:
+        """Check every instance the trigger names (or the whole Region for a sweep).
+
+        AWS APIs: ec2:DescribeInstances, ec2:DescribeIamInstanceProfileAssociations,
+        iam:ListInstanceProfiles / iam:GetInstanceProfile, iam:ListAttachedRolePolicies,
+        iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion; and only
+        when a change is due (never in dry-run mode): ec2:AssociateIamInstanceProfile,
+        iam:AddRoleToInstanceProfile, iam:AttachRolePolicy.
+
+        Args:
+            trigger: what to check (see :func:`.events.parse_event`).
+
+        Returns:
+            The :class:`~.summary.Summary`: one result per instance looked at.
+
+        Raises:
+            botocore.exceptions.ClientError: listing the instances or their associations failed
+                (nothing was changed then); per-instance errors are recorded, not raised.
+        """
+        summary = self._summary
+        summary.trigger = trigger.kind
+        instances = describe_instances(self._ec2, trigger.instance_ids)
+        seen = {i.instance_id for i in instances}
+        for instance_id in trigger.instance_ids or ():
+            if instance_id not in seen:
+                summary.record(
+                    instance_id,
+                    Result(Outcome.NOT_FOUND, "not pending, running, stopping or stopped"),
+                )
+        opt_out = self._config.opt_out_tag_key
+        active: list[Instance] = []
+        for instance in instances:
+            if opt_out is not None and opt_out in instance.tags:
+                summary.record(instance.instance_id, Result(Outcome.OPTED_OUT, f"tag {opt_out}"))
+            else:
+                active.append(instance)
+        without = [i.instance_id for i in active if i.profile_arn is None]
+        associations = find_associations(self._ec2, without, len(active))
+        active = [
+            replace(i, profile_arn=associations[i.instance_id])
+            if i.instance_id in associations
+            else i
+            for i in active
+        ]
+        self._profiles.prefetch(
+            {profile_name_from_arn(i.profile_arn) for i in active if i.profile_arn}
+        )
+        for instance in active:
+            result = self._check(instance)
+            summary.record(instance.instance_id, result)
+            if result.outcome in (Outcome.FAILED, Outcome.ACCESS_DENIED):
+                LOG.warning(
+                    "instance %s: %s (%s)", instance.instance_id, result.outcome, result.detail
+                )
+        return summary
+
+    # --- per instance -----------------------------------------------------------------------
+
+    def _check(self, instance: Instance) -> Result:
+        if instance.profile_arn is None:
+            return self._associate(instance)
+        return self._profile_result(profile_name_from_arn(instance.profile_arn))
+
+    def _failure(self, exc: ClientError, what: str) -> Result:
+        outcome = (
+            Outcome.ACCESS_DENIED if error_code(exc) in ACCESS_DENIED_CODES else Outcome.FAILED
+        )
+        return Result(outcome, f"{what}: {error_text(exc)}")
+
+    def _change(self, operation: str) -> None:
+        self._summary.changes[operation] += 1
+
+    def _with_propagation_retry(self, call: Callable[[], T]) -> T:
+        for delay in self._delays:
+            try:
+                return call()
+            except ClientError as exc:
+                if not is_propagation_error(exc):
+                    raise
+                LOG.info("instance profile not propagated yet; retrying in %.1f s", delay)
+                self._sleep(delay)
+        return call()
+
+    def _associate(self, instance: Instance) -> Result:
+        name = self._config.instance_profile_name
+        if self._profile_broken is not None:
+            return Result(Outcome.FAILED, self._profile_broken)
+        if self._config.dry_run:
+            self._change("AssociateIamInstanceProfile")
+            return Result(Outcome.PROFILE_ASSOCIATED, f"dry run: would associate {name}")
+        try:
+            self._with_propagation_retry(
+                lambda: self._ec2.associate_iam_instance_profile(
+                    InstanceId=instance.instance_id, IamInstanceProfile={"Name": name}
+                )
+            )
+        except ClientError as exc:
+            return self._association_refused(instance, exc)
+        self._change("AssociateIamInstanceProfile")
+        return Result(Outcome.PROFILE_ASSOCIATED, f"associated {name}")
+
+    def _association_refused(self, instance: Instance, exc: ClientError) -> Result:
+        name = self._config.instance_profile_name
+        code = error_code(exc)
+        if code == "IncorrectState":
+            return self._after_concurrent_association(instance)
+        if code == "IncorrectInstanceState":
+            return Result(Outcome.DEFERRED, error_text(exc))
+        if is_propagation_error(exc):
+            self._profile_broken = f"associating {name} (after retries): {error_text(exc)}"
+            return Result(Outcome.FAILED, self._profile_broken)
+        return self._failure(exc, f"associating {name}")
+
+    def _after_concurrent_association(self, instance: Instance) -> Result:
+        try:
+            arn = association_of(self._ec2, instance.instance_id)
+        except ClientError as exc:
+            return self._failure(exc, "reading the existing association")
+        if arn is None:
+            return Result(Outcome.DEFERRED, "an association is changing; the next run converges")
+        name = profile_name_from_arn(arn)
+        result = self._profile_result(name)
+        if name == self._config.instance_profile_name and result.outcome == Outcome.COMPLIANT:
+            return Result(Outcome.ALREADY_ASSOCIATED, f"{name} was associated concurrently")
+        return result
+
+    # --- per profile and role (cached: each is read and changed at most once) ----------------
+
+    def _profile_result(self, name: str) -> Result:
+        if name not in self._profile_results:
+            try:
+                profile = self._profiles.get(name)
+            except ClientError as exc:
+                self._profile_results[name] = self._failure(exc, f"reading instance profile {name}")
+            else:
+                if profile.role is None:
+                    self._profile_results[name] = self._add_role(profile)
+                else:
+                    self._profile_results[name] = self._role_result(profile.role)
+        return self._profile_results[name]
+
+    def _add_role(self, profile: Profile) -> Result:
+        role = self._config.role_name
+        if self._config.dry_run:
+            self._change("AddRoleToInstanceProfile")
+            return Result(Outcome.ROLE_ADDED, f"dry run: would add role {role} to {profile.name}")
+        try:
+            self._iam.add_role_to_instance_profile(InstanceProfileName=profile.name, RoleName=role)
+        except ClientError as exc:
+            if error_code(exc) != "LimitExceeded":
+                return self._failure(exc, f"adding role {role} to {profile.name}")
+            # Another invocation added a role first: check the role it added.
+            try:
+                fresh = self._profiles.refresh(profile.name)
+            except ClientError as again:
+                return self._failure(again, f"reading instance profile {profile.name}")
+            if fresh.role is None:
+                return self._failure(exc, f"adding role {role} to {profile.name}")
+            return self._role_result(fresh.role)
+        self._change("AddRoleToInstanceProfile")
+        self._summary.profiles_changed.add(profile.name)
+        return Result(Outcome.ROLE_ADDED, f"added role {role} to {profile.name}")
+
+    def _role_result(self, role: RoleRef) -> Result:
+        if role.name not in self._role_results:
+            self._role_results[role.name] = self._evaluate_role(role)
+        return self._role_results[role.name]
+
+    def _evaluate_role(self, role: RoleRef) -> Result:
+        try:
+            verdict = self._roles.verdict(role)
+        except ClientError as exc:
+            return self._failure(exc, f"reading the policies of role {role.name}")
+        if verdict.status in (RoleStatus.MANAGED_POLICY, RoleStatus.GRANTED_BY_POLICIES):
+            return Result(Outcome.COMPLIANT, f"role {role.name}: {verdict.status}")
+        if verdict.status == RoleStatus.BLOCKED:
+            return Result(Outcome.BLOCKED_BY_DENY, f"role {role.name}: {verdict.detail}")
+        arn = self._config.managed_policy_arn(role.partition)
+        if self._config.dry_run:
+            self._change("AttachRolePolicy")
+            return Result(Outcome.POLICY_ATTACHED, f"dry run: would attach {arn} to {role.name}")
+        try:
+            self._iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+        except ClientError as exc:
+            return self._failure(exc, f"attaching {arn} to role {role.name}")
+        self._change("AttachRolePolicy")
+        self._summary.roles_changed.add(role.name)
+        return Result(Outcome.POLICY_ATTACHED, f"attached {arn} to role {role.name}")

@@ -1,0 +1,165 @@
+"""Does a set of IAM policy documents let an instance work as an SSM managed node?
+
+The **SSM core actions** (:data:`REQUIRED_ACTIONS`) are what fleetpatch needs from a managed
+node, a subset of ``AmazonSSMManagedInstanceCore``:
+
+* register and heartbeat: ``ssm:UpdateInstanceInformation``;
+* the two command channels: ``ssmmessages:CreateControlChannel``, ``CreateDataChannel``,
+  ``OpenControlChannel``, ``OpenDataChannel`` and ``ec2messages:AcknowledgeMessage``,
+  ``DeleteMessage``, ``FailMessage``, ``GetEndpoint``, ``GetMessages``, ``SendReply``;
+* associations (the inventory association): ``ssm:ListInstanceAssociations``,
+  ``ssm:DescribeAssociation``, ``ssm:GetDocument``, ``ssm:UpdateInstanceAssociationStatus``;
+* patching and reporting with AWS-RunPatchBaseline: ``ssm:GetDeployablePatchSnapshotForInstance``,
+  ``ssm:PutComplianceItems``, ``ssm:PutInventory``.
+
+The evaluation is deliberately conservative, because its only consequence is attaching one more
+AWS managed policy (additive, never removing anything):
+
+* an ``Allow`` statement counts only when it has no ``Condition`` and no ``NotResource`` and its
+  ``Resource`` includes ``"*"``; ``Action`` and ``NotAction`` are matched with IAM wildcards
+  (``*`` and ``?``, case-insensitive);
+* an unconditional ``Deny`` on ``"*"`` that covers a required action blocks it (attaching a
+  policy would not help, so nothing is attached and the instance is reported);
+* permission boundaries, SCPs and resource-scoped grants are not evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote
+
+REQUIRED_ACTIONS: frozenset[str] = frozenset(
+    {
+        "ssm:UpdateInstanceInformation",
+        "ssm:ListInstanceAssociations",
+        "ssm:DescribeAssociation",
+        "ssm:GetDocument",
+        "ssm:UpdateInstanceAssociationStatus",
+        "ssm:GetDeployablePatchSnapshotForInstance",
+        "ssm:PutComplianceItems",
+        "ssm:PutInventory",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+        "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage",
+        "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+    }
+)
+
+
+@dataclass
+class Grants:
+    """Required actions allowed and explicitly denied by the documents seen so far."""
+
+    allowed: set[str] = field(default_factory=set)
+    denied: set[str] = field(default_factory=set)
+
+    @property
+    def complete(self) -> bool:
+        """True when every required action is allowed and none is denied."""
+        return self.allowed >= REQUIRED_ACTIONS and not self.denied
+
+    @property
+    def blocked(self) -> bool:
+        """True when an explicit Deny covers at least one required action."""
+        return bool(self.denied)
+
+    def missing(self) -> list[str]:
+        """The required actions not (yet) allowed, sorted."""
+        return sorted(REQUIRED_ACTIONS - self.allowed)
+
+
+@lru_cache(maxsize=512)
+def _pattern(action_glob: str) -> re.Pattern[str]:
+    escaped = re.escape(action_glob).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.compile(f"^{escaped}$", re.IGNORECASE)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _covered(statement: Mapping[str, Any]) -> set[str]:
+    """Required actions named by the statement's Action or NotAction."""
+    if "Action" in statement:
+        globs = [str(a) for a in _as_list(statement["Action"])]
+        return {a for a in REQUIRED_ACTIONS if any(_pattern(g).match(a) for g in globs)}
+    if "NotAction" in statement:
+        globs = [str(a) for a in _as_list(statement["NotAction"])]
+        return {a for a in REQUIRED_ACTIONS if not any(_pattern(g).match(a) for g in globs)}
+    return set()
+
+
+def parse_document(document: Any) -> Mapping[str, Any]:
+    """Return a policy document as a mapping.
+
+    Args:
+        document: what IAM returned: a dict (boto3 decodes policy documents) or a JSON string,
+            possibly URL-encoded.
+
+    Returns:
+        The document; an empty mapping when it cannot be read (it then grants nothing).
+    """
+    if isinstance(document, Mapping):
+        return document
+    if isinstance(document, str):
+        for text in (document, unquote(document)):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(parsed, Mapping):
+                return parsed
+    return {}
+
+
+def add_document(grants: Grants, document: Any) -> Grants:
+    """Fold one policy document into ``grants`` (in place) and return it.
+
+    Args:
+        grants: the accumulator for one role.
+        document: an IAM policy document (see :func:`parse_document`).
+
+    Returns:
+        ``grants``, updated with the required actions this document allows or denies.
+    """
+    for statement in _as_list(parse_document(document).get("Statement")):
+        if not isinstance(statement, Mapping):
+            continue
+        if "Condition" in statement or "NotResource" in statement:
+            continue
+        if "*" not in [str(r) for r in _as_list(statement.get("Resource"))]:
+            continue
+        effect = statement.get("Effect")
+        if effect == "Allow":
+            grants.allowed |= _covered(statement)
+        elif effect == "Deny":
+            grants.denied |= _covered(statement)
+    return grants
+
+
+def evaluate(documents: Iterable[Any]) -> Grants:
+    """Evaluate several policy documents together (grants add up across documents).
+
+    Args:
+        documents: IAM policy documents (dicts or JSON strings).
+
+    Returns:
+        The combined :class:`Grants`.
+    """
+    grants = Grants()
+    for document in documents:
+        add_document(grants, document)
+    return grants

@@ -1,0 +1,40 @@
+output "resource_group_name" {
+  description = "Name of the resource group holding the tag enforcement resources."
+  value       = azurerm_resource_group.this.name
+}
+
+output "storage_account_name" {
+  description = "Name of the storage account of the tag export (and the Functions host storage)."
+  value       = azurerm_storage_account.this.name
+}
+
+output "export_container_url" {
+  description = "URL of the blob container receiving vm-tags/latest.jsonl, latest.csv and one timestamped pair per run."
+  value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.export.name}"
+}
+
+output "runner_principal_id" {
+  description = "Object id of the runner's managed identity (Reader + Tag Contributor on each target subscription)."
+  value       = local.runner_principal_id
+}
+
+output "function_app_name" {
+  description = "Name of the Function App, or null when runner = \"automation\"."
+  value       = try(azurerm_linux_function_app.this[0].name, null)
+}
+
+output "trigger_url" {
+  description = "HTTPS URL of the HTTP trigger that queues a run (POST, function key in x-functions-key), or null when runner = \"automation\"."
+  value       = try("https://${azurerm_linux_function_app.this[0].default_hostname}/api/enforce-tags", null)
+}
+
+output "trigger_function_key" {
+  description = "Default function key of the Function App, for the AWS cross-cloud trigger's EventBridge connection; null when runner = \"automation\"."
+  value       = try(data.azurerm_function_app_host_keys.this[0].default_function_key, null)
+  sensitive   = true
+}
+
+output "automation_account_name" {
+  description = "Name of the Automation Account, or null when runner = \"function\"."
+  value       = try(azurerm_automation_account.this[0].name, null)
+}

@@ -1,0 +1,561 @@
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.name
+
+  sync_bucket_name    = "${var.name_prefix}-ssm-data-sync"
+  results_bucket_name = "${var.name_prefix}-athena-results"
+  glue_database_name  = replace("${var.name_prefix}_ssm_inventory", "-", "_")
+  key_prefix          = var.sync_prefix == "" ? "" : "${var.sync_prefix}/"
+  kms_key_arn         = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.reporting[0].arn
+
+  # Table definitions shared with the local report (tools/report reads the same file).
+  tables = jsondecode(file("${path.module}/schema/resource_data_sync.json")).tables
+
+  # Athena named queries: the same SQL files the local DuckDB report runs.
+  query_files = fileset("${path.module}/queries", "*.sql")
+  queries = {
+    for f in local.query_files : trimsuffix(f, ".sql") => {
+      sql         = file("${path.module}/queries/${f}")
+      description = trimspace(one(regex("(?m)^--\\s*description:\\s*(.+)$", file("${path.module}/queries/${f}"))))
+    }
+  }
+
+  buckets = {
+    sync    = local.sync_bucket_name
+    results = local.results_bucket_name
+  }
+}
+
+################################################################################
+# KMS key: sync bucket, Athena results, central topic
+################################################################################
+
+data "aws_iam_policy_document" "key" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  # In a key policy, Resource "*" means this key. The first statement is the AWS default key
+  # policy written out action by action: it delegates the key to IAM policies of this account
+  # (Athena users, QuickSight) so nobody else needs a key-policy change.
+  statement {
+    sid    = "AccountAdministersKeyThroughIam"
+    effect = "Allow"
+    actions = [
+      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+      "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+      "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # Resource Data Sync encrypts what it writes with this key on behalf of the member accounts.
+  statement {
+    sid       = "ResourceDataSyncOfMemberAccounts"
+    effect    = "Allow"
+    actions   = ["kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["ssm.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = var.member_account_ids
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [for id in var.member_account_ids : "arn:${local.partition}:ssm:*:${id}:resource-data-sync/*"]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgePublishesToEncryptedTopic"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "reporting" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  description             = "Encrypts the fleetpatch central Resource Data Sync bucket, Athena results and compliance topic (${var.name_prefix})."
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_key_deletion_window_days
+  policy                  = data.aws_iam_policy_document.key[0].json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "reporting" {
+  count = var.kms_key_arn == null ? 1 : 0
+
+  name          = "alias/${var.name_prefix}-reporting"
+  target_key_id = aws_kms_key.reporting[0].key_id
+}
+
+################################################################################
+# Buckets: the central Resource Data Sync destination and the Athena results
+################################################################################
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV2_AWS_62:Resource Data Sync rewrites every node's objects on each inventory run; nothing consumes per-object events (Athena reads on demand), so notifications would only add noise.
+  #checkov:skip=CKV_AWS_144:The sync bucket is itself the cross-account, cross-Region aggregation point and the results bucket holds re-creatable query output; replicating either adds cost without recovering anything the sources cannot resend.
+  for_each = local.buckets
+
+  bucket        = each.value
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { Name = each.value, "fleetpatch:purpose" = each.key })
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket                  = each.value.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    # ACLs off. Resource Data Sync still sends x-amz-acl: bucket-owner-full-control, the one
+    # ACL a BucketOwnerEnforced bucket accepts.
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = local.kms_key_arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = aws_s3_bucket.this
+
+  bucket = each.value.id
+
+  rule {
+    id     = "retention"
+    status = "Enabled"
+    filter {}
+
+    dynamic "expiration" {
+      for_each = each.key == "results" ? [1] : []
+      content {
+        days = var.athena_results_expiration_days
+      }
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_expiration_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_bucket_logging" "this" {
+  for_each = var.access_log_bucket == null ? {} : aws_s3_bucket.this
+
+  bucket        = each.value.id
+  target_bucket = var.access_log_bucket
+  target_prefix = "s3-access/${each.value.id}/"
+}
+
+# The bucket policy AWS documents for a Resource Data Sync destination shared by several
+# accounts: SSM checks the bucket ACL, then writes (and tags) each account's objects under
+# <prefix>/<type>/accountid=<that account>/ only, with bucket-owner-full-control.
+data "aws_iam_policy_document" "sync_bucket" {
+  statement {
+    sid       = "SSMBucketPermissionsCheck"
+    effect    = "Allow"
+    actions   = ["s3:GetBucketAcl"]
+    resources = [aws_s3_bucket.this["sync"].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["ssm.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = var.member_account_ids
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.member_account_ids
+    content {
+      sid       = "SSMBucketDelivery${statement.value}"
+      effect    = "Allow"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.this["sync"].arn}/${local.key_prefix}*/accountid=${statement.value}/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["ssm.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "s3:x-amz-acl"
+        values   = ["bucket-owner-full-control"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [statement.value]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:ssm:*:${statement.value}:resource-data-sync/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.member_account_ids
+    content {
+      sid       = "SSMBucketDeliveryTagging${statement.value}"
+      effect    = "Allow"
+      actions   = ["s3:PutObjectTagging"]
+      resources = ["${aws_s3_bucket.this["sync"].arn}/${local.key_prefix}*/accountid=${statement.value}/*"]
+      principals {
+        type        = "Service"
+        identifiers = ["ssm.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [statement.value]
+      }
+    }
+  }
+
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this["sync"].arn,
+      "${aws_s3_bucket.this["sync"].arn}/*",
+    ]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "results_bucket" {
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.this["results"].arn,
+      "${aws_s3_bucket.this["results"].arn}/*",
+    ]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "sync" {
+  bucket = aws_s3_bucket.this["sync"].id
+  policy = data.aws_iam_policy_document.sync_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_policy" "results" {
+  bucket = aws_s3_bucket.this["results"].id
+  policy = data.aws_iam_policy_document.results_bucket.json
+
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+################################################################################
+# Glue: one table per Resource Data Sync type, partition projection over the layout
+################################################################################
+
+resource "aws_glue_catalog_database" "this" {
+  name        = local.glue_database_name
+  description = "fleetpatch: Systems Manager inventory and compliance from the central Resource Data Sync bucket s3://${local.sync_bucket_name}/${local.key_prefix}"
+  tags        = var.tags
+}
+
+resource "aws_glue_catalog_table" "this" {
+  for_each = local.tables
+
+  name          = each.key
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Resource Data Sync type ${each.value.type_name} (one JSON object per managed node)."
+  table_type    = "EXTERNAL_TABLE"
+
+  # Partition projection: Athena computes the partitions from the account ids and Regions
+  # below, so no crawler or MSCK REPAIR is needed and new nodes are visible at once.
+  parameters = {
+    EXTERNAL                         = "TRUE"
+    classification                   = "json"
+    "projection.enabled"             = "true"
+    "projection.accountid.type"      = "enum"
+    "projection.accountid.values"    = join(",", var.member_account_ids)
+    "projection.region.type"         = "enum"
+    "projection.region.values"       = join(",", var.member_regions)
+    "projection.resourcetype.type"   = "enum"
+    "projection.resourcetype.values" = "ManagedInstanceInventory"
+    "storage.location.template"      = "s3://${local.sync_bucket_name}/${local.key_prefix}${each.value.type_name}/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
+  }
+
+  storage_descriptor {
+    location      = "s3://${local.sync_bucket_name}/${local.key_prefix}${each.value.type_name}/"
+    input_format  = "org.apache.hadoop.mapred.TextInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+
+    ser_de_info {
+      name                  = "json"
+      serialization_library = "org.openx.data.jsonserde.JsonSerDe"
+      # Keys are matched case-insensitively; a column whose name differs from its JSON key
+      # (noderesourcetype <- ResourceType, which would clash with the partition key) is mapped.
+      parameters = merge(
+        { "case.insensitive" = "true" },
+        { for c in each.value.columns : "mapping.${c.name}" => lower(c.key) if c.name != lower(c.key) },
+      )
+    }
+
+    dynamic "columns" {
+      for_each = each.value.columns
+      content {
+        name    = columns.value.name
+        type    = columns.value.type
+        comment = "Resource Data Sync key ${columns.value.key}"
+      }
+    }
+  }
+
+  partition_keys {
+    name = "accountid"
+    type = "string"
+  }
+  partition_keys {
+    name = "region"
+    type = "string"
+  }
+  partition_keys {
+    name = "resourcetype"
+    type = "string"
+  }
+}
+
+################################################################################
+# Athena: workgroup with encrypted, enforced results, and the named queries
+################################################################################
+
+resource "aws_athena_workgroup" "this" {
+  name          = "${var.name_prefix}-fleet-reporting"
+  description   = "fleetpatch compliance and inventory queries over the central Resource Data Sync bucket."
+  force_destroy = var.force_destroy
+  state         = "ENABLED"
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = var.athena_bytes_scanned_cutoff
+
+    engine_version {
+      selected_engine_version = "Athena engine version 3"
+    }
+
+    result_configuration {
+      output_location       = "s3://${aws_s3_bucket.this["results"].id}/results/"
+      expected_bucket_owner = local.account_id
+
+      encryption_configuration {
+        encryption_option = "SSE_KMS"
+        kms_key_arn       = local.kms_key_arn
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_athena_named_query" "this" {
+  for_each = local.queries
+
+  name        = "${var.name_prefix}-${each.key}"
+  description = substr(each.value.description, 0, 1024)
+  database    = aws_glue_catalog_database.this.name
+  workgroup   = aws_athena_workgroup.this.id
+  query       = each.value.sql
+}
+
+################################################################################
+# AWS Config aggregator over the member accounts and Regions
+################################################################################
+
+resource "aws_config_configuration_aggregator" "this" {
+  count = var.aggregator_mode == "none" ? 0 : 1
+
+  name = "${var.name_prefix}-fleet"
+
+  dynamic "account_aggregation_source" {
+    for_each = var.aggregator_mode == "accounts" ? [1] : []
+    content {
+      account_ids = var.member_account_ids
+      all_regions = var.aggregator_all_regions
+      regions     = var.aggregator_all_regions ? null : var.member_regions
+    }
+  }
+
+  dynamic "organization_aggregation_source" {
+    for_each = var.aggregator_mode == "organization" ? [1] : []
+    content {
+      role_arn    = var.organization_aggregator_role_arn
+      all_regions = var.aggregator_all_regions
+      regions     = var.aggregator_all_regions ? null : var.member_regions
+    }
+  }
+
+  tags = var.tags
+}
+
+################################################################################
+# Central topic for NON_COMPLIANT changes forwarded by the member accounts
+################################################################################
+
+resource "aws_sns_topic" "compliance" {
+  name              = "${var.name_prefix}-fleet-compliance"
+  kms_master_key_id = local.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_cloudwatch_event_permission" "members" {
+  for_each = var.accept_member_compliance_events ? toset(var.member_account_ids) : toset([])
+
+  principal    = each.value
+  statement_id = "fleetpatch-${var.name_prefix}-${each.value}"
+}
+
+resource "aws_cloudwatch_event_rule" "member_non_compliant" {
+  count = var.accept_member_compliance_events ? 1 : 0
+
+  name        = "${var.name_prefix}-member-non-compliant"
+  description = "A member account forwarded an AWS Config rule change to NON_COMPLIANT."
+
+  event_pattern = jsonencode({
+    source        = ["aws.config"]
+    account       = var.member_account_ids
+    "detail-type" = ["Config Rules Compliance Change"]
+    detail = {
+      messageType         = ["ComplianceChangeNotification"]
+      newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
+    }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "member_non_compliant" {
+  count = var.accept_member_compliance_events ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.member_non_compliant[0].name
+  target_id = "central-compliance-topic"
+  arn       = aws_sns_topic.compliance.arn
+}
+
+data "aws_iam_policy_document" "topic" {
+  dynamic "statement" {
+    for_each = var.accept_member_compliance_events ? [1] : []
+    content {
+      sid       = "EventBridgeRulePublishes"
+      effect    = "Allow"
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.compliance.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [aws_cloudwatch_event_rule.member_non_compliant[0].arn]
+      }
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["sns:Publish", "sns:Subscribe"]
+    resources = [aws_sns_topic.compliance.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "compliance" {
+  arn    = aws_sns_topic.compliance.arn
+  policy = data.aws_iam_policy_document.topic.json
+}

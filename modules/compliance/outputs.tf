@@ -1,0 +1,44 @@
+output "config_rule_names" {
+  description = "Map of rule (\"patch\", \"association\") to the name of its AWS Config rule."
+  value       = { for k, r in aws_config_config_rule.this : k => r.name }
+}
+
+output "config_rule_arns" {
+  description = "Map of rule (\"patch\", \"association\") to the ARN of its AWS Config rule."
+  value       = { for k, r in aws_config_config_rule.this : k => r.arn }
+}
+
+output "topic_arn" {
+  description = "ARN of the KMS-encrypted SNS topic that receives NON_COMPLIANT changes; subscribe operators or the central topic to it."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "topic_kms_key_arn" {
+  description = "ARN of the KMS key encrypting the topic (created or given); subscribers such as SQS queues need kms:Decrypt on it."
+  value       = local.sns_kms_key_arn
+}
+
+output "event_rule_arn" {
+  description = "ARN of the EventBridge rule matching Config Rules Compliance Change to NON_COMPLIANT."
+  value       = aws_cloudwatch_event_rule.non_compliant.arn
+}
+
+output "remediation_document_names" {
+  description = "Map of rule to the name of its remediation Automation document."
+  value       = { for k, d in aws_ssm_document.remediation : k => d.name }
+}
+
+output "remediation_role_arn" {
+  description = "ARN of the Automation assume role the remediations run with."
+  value       = aws_iam_role.remediation.arn
+}
+
+output "recorder_name" {
+  description = "Name of the configuration recorder created by this module, or null when the existing recorder is used."
+  value       = try(aws_config_configuration_recorder.this[0].name, null)
+}
+
+output "recorder_role_arn" {
+  description = "ARN of the configuration recorder role created by this module, or null."
+  value       = try(aws_iam_role.config[0].arn, null)
+}

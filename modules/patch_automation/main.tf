@@ -1,0 +1,211 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+  account   = data.aws_caller_identity.current.account_id
+
+  document_name = "${var.name_prefix}-PatchRun"
+  marker_tag    = "fleetpatch:started-by"
+
+  # The Automation document is rendered from ssm_documents/src + scripts by `make documents`
+  # and committed, so a clean checkout plans without a build step.
+  document_content = file("${path.module}/../../ssm_documents/generated/patch_run.yaml")
+
+  automation_definition_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:automation-definition/${local.document_name}:$DEFAULT"
+  instance_arns             = "arn:${local.partition}:ec2:${local.region}:${local.account}:instance/*"
+  managed_instance_arns     = "arn:${local.partition}:ssm:${local.region}:${local.account}:managed-instance/*"
+  aws_document_arns = [
+    for d in ["AWS-RunPatchBaseline", "AWS-UpdateSSMAgent"] : "arn:${local.partition}:ssm:${local.region}::document/${d}"
+  ]
+
+  schedules = { for g in var.patch_groups : g => lookup(var.schedule_overrides, g, var.schedule_expression) }
+
+  # Tag condition shared by the instance-changing statements: only instances of the managed
+  # patch groups.
+  patch_group_condition = {
+    "aws:ResourceTag/${var.patch_group_tag_key}" = var.patch_groups
+  }
+}
+
+resource "aws_ssm_document" "patch_run" {
+  name            = local.document_name
+  document_type   = "Automation"
+  document_format = "YAML"
+  content         = local.document_content
+  tags            = var.tags
+}
+
+# --- the Automation assume role ---------------------------------------------------------------
+
+resource "aws_iam_role" "automation" {
+  name                 = "${var.name_prefix}-patch-run-automation"
+  description          = "Assumed by SSM Automation to run ${local.document_name}."
+  max_session_duration = 3600
+  tags                 = var.tags
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "SsmAutomationOfThisAccount"
+      Effect    = "Allow"
+      Principal = { Service = "ssm.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:ssm:${local.region}:${local.account}:automation-execution/*" }
+      }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "automation" {
+  name = "patch-run"
+  role = aws_iam_role.automation.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        # These Describe/List/Get calls support no resource-level permissions.
+        Sid    = "ReadFleetState"
+        Effect = "Allow"
+        Action = [
+          "ec2:DescribeInstances",
+          "ssm:DescribeInstanceInformation",
+          "ssm:ListCommands",
+          "ssm:ListCommandInvocations",
+          "ssm:GetCommandInvocation",
+        ]
+        Resource = "*"
+      },
+      {
+        # Only instances of the managed patch groups that carry a run's marker tag (step 1 tags
+        # before anything is started, and the tag is removed after the stop).
+        Sid       = "StartStopClaimedInstances"
+        Effect    = "Allow"
+        Action    = ["ec2:StartInstances", "ec2:StopInstances"]
+        Resource  = local.instance_arns
+        Condition = { StringEquals = local.patch_group_condition, Null = { "aws:ResourceTag/${local.marker_tag}" = "false" } }
+      },
+      {
+        # Only the marker tag, only on instances of the managed patch groups.
+        Sid      = "TagClaimedInstances"
+        Effect   = "Allow"
+        Action   = ["ec2:CreateTags", "ec2:DeleteTags"]
+        Resource = local.instance_arns
+        Condition = {
+          StringEquals                = local.patch_group_condition
+          "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.marker_tag] }
+        }
+      },
+      {
+        Sid      = "RunPatchAndAgentUpdateDocuments"
+        Effect   = "Allow"
+        Action   = ["ssm:SendCommand"]
+        Resource = concat(local.aws_document_arns, [local.instance_arns, local.managed_instance_arns])
+      },
+      {
+        # Cancelling the execution cancels its running command. CancelCommand supports no
+        # resource-level permissions.
+        Sid      = "CancelOwnCommands"
+        Effect   = "Allow"
+        Action   = ["ssm:CancelCommand"]
+        Resource = "*"
+      },
+      ], length(var.ebs_kms_key_arns) == 0 ? [] : [{
+        Sid       = "StartInstancesWithEncryptedVolumes"
+        Effect    = "Allow"
+        Action    = ["kms:CreateGrant"]
+        Resource  = var.ebs_kms_key_arns
+        Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" }, StringEquals = { "kms:ViaService" = "ec2.${local.region}.amazonaws.com" } }
+    }])
+  })
+}
+
+# --- the EventBridge schedules ----------------------------------------------------------------
+
+resource "aws_iam_role" "events" {
+  name                 = "${var.name_prefix}-patch-run-events"
+  description          = "Assumed by EventBridge to start ${local.document_name} on schedule."
+  max_session_duration = 3600
+  tags                 = var.tags
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EventBridgeOfThisAccount"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "events" {
+  name = "start-patch-run"
+  role = aws_iam_role.events.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "StartThePatchRun"
+        Effect   = "Allow"
+        Action   = ["ssm:StartAutomationExecution"]
+        Resource = [local.automation_definition_arn]
+      },
+      {
+        Sid       = "PassTheAutomationRole"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [aws_iam_role.automation.arn]
+        Condition = { StringEquals = { "iam:PassedToService" = "ssm.amazonaws.com" } }
+      },
+    ]
+  })
+}
+
+resource "aws_cloudwatch_event_rule" "patch_run" {
+  for_each = local.schedules
+
+  name                = "${var.name_prefix}-patch-${each.key}"
+  description         = "Starts ${local.document_name} (${var.operation}) on patch group ${each.key}."
+  schedule_expression = each.value
+  state               = var.enabled ? "ENABLED" : "DISABLED"
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "patch_run" {
+  for_each = aws_cloudwatch_event_rule.patch_run
+
+  rule      = each.value.name
+  target_id = "patch-run"
+  arn       = local.automation_definition_arn
+  role_arn  = aws_iam_role.events.arn
+
+  # Automation parameters: every value is a list of strings. The optional overrides are only
+  # passed when set, so the document's defaults apply otherwise.
+  input = jsonencode(merge(
+    {
+      AutomationAssumeRole = [aws_iam_role.automation.arn]
+      PatchGroupTagKey     = [var.patch_group_tag_key]
+      PatchGroup           = [each.key]
+      Operation            = [var.operation]
+      RebootOption         = [var.reboot_option]
+      MaxConcurrency       = [var.max_concurrency]
+      MaxErrors            = [var.max_errors]
+      OutputS3BucketName   = [var.output_s3_bucket_name]
+      OutputS3KeyPrefix    = ["${var.output_s3_key_prefix}/${each.key}"]
+      OnlineTimeoutSeconds = [tostring(var.online_timeout_seconds)]
+    },
+    var.baseline_override == "" ? {} : { BaselineOverride = [var.baseline_override] },
+    var.install_override_list == "" ? {} : { InstallOverrideList = [var.install_override_list] },
+  ))
+
+  # The document must exist before a schedule can start it.
+  depends_on = [aws_ssm_document.patch_run, aws_iam_role_policy.events]
+}

@@ -1,0 +1,1 @@
+"""fleetpatch SSM documents: Automation document sources, step scripts and their renderer."""

@@ -1,0 +1,244 @@
+"""Patch run step 1: find the stopped EC2 instances of the target and claim them for this run.
+
+Runs as the ``FindAndTagStoppedInstances`` ``aws:executeScript`` step (runtime python3.11) of the
+patch-run Automation document; ``ssm_documents/build.py`` embeds this file verbatim, so it must
+stay self-contained (standard library, boto3 and botocore only) and must not contain the
+Automation variable marker (two opening braces).
+
+"Claiming" an instance means tagging it ``fleetpatch:started-by = <automation execution id>``.
+The stop step later stops exactly the instances carrying this execution's id, so instances that
+were already running, instances claimed by an overlapping execution and instances started by
+hand during the run are never stopped by this run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_resource_groups import ResourceGroupsClient
+
+MARKER_TAG = "fleetpatch:started-by"
+EC2_INSTANCE_TYPE = "AWS::EC2::Instance"
+DESCRIBE_BATCH = 200  # instance ids per DescribeInstances call (the API accepts up to 1000)
+TAG_BATCH = 500  # resource ids per CreateTags / DeleteTags call (the API accepts up to 1000)
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+def resolve_target(tag_key: str, tag_value: str, resource_group: str) -> tuple[str, str]:
+    """Return the Run Command target ``(Key, Value)`` of the patch run.
+
+    Exactly one of ``tag_value`` (the patch group, with ``tag_key`` its tag key) and
+    ``resource_group`` must be non-empty.
+
+    Returns:
+        ``("tag:<tag_key>", tag_value)`` or ``("resource-groups:Name", resource_group)``.
+
+    Raises:
+        ValueError: both or neither of ``tag_value`` / ``resource_group`` are given, or
+            ``tag_key`` is empty when targeting by tag.
+    """
+    tag_value, resource_group = tag_value.strip(), resource_group.strip()
+    if bool(tag_value) == bool(resource_group):
+        raise ValueError(
+            "give exactly one target: PatchGroup (with PatchGroupTagKey) or ResourceGroupName"
+        )
+    if resource_group:
+        return "resource-groups:Name", resource_group
+    if not tag_key.strip():
+        raise ValueError("PatchGroupTagKey must not be empty when targeting by PatchGroup")
+    return f"tag:{tag_key.strip()}", tag_value
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _marker(instance: dict[str, Any]) -> str | None:
+    for tag in instance.get("Tags", []):
+        if tag.get("Key") == MARKER_TAG:
+            return str(tag.get("Value", ""))
+    return None
+
+
+def describe_instances(
+    ec2: EC2Client,
+    filters: list[dict[str, Any]],
+    instance_ids: list[str] | None = None,
+    page_size: int = 100,
+) -> list[dict[str, Any]]:
+    """Return every instance matching ``filters`` (and ``instance_ids`` when given).
+
+    Calls EC2 DescribeInstances through its paginator (``page_size`` results per page; ids in
+    batches of 200). Returns the raw instance dicts (``InstanceId``, ``State``, ``Tags`` ...).
+
+    Raises:
+        botocore.exceptions.ClientError: from DescribeInstances.
+    """
+    paginator = ec2.get_paginator("describe_instances")
+    batches: list[list[str] | None] = (
+        list(_chunks(instance_ids, DESCRIBE_BATCH)) if instance_ids is not None else [None]
+    )
+    found: list[dict[str, Any]] = []
+    for batch in batches:
+        if batch is not None and not batch:
+            continue
+        kwargs: dict[str, Any] = {"Filters": filters}
+        if batch is not None:
+            kwargs["InstanceIds"] = batch
+        else:
+            kwargs["PaginationConfig"] = {"PageSize": page_size}
+        for page in paginator.paginate(**kwargs):
+            for reservation in page.get("Reservations", []):
+                found.extend(dict(i) for i in reservation.get("Instances", []))
+    return found
+
+
+def group_instance_ids(rg: ResourceGroupsClient, group: str) -> list[str]:
+    """Return the ids of the EC2 instances in the AWS Resource Group ``group``.
+
+    Calls Resource Groups ListGroupResources through its paginator, filtered on
+    ``AWS::EC2::Instance``; ids are taken from the resource ARNs (``...:instance/i-...``).
+
+    Raises:
+        botocore.exceptions.ClientError: from ListGroupResources (e.g. NotFoundException).
+    """
+    paginator = rg.get_paginator("list_group_resources")
+    ids: list[str] = []
+    for page in paginator.paginate(
+        Group=group,
+        Filters=[{"Name": "resource-type", "Values": [EC2_INSTANCE_TYPE]}],
+    ):
+        for item in page.get("Resources", []):
+            arn = item.get("Identifier", {}).get("ResourceArn", "")
+            if ":instance/" in arn:
+                ids.append(arn.rsplit("/", 1)[1])
+    return sorted(set(ids))
+
+
+def find_stopped_instances(
+    ec2: EC2Client,
+    target_key: str,
+    target_value: str,
+    rg: ResourceGroupsClient | None = None,
+    page_size: int = 100,
+) -> list[dict[str, Any]]:
+    """Return the stopped EC2 instances of the target, sorted by ``InstanceId``.
+
+    ``target_key`` / ``target_value`` come from :func:`resolve_target`. By tag, one paginated
+    DescribeInstances with ``tag:<key>`` and ``instance-state-name = stopped`` filters; by
+    resource group, ListGroupResources then DescribeInstances of those ids.
+
+    Raises:
+        ValueError: a resource-group target without a Resource Groups client, or an unknown key.
+        botocore.exceptions.ClientError: from the AWS calls.
+    """
+    stopped = {"Name": "instance-state-name", "Values": ["stopped"]}
+    if target_key.startswith("tag:"):
+        filters = [{"Name": target_key, "Values": [target_value]}, stopped]
+        instances = describe_instances(ec2, filters, page_size=page_size)
+    elif target_key == "resource-groups:Name":
+        if rg is None:
+            raise ValueError("a Resource Groups client is needed for a resource-group target")
+        ids = group_instance_ids(rg, target_value)
+        instances = describe_instances(ec2, [stopped], instance_ids=ids) if ids else []
+    else:
+        raise ValueError(f"unknown target key {target_key!r}")
+    return sorted(instances, key=lambda i: str(i["InstanceId"]))
+
+
+def claim_instances(
+    ec2: EC2Client, instances: list[dict[str, Any]], execution_id: str
+) -> dict[str, list[str]]:
+    """Tag the unclaimed stopped ``instances`` with ``fleetpatch:started-by = execution_id``.
+
+    Instances already carrying the marker for another execution are skipped (that execution
+    owns them). After tagging, the instances are read back: one whose marker is no longer this
+    execution's id (a concurrent claim) is dropped, and one that is no longer stopped (started
+    by hand meanwhile) is dropped and its marker removed, so this run never stops it.
+
+    Returns:
+        ``{"claimed": [...], "skipped": [...], "released": [...]}`` (instance ids, sorted).
+
+    Raises:
+        ValueError: ``execution_id`` is empty.
+        botocore.exceptions.ClientError: from CreateTags / DescribeInstances / DeleteTags.
+    """
+    if not execution_id.strip():
+        raise ValueError("execution_id must not be empty")
+    candidates: list[str] = []
+    skipped: list[str] = []
+    for instance in instances:
+        owner = _marker(instance)
+        if owner is not None and owner != execution_id:
+            skipped.append(str(instance["InstanceId"]))
+        else:
+            candidates.append(str(instance["InstanceId"]))
+    for batch in _chunks(candidates, TAG_BATCH):
+        ec2.create_tags(Resources=batch, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
+    claimed: list[str] = []
+    released: list[str] = []
+    for instance in describe_instances(ec2, [], instance_ids=candidates):
+        instance_id = str(instance["InstanceId"])
+        if _marker(instance) != execution_id:
+            skipped.append(instance_id)
+        elif instance.get("State", {}).get("Name") != "stopped":
+            released.append(instance_id)
+        else:
+            claimed.append(instance_id)
+    for batch in _chunks(released, TAG_BATCH):
+        # DeleteTags with a Value removes the tag only while it still holds this execution's id.
+        ec2.delete_tags(Resources=batch, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
+    return {"claimed": sorted(claimed), "skipped": sorted(skipped), "released": sorted(released)}
+
+
+def run(
+    events: dict[str, Any],
+    ec2: EC2Client,
+    rg: ResourceGroupsClient | None = None,
+    page_size: int = 100,
+) -> dict[str, Any]:
+    """Resolve the target, find its stopped instances and claim them; the step's logic.
+
+    ``events`` is the step's InputPayload: ``ExecutionId``, ``PatchGroupTagKey``, ``PatchGroup``,
+    ``ResourceGroupName`` (strings).
+
+    Returns:
+        The step output: ``InstanceIds`` (claimed, list), ``InstanceCount`` (int),
+        ``SkippedInstanceIds`` (claimed by another execution), ``ReleasedInstanceIds`` (started
+        by hand while being claimed), ``TargetKey`` and ``TargetValue`` (for Run Command).
+
+    Raises:
+        ValueError: bad target parameters or an empty ExecutionId.
+        botocore.exceptions.ClientError: from the AWS calls.
+    """
+    key, value = resolve_target(
+        str(events.get("PatchGroupTagKey", "")),
+        str(events.get("PatchGroup", "")),
+        str(events.get("ResourceGroupName", "")),
+    )
+    stopped = find_stopped_instances(ec2, key, value, rg=rg, page_size=page_size)
+    result = claim_instances(ec2, stopped, str(events.get("ExecutionId", "")))
+    return {
+        "InstanceIds": result["claimed"],
+        "InstanceCount": len(result["claimed"]),
+        "SkippedInstanceIds": result["skipped"],
+        "ReleasedInstanceIds": result["released"],
+        "TargetKey": key,
+        "TargetValue": value,
+    }
+
+
+def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``aws:executeScript`` entry point: :func:`run` with clients of the step's assume role.
+
+    Raises:
+        ValueError, botocore.exceptions.ClientError: see :func:`run`.
+    """
+    ec2 = boto3.client("ec2", config=RETRIES)
+    rg = boto3.client("resource-groups", config=RETRIES)
+    return run(events, ec2, rg)

@@ -1,0 +1,138 @@
+"""Patch run step 2: start the instances this execution claimed.
+
+Runs as the ``StartStoppedInstances`` ``aws:executeScript`` step (runtime python3.11) of the
+patch-run Automation document; embedded verbatim by ``ssm_documents/build.py`` (self-contained:
+standard library, boto3 and botocore only).
+
+Only instances that still carry ``fleetpatch:started-by = <this execution id>`` and are still
+stopped are started. An instance EC2 refuses to start (no capacity, wrong state) is released:
+its marker is removed so the stop step leaves it alone, and it is reported in
+``FailedInstanceIds``; the run goes on with the others.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+MARKER_TAG = "fleetpatch:started-by"
+BATCH = 50  # instance ids per StartInstances call
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+# StartInstances errors that concern single instances: retried one by one, then released.
+PER_INSTANCE_ERRORS = frozenset(
+    {
+        "IncorrectInstanceState",
+        "InsufficientInstanceCapacity",
+        "InsufficientCapacity",
+        "UnsupportedOperation",
+        "InvalidInstanceID.NotFound",
+    }
+)
+
+
+def _marker(instance: dict[str, Any]) -> str | None:
+    for tag in instance.get("Tags", []):
+        if tag.get("Key") == MARKER_TAG:
+            return str(tag.get("Value", ""))
+    return None
+
+
+def claimed_stopped(ec2: EC2Client, instance_ids: list[str], execution_id: str) -> list[str]:
+    """Return the ids among ``instance_ids`` still claimed by ``execution_id`` and still stopped.
+
+    Calls EC2 DescribeInstances (paginated, 200 ids per call).
+
+    Raises:
+        botocore.exceptions.ClientError: from DescribeInstances.
+    """
+    paginator = ec2.get_paginator("describe_instances")
+    keep: list[str] = []
+    for start in range(0, len(instance_ids), 200):
+        batch = instance_ids[start : start + 200]
+        for page in paginator.paginate(InstanceIds=batch):
+            for reservation in page.get("Reservations", []):
+                for instance in reservation.get("Instances", []):
+                    data: dict[str, Any] = dict(instance)
+                    state = str(data.get("State", {}).get("Name", ""))
+                    if _marker(data) == execution_id and state == "stopped":
+                        keep.append(str(data["InstanceId"]))
+    return sorted(keep)
+
+
+def start_claimed(
+    ec2: EC2Client, instance_ids: list[str], execution_id: str
+) -> dict[str, list[str]]:
+    """Start the claimed, stopped instances among ``instance_ids``.
+
+    Calls EC2 StartInstances in batches of 50; a batch refused for an instance-level reason
+    (``PER_INSTANCE_ERRORS``) is retried one instance at a time, and an instance that still
+    fails has its marker removed (DeleteTags with this execution's value).
+
+    Returns:
+        ``{"started": [...], "failed": [...]}`` (instance ids, sorted).
+
+    Raises:
+        ValueError: ``execution_id`` is empty.
+        botocore.exceptions.ClientError: any other StartInstances / DeleteTags error.
+    """
+    if not execution_id.strip():
+        raise ValueError("execution_id must not be empty")
+    to_start = claimed_stopped(ec2, instance_ids, execution_id)
+    started: list[str] = []
+    failed: list[str] = []
+    for begin in range(0, len(to_start), BATCH):
+        batch = to_start[begin : begin + BATCH]
+        try:
+            ec2.start_instances(InstanceIds=batch)
+            started.extend(batch)
+            continue
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in PER_INSTANCE_ERRORS:
+                raise
+        for instance_id in batch:
+            try:
+                ec2.start_instances(InstanceIds=[instance_id])
+                started.append(instance_id)
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") not in PER_INSTANCE_ERRORS:
+                    raise
+                failed.append(instance_id)
+    if failed:
+        ec2.delete_tags(Resources=failed, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
+    return {"started": sorted(started), "failed": sorted(failed)}
+
+
+def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
+    """The step's logic. ``events``: ``ExecutionId`` (str), ``InstanceIds`` (list of str).
+
+    Returns:
+        ``StartedInstanceIds`` (list), ``StartedCount`` (int), ``FailedInstanceIds`` (list).
+
+    Raises:
+        ValueError: ``InstanceIds`` is not a list or ``ExecutionId`` is empty.
+        botocore.exceptions.ClientError: see :func:`start_claimed`.
+    """
+    ids = events.get("InstanceIds", [])
+    if not isinstance(ids, list):
+        raise ValueError("InstanceIds must be a list of instance ids")
+    result = start_claimed(ec2, [str(i) for i in ids], str(events.get("ExecutionId", "")))
+    return {
+        "StartedInstanceIds": result["started"],
+        "StartedCount": len(result["started"]),
+        "FailedInstanceIds": result["failed"],
+    }
+
+
+def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``aws:executeScript`` entry point: :func:`run` with an EC2 client of the assume role.
+
+    Raises:
+        ValueError, botocore.exceptions.ClientError: see :func:`run`.
+    """
+    return run(events, boto3.client("ec2", config=RETRIES))

@@ -1,0 +1,155 @@
+"""Patch run last step: stop exactly the instances this execution started, remove the marker.
+
+Runs as the ``StopStartedInstances`` ``aws:executeScript`` step (runtime python3.11) of the
+patch-run Automation document, on success, failure and cancel alike; embedded verbatim by
+``ssm_documents/build.py`` (self-contained: standard library, boto3 and botocore only).
+
+The step reads no output of an earlier step: it finds its instances by the tag
+``fleetpatch:started-by = <this execution id>`` alone, so it works whichever step failed.
+Instances without that exact tag value (running before the run, claimed by another execution,
+started by hand) are never touched. An instance still ``pending`` is waited for (StopInstances
+refuses pending instances); one already stopped or stopping only loses its marker. The marker
+is removed only after the stop call succeeded, so a failed stop leaves it for the next attempt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+
+MARKER_TAG = "fleetpatch:started-by"
+BATCH = 50  # instance ids per StopInstances call
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+class StopFailedError(RuntimeError):
+    """Some claimed instances could not be stopped; they keep their marker."""
+
+
+def tagged_instances(ec2: EC2Client, execution_id: str, *, page_size: int = 100) -> dict[str, str]:
+    """Return ``{instance id: EC2 state name}`` of the instances claimed by ``execution_id``.
+
+    Calls EC2 DescribeInstances through its paginator with the filter
+    ``tag:fleetpatch:started-by = execution_id`` (terminated instances excluded).
+
+    Raises:
+        botocore.exceptions.ClientError: from DescribeInstances.
+    """
+    paginator = ec2.get_paginator("describe_instances")
+    found: dict[str, str] = {}
+    for page in paginator.paginate(
+        Filters=[
+            {"Name": f"tag:{MARKER_TAG}", "Values": [execution_id]},
+            {
+                "Name": "instance-state-name",
+                "Values": ["pending", "running", "stopping", "stopped"],
+            },
+        ],
+        PaginationConfig={"PageSize": page_size},
+    ):
+        for reservation in page.get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                found[str(instance["InstanceId"])] = str(instance.get("State", {}).get("Name"))
+    return found
+
+
+def stop_claimed(
+    ec2: EC2Client,
+    execution_id: str,
+    *,
+    pending_timeout: float = 300.0,
+    poll_seconds: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    page_size: int = 100,
+) -> dict[str, list[str]]:
+    """Stop the instances claimed by ``execution_id`` and remove their marker.
+
+    Pending instances are polled (every ``poll_seconds`` seconds, up to ``pending_timeout``
+    seconds) until they run; running ones are stopped with EC2 StopInstances (batches of 50);
+    the marker is then removed with DeleteTags carrying this execution's value (a tag holding
+    another value is left alone).
+
+    Returns:
+        ``{"stopped": [...], "untagged": [...]}`` (instance ids, sorted): the instances this
+        call stopped, and every instance whose marker it removed.
+
+    Raises:
+        ValueError: ``execution_id`` is empty.
+        StopFailedError: some instances stayed pending or StopInstances refused them (the rest
+            are stopped and untagged first; the failed ones keep their marker).
+        botocore.exceptions.ClientError: any other DescribeInstances / DeleteTags error.
+    """
+    if not execution_id.strip():
+        raise ValueError("execution_id must not be empty")
+    states = tagged_instances(ec2, execution_id, page_size=page_size)
+    deadline = clock() + pending_timeout
+    while any(s == "pending" for s in states.values()) and clock() < deadline:
+        sleep(poll_seconds)
+        states = tagged_instances(ec2, execution_id, page_size=page_size)
+    to_stop = sorted(i for i, s in states.items() if s == "running")
+    done = sorted(i for i, s in states.items() if s in {"stopping", "stopped"})
+    failed = sorted(i for i, s in states.items() if s == "pending")
+    stopped: list[str] = []
+    for begin in range(0, len(to_stop), BATCH):
+        batch = to_stop[begin : begin + BATCH]
+        try:
+            ec2.stop_instances(InstanceIds=batch)
+            stopped.extend(batch)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "IncorrectInstanceState":
+                raise
+            for instance_id in batch:
+                try:
+                    ec2.stop_instances(InstanceIds=[instance_id])
+                    stopped.append(instance_id)
+                except ClientError as single:
+                    if single.response.get("Error", {}).get("Code") != "IncorrectInstanceState":
+                        raise
+                    failed.append(instance_id)
+    untagged = sorted(stopped + done)
+    for begin in range(0, len(untagged), 500):
+        ec2.delete_tags(
+            Resources=untagged[begin : begin + 500],
+            Tags=[{"Key": MARKER_TAG, "Value": execution_id}],
+        )
+    if failed:
+        raise StopFailedError(
+            "could not stop these instances started by this run (they keep the "
+            f"{MARKER_TAG} tag): {', '.join(sorted(failed))}"
+        )
+    return {"stopped": sorted(stopped), "untagged": untagged}
+
+
+def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
+    """The step's logic. ``events``: ``ExecutionId`` (str).
+
+    Returns:
+        ``StoppedInstanceIds`` (list), ``StoppedCount`` (int), ``UntaggedInstanceIds`` (list).
+
+    Raises:
+        ValueError, StopFailedError, botocore.exceptions.ClientError: see :func:`stop_claimed`.
+    """
+    result = stop_claimed(ec2, str(events.get("ExecutionId", "")))
+    return {
+        "StoppedInstanceIds": result["stopped"],
+        "StoppedCount": len(result["stopped"]),
+        "UntaggedInstanceIds": result["untagged"],
+    }
+
+
+def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``aws:executeScript`` entry point: :func:`run` with an EC2 client of the assume role.
+
+    Raises:
+        ValueError, StopFailedError, botocore.exceptions.ClientError: see :func:`run`.
+    """
+    return run(events, boto3.client("ec2", config=RETRIES))

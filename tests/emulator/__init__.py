@@ -1,0 +1,11 @@
+"""fleetpatch's embedded AWS emulator: moto 5.2 plus the SSM calls it lacks.
+
+* :mod:`tests.emulator.ssm` — the emulated SSM operations (associations, resource data syncs,
+  patch baseline reads and updates, patch groups, hybrid activations), ``install()`` adds them.
+* :mod:`tests.emulator.launcher` — :class:`~tests.emulator.launcher.Emulator` starts the server in
+  a child process on a free port and stops it; multi-account through ``sts:AssumeRole``.
+* :mod:`tests.emulator.shapes` — request/response checks against botocore's service model.
+* :mod:`tests.emulator.schedule` — State Manager schedule expressions.
+
+``python -m tests.emulator --port N`` serves it in the foreground.
+"""

@@ -1,0 +1,1 @@
+"""terraform-compliance features (features/), their fixtures (fixtures/) and the planner."""

@@ -1,0 +1,57 @@
+"""State Manager schedule expressions as the emulator checks them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.emulator.schedule import schedule_problem
+
+VALID = [
+    "cron(0 2 ? * SUN *)",
+    "cron(0 2 ? * SUN)",
+    "cron(30 23 ? * TUE#3 *)",
+    "cron(0 0 ? * THU#2 *)",
+    "cron(0 4 L * ? *)",
+    "cron(15 10 ? * 6L 2027)",
+    "cron(0 */6 * * ? *)",
+    "cron(0 1-5 1,15 JAN-MAR ? *)",
+    "rate(30 minutes)",
+    "rate(1 hour)",
+    "rate(12 hours)",
+    "rate(1 day)",
+    "rate(7 days)",
+    "at(2026-12-01T02:00:00)",
+]
+
+INVALID = [
+    "",
+    "weekly",
+    "cron(0 2 * *)",
+    "cron(0 2 ? * SUN * * *)",
+    "cron(60 2 ? * SUN *)",
+    "cron(0 24 ? * SUN *)",
+    "cron(0 2 32 * ? *)",
+    "cron(0 2 ? 13 * *)",
+    "cron(0 2 ? * FUNDAY *)",
+    "cron(0 2 ? * MON#6 *)",
+    "cron(0 2 ? * SUN 1969)",
+    "rate(15 minutes)",
+    "rate(1 hours)",
+    "rate(2 hour)",
+    "rate(0 days)",
+    "rate(1 week)",
+    "at(2026-13-01T02:00:00)",
+    "at(tomorrow)",
+]
+
+
+@pytest.mark.parametrize("expression", VALID)
+def test_valid_schedules_pass(expression: str) -> None:
+    assert schedule_problem(expression) is None
+
+
+@pytest.mark.parametrize("expression", INVALID)
+def test_invalid_schedules_are_explained(expression: str) -> None:
+    problem = schedule_problem(expression)
+    assert problem is not None
+    assert problem.startswith(f"Schedule expression {expression} is invalid")

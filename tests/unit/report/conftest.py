@@ -1,0 +1,33 @@
+"""Fixtures for the report tests: one small generated fleet, read back with plain Python."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.report.generate import generate
+
+PARAMS = {"application_name": "openssl", "version_pattern": "3.0.%"}
+
+
+def read_type(root: Path, type_name: str) -> Iterator[dict[str, Any]]:
+    """Every record of one type, with the object's account / Region / file stem added."""
+    for path in sorted(root.glob(f"{type_name}/accountid=*/region=*/resourcetype=*/*.json")):
+        account = path.parts[-4].split("=", 1)[1]
+        region = path.parts[-3].split("=", 1)[1]
+        for line in path.read_text().splitlines():
+            if line.strip():
+                yield {**json.loads(line), "_a": account, "_r": region, "_file": path.stem}
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """240 managed nodes over 3 accounts x 2 Regions, captured relative to the real now."""
+    root = tmp_path_factory.mktemp("fleet")
+    generate(root, 240, seed=7, now=datetime.now(UTC))
+    return root

@@ -1,0 +1,143 @@
+"""The Function app zip and the runbook package that `make package` builds, and the runbook
+code's Python 3.10 compatibility (the Azure Automation runtime)."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tools import package
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNBOOK_CODE = sorted((ROOT / "azure_function" / "fleetpatch_tags").glob("*.py")) + [
+    ROOT / "azure_function" / "runbook" / "enforce_vm_tags.py"
+]
+# Names that exist only from Python 3.11 on.
+PY311_ONLY = {
+    ("datetime", "UTC"),
+    ("enum", "StrEnum"),
+    ("typing", "Self"),
+    ("typing", "LiteralString"),
+    ("typing", "Never"),
+    ("typing", "assert_never"),
+    ("typing", "reveal_type"),
+    ("typing", "NotRequired"),
+    ("typing", "Required"),
+    ("asyncio", "TaskGroup"),
+    ("asyncio", "timeout"),
+    ("hashlib", "file_digest"),
+}
+
+
+def built(name: str, tmp_path: Path) -> zipfile.ZipFile:
+    [pkg] = [p for p in package.PACKAGES if p.name == name]
+    return zipfile.ZipFile(package.build_zip(pkg, tmp_path))
+
+
+def test_function_app_zip_holds_the_app_and_the_logic(tmp_path: Path) -> None:
+    names = set(built("azure_function_app", tmp_path).namelist())
+    assert {"function_app.py", "host.json", "requirements.txt"} <= names
+    assert "fleetpatch_tags/enforce.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "runbook" in n]
+
+
+def test_function_app_zip_indexes_its_functions(tmp_path: Path) -> None:
+    zip_path = built("azure_function_app", tmp_path).filename
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import function_app; "
+        "print(sorted(f.get_function_name() for f in function_app.app.get_functions()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(zip_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,  # nothing of the repository on sys.path: only the zip
+    )
+    assert out.stdout.strip() == "['enforce_tags_daily', 'enforce_tags_http', 'enforce_tags_queued']"
+
+
+def test_runbook_package_holds_the_entry_point_and_the_logic(tmp_path: Path) -> None:
+    names = set(built("azure_runbook", tmp_path).namelist())
+    assert "enforce_vm_tags.py" in names and "fleetpatch_tags/config.py" in names
+    assert "function_app.py" not in names
+
+
+def test_requirements_pin_what_the_tests_ran_against() -> None:
+    dev = {
+        line.split("==")[0].lower(): line.strip()
+        for line in (ROOT / "requirements" / "dev.txt").read_text().splitlines()
+        if "==" in line
+    }
+    app = [
+        line.strip()
+        for line in (ROOT / "azure_function" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert app
+    for pin in app:
+        assert dev[pin.split("==")[0].lower()] == pin
+
+
+@pytest.mark.parametrize("path", RUNBOOK_CODE, ids=lambda p: p.name)
+def test_runbook_code_uses_nothing_newer_than_python_3_10(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {(node.module, a.name) for a in node.names} & PY311_ONLY
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found |= {(node.value.id, node.attr)} & PY311_ONLY
+        if isinstance(node, ast.Import):
+            assert "tomllib" not in {a.name for a in node.names}
+        assert not isinstance(node, ast.TryStar), "except* needs Python 3.11"
+    assert not found, f"{path.name} uses Python 3.11-only names: {sorted(found)}"
+
+
+def python310() -> str | None:
+    """A working Python 3.10 interpreter, if the machine has one (pyenv shims may not run)."""
+    candidates = [shutil.which("python3.10")]
+    candidates += [str(p) for p in Path.home().glob(".pyenv/versions/3.10*/bin/python3.10")]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == "(3, 10)":
+            return candidate
+    return None
+
+
+def test_runbook_code_compiles_with_python_3_10(tmp_path: Path) -> None:
+    interpreter = python310()
+    if interpreter is None:
+        pytest.skip("no Python 3.10 interpreter on this machine")
+    # Compile every file (syntax), then import the modules that need only the standard library
+    # and run the settings parser once (names that exist only in 3.11 would fail here).
+    script = (
+        "import sys\n"
+        "for f in sys.argv[1:]:\n"
+        "    compile(open(f).read(), f, 'exec')\n"
+        "from fleetpatch_tags.config import load_settings\n"
+        "s = load_settings({'FLEETPATCH_SUBSCRIPTIONS': '11111111-1111-1111-1111-111111111111',"
+        " 'FLEETPATCH_REQUIRED_TAGS': '{\"Owner\": {\"value\": \"x\"}}'})\n"
+        "print(s.with_dry_run().dry_run)\n"
+    )
+    result = subprocess.run(
+        [interpreter, "-B", "-c", script, *map(str, RUNBOOK_CODE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT / "azure_function"), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"

@@ -1,0 +1,268 @@
+"""Tag enforcement with the real azure-mgmt SDK against the fake ARM endpoint (tests/fake_arm.py).
+
+Every test asserts the HTTP requests the SDK sent (method, path, api-version, JSON body) as well
+as the run summary.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fleetpatch_tags.arm import build_clients, parse_resource_id
+from fleetpatch_tags.config import load_settings
+from fleetpatch_tags.enforce import enforce
+from fleetpatch_tags.service import RunFailed, run
+
+from tests.fake_arm import FakeArm, FakeCredential, start_server, vm_json
+
+SUB = "11111111-1111-1111-1111-111111111111"
+SUB2 = "22222222-2222-2222-2222-222222222222"
+COMPUTE_API = "2024-07-01"
+RESOURCES_API = "2025-04-01"
+REQUIRED = {
+    "Owner": {"value": "platform-team"},
+    "PatchGroup": {
+        "from": "os_type",
+        "values": {"Linux": "azure-linux", "Windows": "azure-windows"},
+        "resource_group_overrides": {"RG-SQL": {"Windows": "sql-windows"}},
+    },
+}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeArm]:
+    server = start_server()
+    try:
+        yield FakeArm().install(server)
+    finally:
+        server.clear()
+        server.stop()
+
+
+def env_for(fake: FakeArm, **extra: str) -> dict[str, str]:
+    env = {
+        "FLEETPATCH_SUBSCRIPTIONS": SUB,
+        "FLEETPATCH_REQUIRED_TAGS": json.dumps(REQUIRED),
+        "FLEETPATCH_ARM_ENDPOINT": fake.base_url,
+        "FLEETPATCH_POLLING_INTERVAL": "0",
+        "FLEETPATCH_MAX_CONCURRENCY": "4",
+    }
+    env.update(extra)
+    return env
+
+
+def run_enforce(fake: FakeArm, **extra: str) -> dict[str, Any]:
+    settings = load_settings(env_for(fake, **extra))
+    credential = FakeCredential()
+    summary = enforce(settings, lambda sub: build_clients(credential, sub, settings), "run1")
+    return summary.as_dict()
+
+
+def vm_id(group: str, name: str, sub: str = SUB) -> str:
+    return vm_json(sub, group, name)["id"]
+
+
+def patches(fake: FakeArm) -> dict[str, dict[str, str]]:
+    """PATCHed VM id -> tags sent, after checking every PATCH's path, api-version and body."""
+    out: dict[str, dict[str, str]] = {}
+    for req in fake.by_method("PATCH"):
+        assert req.path.endswith("/providers/Microsoft.Resources/tags/default"), req.path
+        assert req.query == {"api-version": RESOURCES_API}
+        assert req.authorization == "Bearer fake-token"
+        assert set(req.body) == {"operation", "properties"}
+        assert req.body["operation"] == "Merge"
+        assert set(req.body["properties"]) == {"tags"}
+        scope = req.path.removesuffix("/providers/Microsoft.Resources/tags/default")
+        out[scope] = req.body["properties"]["tags"]
+    return out
+
+
+def test_pages_are_followed_and_only_missing_tags_are_merged(fake: FakeArm) -> None:
+    fake.page_size = 2
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg-web", "web1", "Linux", {"Owner": "alice"}),
+        vm_json(SUB, "rg-web", "web2", "Linux", {"Owner": "bob", "PatchGroup": "custom"}),
+        vm_json(SUB, "RG-SQL", "sql1", "Windows", {"env": "prod"}),
+        vm_json(SUB, "rg-app", "app1", "Windows", {}, power="deallocated"),
+        vm_json(SUB, "rg-app", "app2", "Linux", {"costcenter": "42"}),
+    ]
+    summary = run_enforce(fake)
+
+    lists = fake.by_method("GET")
+    assert [r.path for r in lists] == [f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"] * 3
+    assert lists[0].query == {"api-version": COMPUTE_API, "statusOnly": "true"}
+    assert [r.query.get("$skiptoken") for r in lists] == [None, "2", "4"]
+    assert patches(fake) == {
+        vm_id("rg-web", "web1"): {"PatchGroup": "azure-linux"},
+        vm_id("RG-SQL", "sql1"): {"Owner": "platform-team", "PatchGroup": "sql-windows"},
+        vm_id("rg-app", "app1"): {"Owner": "platform-team", "PatchGroup": "azure-windows"},
+        vm_id("rg-app", "app2"): {"Owner": "platform-team", "PatchGroup": "azure-linux"},
+    }
+    # Existing tags and values are kept: the merge only added.
+    assert fake.tags_of(vm_id("rg-web", "web1")) == {"Owner": "alice", "PatchGroup": "azure-linux"}
+    assert fake.tags_of(vm_id("rg-web", "web2")) == {"Owner": "bob", "PatchGroup": "custom"}
+    assert fake.tags_of(vm_id("RG-SQL", "sql1"))["env"] == "prod"
+    assert summary["outcomes"] == {
+        "compliant": 1,
+        "tagged": 4,
+        "would_tag": 0,
+        "cannot_tag": 0,
+        "failed": 0,
+    }
+    assert summary["tags_added"] == 7 and summary["ok"] is True
+    assert sorted(summary["changed"]) == sorted(patches(fake))
+    assert len(fake.requests) == 3 + 4  # list pages + one PATCH per VM that needed one
+
+
+def test_existing_tag_differing_only_in_case_satisfies_the_rule(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {"owner": "x", "PATCHGROUP": "y"})]
+    summary = run_enforce(fake)
+    assert fake.by_method("PATCH") == []
+    assert summary["outcomes"]["compliant"] == 1
+    assert fake.tags_of(vm_id("rg", "vm1")) == {"owner": "x", "PATCHGROUP": "y"}
+
+
+def test_vm_with_50_tags_is_reported_and_the_run_goes_on(fake: FakeArm) -> None:
+    full = {f"t{i}": str(i) for i in range(50)}
+    one_left = {f"t{i}": str(i) for i in range(49)}
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "full", "Linux", full),
+        vm_json(SUB, "rg", "oneleft", "Linux", one_left),
+        vm_json(SUB, "rg", "ok", "Linux", {}),
+    ]
+    summary = run_enforce(fake)
+    assert patches(fake) == {
+        vm_id("rg", "oneleft"): {"Owner": "platform-team"},  # the first rule that fits
+        vm_id("rg", "ok"): {"Owner": "platform-team", "PatchGroup": "azure-linux"},
+    }
+    assert summary["outcomes"]["cannot_tag"] == 2 and summary["outcomes"]["tagged"] == 1
+    skipped = {s["id"]: s["blocked"] for s in summary["skipped"]}
+    assert set(skipped[vm_id("rg", "full")]) == {"Owner", "PatchGroup"}
+    assert "at most 50" in skipped[vm_id("rg", "oneleft")]["PatchGroup"]
+    assert len(fake.tags_of(vm_id("rg", "oneleft"))) == 50
+    assert vm_id("rg", "oneleft") in summary["changed"]
+
+
+def test_429_with_retry_after_is_retried(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {})]
+    list_path = f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
+    tags_path = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
+    throttled = {"code": "TooManyRequests", "message": "throttled"}
+    fake.scripted[list_path] = [(429, {"Retry-After": "1"}, {"error": throttled})]
+    fake.scripted[tags_path] = [(429, {"Retry-After": "1"}, {"error": throttled})]
+    started = time.monotonic()
+    summary = run_enforce(fake)
+    assert time.monotonic() - started >= 2.0  # both Retry-After waits were honoured
+    assert [r.method for r in fake.requests] == ["GET", "GET", "PATCH", "PATCH"]
+    assert fake.requests[2].body == fake.requests[3].body
+    assert summary["outcomes"]["tagged"] == 1
+    assert fake.tags_of(vm_id("rg", "vm1"))["Owner"] == "platform-team"
+
+
+def test_202_long_running_patch_is_polled_to_the_end(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Windows", {"a": "b"})]
+    tags_path = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
+    fake.start_lro(tags_path, polls_in_progress=2)
+    summary = run_enforce(fake)
+    polls = [r for r in fake.requests if r.path.startswith("/fake-operations/")]
+    assert len(polls) == 3  # InProgress, InProgress, Succeeded
+    assert all(r.method == "GET" and r.authorization == "Bearer fake-token" for r in polls)
+    assert [r.method for r in fake.requests if r.path == tags_path] == ["PATCH", "GET"]
+    assert summary["outcomes"]["tagged"] == 1
+    assert fake.tags_of(vm_id("rg", "vm1")) == {
+        "a": "b",
+        "Owner": "platform-team",
+        "PatchGroup": "azure-windows",
+    }
+
+
+def test_one_vm_failure_does_not_stop_the_run(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(4)]
+    denied = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
+    flaky = vm_id("rg", "vm2") + "/providers/Microsoft.Resources/tags/default"
+    fake.scripted[denied] = [
+        (403, {}, {"error": {"code": "AuthorizationFailed", "message": "no tag write"}})
+    ]
+    fake.scripted[flaky] = [(503, {}, {"error": {"code": "ServiceUnavailable", "message": "x"}})]
+    summary = run_enforce(fake)
+    assert summary["outcomes"]["failed"] == 1 and summary["outcomes"]["tagged"] == 3
+    assert summary["ok"] is False
+    [failure] = summary["failed"]
+    assert failure["id"] == vm_id("rg", "vm1") and "no tag write" in failure["error"]
+    # The PATCH that got a 503 was sent again (the merge is idempotent); the 403 was not.
+    assert [r.path for r in fake.by_method("PATCH")].count(flaky) == 2
+    assert [r.path for r in fake.by_method("PATCH")].count(denied) == 1
+
+
+def test_dry_run_sends_no_patch(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {}), vm_json(SUB, "rg", "vm2", None, {})]
+    summary = run_enforce(fake, FLEETPATCH_DRY_RUN="true")
+    assert fake.by_method("PATCH") == []
+    assert summary["dry_run"] is True and summary["changed"] == []
+    assert summary["outcomes"]["would_tag"] == 1 and summary["outcomes"]["cannot_tag"] == 1
+    assert summary["tags_added"] == 0
+    [skip] = summary["skipped"]
+    assert skip["blocked"] == {"PatchGroup": "the VM reports no OS type"}
+
+
+def test_failed_listing_of_one_subscription_is_reported_and_the_next_is_enforced(
+    fake: FakeArm,
+) -> None:
+    fake.vms[SUB2] = [vm_json(SUB2, "rg", "vm1", "Linux", {})]
+    list_path = f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
+    forbidden = {"error": {"code": "AuthorizationFailed", "message": "no read on sub 1"}}
+    fake.scripted[list_path] = [(403, {}, forbidden)]
+    summary = run_enforce(fake, FLEETPATCH_SUBSCRIPTIONS=f"{SUB},{SUB2}")
+    assert "no read on sub 1" in summary["subscription_errors"][SUB]
+    assert summary["changed"] == [vm_id("rg", "vm1", SUB2)]
+    assert summary["ok"] is False
+
+
+def test_patches_run_with_bounded_concurrency(fake: FakeArm) -> None:
+    fake.page_size = 50
+    fake.latency = 0.05
+    fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(24)]
+    started = time.monotonic()
+    summary = run_enforce(fake, FLEETPATCH_MAX_CONCURRENCY="4")
+    elapsed = time.monotonic() - started
+    assert summary["outcomes"]["tagged"] == 24
+    assert fake.in_flight_max == 4
+    assert elapsed < 24 * 0.05  # not one at a time
+
+
+def test_run_exports_and_raises_run_failed_when_something_failed(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {}), vm_json(SUB, "rg", "vm2", "Linux")]
+    fake.scripted[vm_id("rg", "vm2") + "/providers/Microsoft.Resources/tags/default"] = [
+        (409, {}, {"error": {"code": "Conflict", "message": "locked"}})
+    ]
+
+    class Container:
+        def __init__(self) -> None:
+            self.blobs: dict[str, bytes] = {}
+
+        def upload_blob(self, name: str, data: bytes, **kwargs: Any) -> None:
+            self.blobs[name] = data
+
+    container = Container()
+    settings = load_settings(env_for(fake))
+    with pytest.raises(RunFailed, match="1 VM\\(s\\) failed") as info:
+        run(settings, FakeCredential(), container=container, run_id="abc")
+    assert info.value.summary["export"]["status"] == "written"
+    rows = [json.loads(line) for line in container.blobs["vm-tags/latest.jsonl"].splitlines()]
+    by_name = {r["vm_name"]: r for r in rows}
+    # The export shows tags as they are after the run: vm1 merged, vm2 unchanged.
+    assert by_name["vm1"]["tags"] == {"Owner": "platform-team", "PatchGroup": "azure-linux"}
+    assert by_name["vm2"]["tags"] == {}
+    assert by_name["vm1"]["power_state"] == "running" and by_name["vm1"]["os_type"] == "Linux"
+
+
+def test_parse_resource_id() -> None:
+    assert parse_resource_id(vm_id("Rg", "Vm")) == (SUB, "Rg", "Vm")
+    with pytest.raises(ValueError, match="not a virtual machine id"):
+        parse_resource_id(f"/subscriptions/{SUB}/resourceGroups/rg")
+    with pytest.raises(ValueError, match="not a resource id"):
+        parse_resource_id("/nothing/here")

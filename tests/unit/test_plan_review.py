@@ -1,0 +1,340 @@
+"""Tests of the plan review renderer and the policy result parsers (tools.plan_review).
+
+The plan fixtures are real ``terraform show -json`` output (terraform 1.11, aws 5.100, planned
+against moto by tests/unit/fixtures/plans/make_plans.py); the terraform-compliance reports and
+the checkov JSON are real outputs of the tools on tests/policy/fixtures.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.plan_review import __main__ as cli
+from tools.plan_review import policy, render
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PLANS = FIXTURES / "plans"
+POLICY = FIXTURES / "policy"
+SECRETS = ("fixture-secret-one", "fixture-secret-two")
+
+
+def plan(name: str) -> dict[str, Any]:
+    return render.load_plan((PLANS / f"{name}.json").read_text())
+
+
+def md(name: str, **kwargs: Any) -> str:
+    return render.render_markdown(plan(name), name, **kwargs)
+
+
+# --- counts -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "add", "change", "destroy", "replace"),
+    [
+        ("create", 6, 0, 0, 0),
+        ("mixed", 3, 2, 2, 1),
+        ("destroy", 0, 0, 6, 0),
+        ("no_changes", 0, 0, 0, 0),
+    ],
+)
+def test_counts_follow_terraform(
+    name: str, add: int, change: int, destroy: int, replace: int
+) -> None:
+    summary = render.build_review(plan(name)).summary
+    assert (summary.add, summary.change, summary.destroy, summary.replace) == (
+        add,
+        change,
+        destroy,
+        replace,
+    )
+
+
+def test_counts_line_matches_terraform_wording() -> None:
+    text = md("mixed")
+    assert "**Plan: 3 to add, 2 to change, 2 to destroy.** 1 replaced" in text
+
+
+def test_no_changes_says_so_and_lists_nothing() -> None:
+    text = md("no_changes")
+    assert "**No changes.**" in text
+    assert "DESTROY" not in text
+    assert "create" not in text
+    assert "Changes by module" not in text
+
+
+# --- order: destroys and replacements first -----------------------------------------------------
+
+
+def test_destroys_and_replacements_come_first_and_loud() -> None:
+    text = md("mixed")
+    lines = text.splitlines()
+    loud = lines.index(next(ln for ln in lines if "DESTROYED OR REPLACED" in ln))
+    first_other = min(i for i, ln in enumerate(lines) if ln.startswith("- `"))
+    destroy_row = lines.index(next(ln for ln in lines if "**DESTROY**" in ln))
+    replace_row = lines.index(next(ln for ln in lines if "**REPLACE**" in ln))
+    assert loud < destroy_row < replace_row < first_other
+    assert "`aws_sns_topic.retired[0]` | its count index no longer exists" in lines[destroy_row]
+    assert "`aws_sqs_queue.renamed` | `name` cannot be updated in place" in lines[replace_row]
+    # listed once: the replaced queue does not appear again among the other changes
+    assert text.count("aws_sqs_queue.renamed") == 1
+
+
+def test_plan_without_destroys_says_none_is_destroyed() -> None:
+    assert "No resource is destroyed or replaced." in md("create")
+
+
+def test_destroy_plan_lists_every_resource_as_destroyed() -> None:
+    text = md("destroy")
+    assert text.count("| **DESTROY** |") == 6
+    assert "### :warning: 6 DESTROYED OR REPLACED" in text
+
+
+# --- grouping by module -------------------------------------------------------------------------
+
+
+def test_changes_are_grouped_by_module_root_first() -> None:
+    text = md("mixed")
+    root = text.index("**root module** (2 update)")
+    app = text.index("**module.app** (2 create)")
+    assert root < app
+    assert text.index("aws_s3_bucket.retagged") < app
+    assert text.index('module.app.aws_sqs_queue.jobs["b"]') > app
+    assert text.index("module.app.aws_sns_topic.alerts[0]") > app
+    # a no-op resource is not listed
+    assert "aws_s3_bucket.unchanged" not in text
+    assert 'jobs["a"]' not in text
+
+
+def test_update_lists_the_changed_attributes() -> None:
+    text = md("mixed")
+    line = next(ln for ln in text.splitlines() if "aws_s3_bucket.retagged" in ln)
+    assert '`tags.stage`: "1" → "2"' in line
+
+
+def test_large_module_group_is_collapsed() -> None:
+    data = plan("create")
+    template = data["resource_changes"][0]
+    many = []
+    for i in range(render.MAX_ROWS_OPEN + 1):
+        rc = copy.deepcopy(template)
+        rc["address"] = f"module.big.aws_s3_bucket.b{i}"
+        rc["module_address"] = "module.big"
+        many.append(rc)
+    data["resource_changes"] += many
+    text = render.render_markdown(data, "big")
+    assert "<details><summary>**module.big** (16 create)</summary>" in text
+    assert "**root module** (5 create)\n" in text
+
+
+# --- sensitive values ---------------------------------------------------------------------------
+
+
+def test_fixtures_really_hold_the_secrets() -> None:
+    # the masking tests below could not fail if the plans held no secret
+    raw = (PLANS / "mixed.json").read_text()
+    assert all(s in raw for s in SECRETS)
+
+
+@pytest.mark.parametrize("name", ["create", "mixed", "destroy", "no_changes"])
+def test_no_sensitive_value_is_printed(name: str) -> None:
+    text = md(name)
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_sensitive_attribute_and_output_are_masked() -> None:
+    text = md("mixed")
+    token = next(ln for ln in text.splitlines() if "aws_ssm_parameter.token" in ln)
+    assert "`value`: (sensitive value) → (sensitive value)" in token
+    assert "- change `token_value` = (sensitive value)" in text
+
+
+def test_a_secret_leaking_into_a_plain_attribute_is_redacted() -> None:
+    data = plan("mixed")
+    bucket = next(r for r in data["resource_changes"] if r["address"] == "aws_s3_bucket.retagged")
+    bucket["change"]["after"]["tags"]["stage"] = "fixture-secret-two"
+    text = render.render_markdown(data, "leak")
+    assert "fixture-secret-two" not in text
+    assert '`tags.stage`: "1" → "(sensitive)"' in text
+
+
+def test_sensitive_variable_values_are_collected_as_secrets() -> None:
+    review = render.build_review(plan("mixed"))
+    assert "fixture-secret-two" in review.secrets
+
+
+def test_attribute_changes_masks_nested_sensitive_paths() -> None:
+    change = {
+        "actions": ["update"],
+        "before": {"conn": {"user": "admin", "password": "hunter2-old"}},
+        "after": {"conn": {"user": "admin2", "password": "hunter2-new"}},
+        "after_unknown": {},
+        "before_sensitive": {"conn": {"password": True}},
+        "after_sensitive": {"conn": {"password": True}},
+    }
+    changes = render.attribute_changes(change)
+    assert [(c.path, c.before, c.after) for c in changes] == [
+        ("conn.password", render.SENSITIVE, render.SENSITIVE),
+        ("conn.user", '"admin"', '"admin2"'),
+    ]
+
+
+def test_unchanged_sensitive_value_is_not_reported_as_changed() -> None:
+    change = {
+        "before": {"password": "same-secret"},
+        "after": {"password": "same-secret"},
+        "before_sensitive": {"password": True},
+        "after_sensitive": {"password": True},
+    }
+    assert render.attribute_changes(change) == []
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[]", "a plan is a JSON object"),
+        ('{"format_version": "0.1"}', "format_version '0.1' is not 1.x"),
+        ('{"format_version": "1.0", "values": {}}', "this is a state, not a plan"),
+        ('{"format_version": "1.2", "resource_changes": [{"address": "x"}]}', "lacks address"),
+    ],
+)
+def test_bad_plans_are_rejected_with_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(render.PlanError, match=message):
+        render.load_plan(text)
+
+
+def test_unknown_action_combination_is_rejected() -> None:
+    data = plan("create")
+    data["resource_changes"][0]["change"]["actions"] = ["update", "delete"]
+    with pytest.raises(render.PlanError, match="unknown action combination"):
+        render.build_review(data)
+
+
+# --- policy results -----------------------------------------------------------------------------
+
+
+def test_compliance_report_with_one_failed_feature() -> None:
+    result = policy.parse_compliance_output((POLICY / "compliance_tls_failed.txt").read_text())
+    assert len(result.checks) == 9
+    failed = [c for c in result.checks if c.status == "failed"]
+    assert [c.source for c in failed] == ["s3_tls_only"]
+    assert failed[0].failures == [
+        "aws_s3_bucket_policy.reports (aws_s3_bucket_policy) does not have Condition property."
+    ]
+    assert (result.passed, result.failed, result.ok) == (8, 1, False)
+
+
+def test_compliance_report_all_passed() -> None:
+    result = policy.parse_compliance_output((POLICY / "compliance_passed.txt").read_text())
+    assert result.ok
+    assert result.passed == 9
+    assert {c.source for c in result.checks} >= {
+        "s3_tls_only",
+        "required_tags",
+        "cron_associations",
+    }
+
+
+def test_compliance_report_that_never_ran_is_an_error() -> None:
+    with pytest.raises(policy.PolicyError, match="did not run its features"):
+        policy.parse_compliance_output("terraform_compliance v1.16.0 initiated\nERROR: bad plan\n")
+
+
+def test_checkov_json_is_summarised_per_check_id() -> None:
+    result = policy.parse_checkov_json((POLICY / "checkov_failed.json").read_text())
+    assert result.tool == "checkov"
+    assert [c.source for c in result.checks] == [
+        "CKV_AWS_117",
+        "CKV_AWS_158",
+        "CKV_AWS_338",
+        "CKV_TF_2",
+    ]
+    assert result.failed == 4
+    assert result.passed == 63
+    kms = next(c for c in result.checks if c.source == "CKV_AWS_158")
+    assert kms.failures == ["aws_cloudwatch_log_group.role_check (/main.tf:104)"]
+
+
+def test_checkov_list_of_reports_and_bad_json() -> None:
+    report = json.loads((POLICY / "checkov_failed.json").read_text())
+    clean = {"check_type": "terraform", "summary": {"passed": 5, "failed": 0, "skipped": 1}}
+    result = policy.parse_checkov_json(json.dumps([report, clean]))
+    assert (result.passed, result.skipped, result.failed) == (68, 3, 4)
+    with pytest.raises(policy.PolicyError, match="without a summary"):
+        policy.parse_checkov_json('{"results": {}}')
+    with pytest.raises(policy.PolicyError, match="not JSON"):
+        policy.parse_checkov_json("nope")
+
+
+def test_policy_section_is_rendered_under_the_plan() -> None:
+    failed = policy.parse_compliance_output((POLICY / "compliance_tls_failed.txt").read_text())
+    text = md("mixed", policy_sections=policy.render_results([failed]))
+    assert text.index("### Policy checks") > text.index("Changes by module")
+    assert "- :x: **terraform-compliance**: 8 passed, 1 failed" in text
+    assert "  - :x: `s3_tls_only` S3 buckets accept TLS requests only" in text
+
+
+def test_passing_policy_is_one_line() -> None:
+    ok = policy.parse_compliance_output((POLICY / "compliance_passed.txt").read_text())
+    assert policy.render_results([ok]) == [
+        "- :white_check_mark: **terraform-compliance**: 9 passed, 0 failed"
+    ]
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def test_cli_render_writes_markdown_with_marker_and_policy(tmp_path: Path) -> None:
+    results = tmp_path / "compliance.json"
+    failed = policy.parse_compliance_output((POLICY / "compliance_tls_failed.txt").read_text())
+    results.write_text(failed.to_json())
+    out = tmp_path / "plan.md"
+    argv = ["render", str(PLANS / "mixed.json"), "--title", "local", "-o", str(out)]
+    argv += ["--policy", str(results), "--policy", str(POLICY / "checkov_failed.json")]
+    assert cli.main(argv) == 0
+    text = out.read_text()
+    assert text.startswith("<!-- fleetpatch-plan-review:local -->\n## Terraform plan: `local`")
+    assert "**terraform-compliance**: 8 passed, 1 failed" in text
+    assert "**checkov**: 63 passed, 4 failed, 2 skipped" in text
+
+
+def test_cli_checkov_converts_and_fails_on_failed_checks(tmp_path: Path) -> None:
+    out = tmp_path / "checkov.json"
+    assert cli.main(["checkov", str(POLICY / "checkov_failed.json"), "-o", str(out)]) == 1
+    assert policy.load_result(out).failed == 4
+
+
+def test_cli_bad_plan_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "state.json"
+    bad.write_text('{"format_version": "1.0", "values": {}}')
+    out = tmp_path / "plan.md"
+    assert cli.main(["render", str(bad), "-o", str(out)]) == 2
+    assert not out.exists()
+    assert "this is a state, not a plan" in capsys.readouterr().err
+    assert cli.main(["render", str(tmp_path / "missing.json")]) == 2
+
+
+def test_cli_compliance_without_the_tool_exits_2(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    argv = [
+        "compliance",
+        str(PLANS / "create.json"),
+        "-o",
+        str(out),
+        "--bin",
+        str(tmp_path / "nope"),
+    ]
+    assert cli.main(argv) == 2
+    assert not out.exists()
