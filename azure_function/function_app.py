@@ -32,7 +32,7 @@ app = func.FunctionApp()
 def _credential() -> DefaultAzureCredential:
     # In Azure: the Function app's system-assigned managed identity (or the user-assigned one
     # named by AZURE_CLIENT_ID).
-    return DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    return DefaultAzureCredential()
 
 
 def _run(dry_run: bool, run_id: str | None = None) -> None:

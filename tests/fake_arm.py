@@ -9,10 +9,12 @@ absolute ``nextLink`` and records every request (method, path, query, JSON body)
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -56,6 +58,7 @@ def vm_json(
     name: str,
     os_type: str | None = "Linux",
     tags: dict[str, str] | None = None,
+    *,
     power: str = "running",
 ) -> dict[str, Any]:
     """A VM as List All with ``statusOnly=true`` returns it."""
@@ -84,7 +87,11 @@ def vm_json(
                         "level": "Info",
                         "displayStatus": "Provisioning succeeded",
                     },
-                    {"code": f"PowerState/{power}", "level": "Info", "displayStatus": f"VM {power}"},
+                    {
+                        "code": f"PowerState/{power}",
+                        "level": "Info",
+                        "displayStatus": f"VM {power}",
+                    },
                 ]
             },
         },
@@ -238,7 +245,6 @@ def start_server() -> HTTPServer:
     return server
 
 
-
 def _serve(argv: list[str] | None = None) -> None:
     """Run a fake ARM endpoint in this process (the benchmark starts it as a subprocess so that
     the server's CPU is not charged to the client under test).
@@ -246,9 +252,6 @@ def _serve(argv: list[str] | None = None) -> None:
     Prints ``READY <base_url>`` once listening; ``GET /_fake/stats`` answers
     ``{"requests": n, "by_method": {...}, "in_flight_max": n}``; stops on stdin EOF.
     """
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscription", required=True)
     parser.add_argument("--vms", type=int, required=True)

@@ -8,7 +8,9 @@ the 500/502/503/504 and connection failures that the SDK does not retry for a PA
 
 from __future__ import annotations
 
+import os
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -84,6 +86,12 @@ class ArmClients:
     subscription_id: str
     compute: Pipeline
     tags: TagsClient
+    closers: tuple[Callable[[], None], ...] = ()
+
+    def close(self) -> None:
+        """Close the SDK clients and their HTTP session (no request is sent)."""
+        for close in self.closers:
+            close()
 
 
 def call_options(settings: Settings) -> dict[str, Any]:
@@ -98,7 +106,8 @@ def build_clients(
 
     The HTTP connection pool holds ``settings.max_concurrency`` connections; the SDK retries up
     to 6 times with exponential backoff (at most 60 s between tries), honouring ``Retry-After``.
-    No request is sent here.
+    Proxy (``HTTPS_PROXY``...) and CA bundle (``REQUESTS_CA_BUNDLE``) settings are read from the
+    environment once, here; ``NO_PROXY`` is not applied. No request is sent here.
 
     Args:
         credential: an Azure AD token credential (managed identity in Azure).
@@ -106,6 +115,13 @@ def build_clients(
         settings: the run settings (ARM endpoint, concurrency, polling interval).
     """
     session = requests.Session()
+    # Read the proxy and CA-bundle environment once here rather than on every request (requests
+    # re-reads os.environ per request otherwise: ~1 ms of CPU each, a third of a merge's cost).
+    session.trust_env = False
+    session.proxies = {k: v for k, v in urllib.request.getproxies().items() if k != "no"}
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca_bundle:
+        session.verify = ca_bundle
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=2, pool_maxsize=max(settings.max_concurrency, 2)
     )
@@ -131,7 +147,12 @@ def build_clients(
         transport=RequestsTransport(session=session, session_owner=False),
         **common,
     )
-    return ArmClients(subscription_id=subscription_id, compute=compute, tags=resources.tags)
+    return ArmClients(
+        subscription_id=subscription_id,
+        compute=compute,
+        tags=resources.tags,
+        closers=(compute.close, resources.close, session.close),
+    )
 
 
 def _scope_base(endpoint: str) -> str:

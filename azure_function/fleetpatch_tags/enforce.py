@@ -77,16 +77,25 @@ class RunSummary:
             and self.export.get("status") != "failed"
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, max_items: int | None = None) -> dict[str, Any]:
         """The summary as JSON-ready data.
 
         Shape: ``{"run_id", "dry_run", "ok", "seconds", "subscriptions": [...], "vms": int,
         "outcomes": {outcome: count}, "tags_added": int, "changed": [vm id], "failed":
         [{"id", "error"}], "skipped": [{"id", "blocked": {tag: reason}}],
         "subscription_errors": {sub: error}, "export": {...}}``.
+
+        Args:
+            max_items: keep at most this many entries in ``changed``, ``failed`` and ``skipped``
+                (a log line has a size limit); ``"<list>_omitted"`` then counts the rest.
         """
         counts = Counter(r.outcome for r in self.results)
-        return {
+        lists: dict[str, list[Any]] = {
+            "changed": [r.vm.id for r in self.results if r.applied],
+            "failed": [{"id": r.vm.id, "error": r.error} for r in self.results if r.error],
+            "skipped": [{"id": r.vm.id, "blocked": r.blocked} for r in self.results if r.blocked],
+        }
+        data: dict[str, Any] = {
             "run_id": self.run_id,
             "dry_run": self.dry_run,
             "ok": self.ok,
@@ -95,12 +104,14 @@ class RunSummary:
             "vms": len(self.results),
             "outcomes": {o: counts.get(o, 0) for o in OUTCOMES},
             "tags_added": sum(len(r.added) for r in self.results if r.applied),
-            "changed": [r.vm.id for r in self.results if r.applied],
-            "failed": [{"id": r.vm.id, "error": r.error} for r in self.results if r.error],
-            "skipped": [{"id": r.vm.id, "blocked": r.blocked} for r in self.results if r.blocked],
-            "subscription_errors": dict(self.subscription_errors),
-            "export": dict(self.export),
         }
+        for name, items in lists.items():
+            data[name] = items if max_items is None else items[:max_items]
+            if max_items is not None and len(items) > max_items:
+                data[f"{name}_omitted"] = len(items) - max_items
+        data["subscription_errors"] = dict(self.subscription_errors)
+        data["export"] = dict(self.export)
+        return data
 
 
 def plan_vm(vm: VmRecord, settings: Settings) -> TagPlan:
@@ -161,7 +172,11 @@ def enforce(
         run_id=run_id, dry_run=settings.dry_run, subscriptions=settings.subscriptions
     )
     for subscription in settings.subscriptions:
-        results, error = _enforce_subscription(clients_for(subscription), settings)
+        clients = clients_for(subscription)
+        try:
+            results, error = _enforce_subscription(clients, settings)
+        finally:
+            clients.close()
         summary.results.extend(results)
         if error is not None:
             LOG.error("listing VMs of subscription %s failed: %s", subscription, error)

@@ -23,6 +23,8 @@ from fleetpatch_tags.enforce import RunSummary, enforce
 from fleetpatch_tags.export import BlobContainer, export_tags
 
 LOG = logging.getLogger("fleetpatch_tags")
+# VM ids listed per outcome in the logged summary (Application Insights cuts long messages).
+LOGGED_ITEMS = 100
 
 
 class RunFailed(RuntimeError):
@@ -67,7 +69,8 @@ def run(
         run_id: run identifier; default a random 12-hex-digit id.
 
     Returns:
-        The summary (:meth:`RunSummary.as_dict`), also logged as one JSON line at INFO level.
+        The summary (:meth:`RunSummary.as_dict`), also logged as one JSON line at INFO level
+        (with at most :data:`LOGGED_ITEMS` VM ids per list).
         Calls Compute List All, the Tags merge PATCH and Blob Put Blob.
 
     Raises:
@@ -89,7 +92,8 @@ def run(
             LOG.error("tag export failed: %s", message)
             summary.export = {"status": "failed", "error": message}
     data = summary.as_dict()
-    LOG.info("tag enforcement summary %s", json.dumps(data, sort_keys=True))
+    logged = summary.as_dict(max_items=LOGGED_ITEMS)
+    LOG.info("tag enforcement summary %s", json.dumps(logged, sort_keys=True))
     if not summary.ok:
         raise RunFailed(data)
     return data

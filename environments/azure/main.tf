@@ -6,15 +6,17 @@ locals {
 module "tag_enforcement" {
   source = "../../modules/azure_tag_enforcement"
 
-  name_prefix             = var.name_prefix
-  location                = var.location
-  target_subscription_ids = local.targets
-  required_tags           = var.required_tags
-  runner                  = var.runner
-  daily_run_time_utc      = var.daily_run_time_utc
-  dry_run                 = var.dry_run
-  function_package_path   = var.runner == "function" ? var.function_package_path : null
-  tags                    = var.tags
+  name_prefix                = var.name_prefix
+  location                   = var.location
+  target_subscription_ids    = local.targets
+  required_tags              = var.required_tags
+  runner                     = var.runner
+  daily_run_time_utc         = var.daily_run_time_utc
+  dry_run                    = var.dry_run
+  function_package_path      = var.runner == "function" ? var.function_package_path : null
+  runbook_package_path       = var.runner == "automation" ? var.runbook_package_path : null
+  automation_python_packages = var.automation_python_packages
+  tags                       = var.tags
 }
 
 module "ssm_hybrid" {

@@ -91,6 +91,22 @@ variable "function_package_path" {
   default     = "../../build/azure_function_app.zip"
 }
 
+variable "runbook_package_path" {
+  type        = string
+  description = "Path of the runbook package from `make package` (runner = \"automation\")."
+  default     = "../../build/azure_runbook.zip"
+}
+
+variable "automation_python_packages" {
+  type = map(object({
+    content_uri     = string
+    content_version = string
+    sha256          = string
+  }))
+  description = "Azure SDK wheels the runbook imports (runner = \"automation\"), name -> { content_uri, content_version, sha256 }."
+  default     = {}
+}
+
 variable "aws_region" {
   type        = string
   description = "AWS region of the hybrid activation and of the cross-cloud schedule."

@@ -20,6 +20,8 @@ terraform {
 provider "azurerm" {
   features {}
   subscription_id = var.subscription_id
+  # The tag export's storage account has shared keys disabled: data-plane calls use Entra ID.
+  storage_use_azuread = true
 }
 
 # The account and region that hold the hybrid activation and start the daily Azure run (the

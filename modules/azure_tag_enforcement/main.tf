@@ -1,5 +1,3 @@
-data "azurerm_client_config" "current" {}
-
 resource "random_id" "storage" {
   byte_length = 3
   keepers = {
@@ -7,44 +5,33 @@ resource "random_id" "storage" {
   }
 }
 
+module "settings" {
+  source = "./settings"
+
+  target_subscription_ids   = var.target_subscription_ids
+  required_tags             = var.required_tags
+  dry_run                   = var.dry_run
+  max_concurrency           = var.max_concurrency
+  export_account_url        = azurerm_storage_account.this.primary_blob_endpoint
+  export_container          = azurerm_storage_container.export.name
+  daily_run_time_utc        = var.daily_run_time_utc
+  automation_schedule_start = var.automation_schedule_start
+}
+
 locals {
   use_function   = var.runner == "function"
   use_automation = var.runner == "automation"
-  hour_minute    = split(":", var.daily_run_time_utc)
 
-  # The same settings for both runners (see azure_function/fleetpatch_tags/config.py).
-  required_tags_json = jsonencode({
-    for name, rule in var.required_tags : name => (
-      rule.value != null ? { value = rule.value } : {
-        from                       = rule.from
-        values                     = rule.values
-        resource_group_overrides   = rule.resource_group_overrides
-      }
-    )
-  })
-  run_settings = {
-    FLEETPATCH_SUBSCRIPTIONS      = join(",", var.target_subscription_ids)
-    FLEETPATCH_REQUIRED_TAGS      = local.required_tags_json
-    FLEETPATCH_DRY_RUN            = tostring(var.dry_run)
-    FLEETPATCH_MAX_CONCURRENCY    = tostring(var.max_concurrency)
-    FLEETPATCH_EXPORT_ACCOUNT_URL = trimsuffix(azurerm_storage_account.this.primary_blob_endpoint, "/")
-    FLEETPATCH_EXPORT_CONTAINER   = azurerm_storage_container.export.name
-    FLEETPATCH_EXPORT_PREFIX      = "vm-tags"
-  }
+  runner_principal_id = one(concat(
+    [for app in azurerm_linux_function_app.this : app.identity[0].principal_id],
+    [for account in azurerm_automation_account.this : account.identity[0].principal_id],
+  ))
 
-  runner_principal_id = local.use_function ? azurerm_linux_function_app.this[0].identity[0].principal_id : azurerm_automation_account.this[0].identity[0].principal_id
-
-  # Reader lists the VMs; Tag Contributor may change tags (and only tags) of every resource.
-  target_roles = {
-    for pair in setproduct(var.target_subscription_ids, ["Reader", "Tag Contributor"]) :
-    "${lower(pair[0])}/${pair[1]}" => { subscription_id = pair[0], role = pair[1] }
-  }
-
-  runbook_source = coalesce(var.runbook_source_path, "${path.module}/../../azure_function/runbook/enforce_vm_tags.py")
-  schedule_start = coalesce(
-    var.automation_schedule_start,
-    "${formatdate("YYYY-MM-DD", timeadd(plantimestamp(), "24h"))}T${var.daily_run_time_utc}:00Z"
-  )
+  # The runbook is one file: a bootstrap carrying the runbook package built by `make package`.
+  runbook_content = local.use_automation ? templatefile("${path.module}/runbook.py.tftpl", {
+    package_b64 = filebase64(var.runbook_package_path)
+    sha256      = filesha256(var.runbook_package_path)
+  }) : null
 }
 
 resource "azurerm_resource_group" "this" {
@@ -158,12 +145,13 @@ resource "azurerm_linux_function_app" "this" {
   storage_uses_managed_identity = true
   content_share_force_disabled  = true
 
-  functions_extension_version                    = "~4"
-  https_only                                     = true
-  builtin_logging_enabled                        = false
-  client_certificate_mode                        = "Required"
-  ftp_publish_basic_authentication_enabled       = false
-  webdeploy_publish_basic_authentication_enabled = false
+  functions_extension_version              = "~4"
+  https_only                               = true
+  builtin_logging_enabled                  = false
+  ftp_publish_basic_authentication_enabled = false
+  # zip_deploy_file deploys with the publishing profile: basic auth for deployment (HTTPS only)
+  # stays on only while the module deploys the zip.
+  webdeploy_publish_basic_authentication_enabled = var.function_package_path != null
   zip_deploy_file                                = var.function_package_path
 
   identity {
@@ -182,8 +170,8 @@ resource "azurerm_linux_function_app" "this" {
     }
   }
 
-  app_settings = merge(local.run_settings, {
-    TAG_ENFORCEMENT_SCHEDULE       = "0 ${local.hour_minute[1]} ${local.hour_minute[0]} * * *"
+  app_settings = merge(module.settings.run_settings, {
+    TAG_ENFORCEMENT_SCHEDULE       = module.settings.timer_schedule
     SCM_DO_BUILD_DURING_DEPLOYMENT = "true"
     ENABLE_ORYX_BUILD              = "true"
   })
@@ -245,7 +233,7 @@ resource "azurerm_automation_variable_string" "settings" {
   resource_group_name     = azurerm_resource_group.this.name
   automation_account_name = azurerm_automation_account.this[0].name
   description             = "Settings of the tag enforcement runbook (JSON object of setting name -> string)."
-  value                   = jsonencode(local.run_settings)
+  value                   = jsonencode(module.settings.run_settings)
   encrypted               = true
 }
 
@@ -274,7 +262,7 @@ resource "azurerm_automation_runbook" "this" {
   log_progress             = true
   log_verbose              = false
   description              = "fleetpatch: add missing required tags to every VM (merge only) and export all VM tags."
-  content                  = file(local.runbook_source)
+  content                  = local.runbook_content
   tags                     = var.tags
 }
 
@@ -287,7 +275,7 @@ resource "azurerm_automation_schedule" "daily" {
   frequency               = "Day"
   interval                = 1
   timezone                = "Etc/UTC"
-  start_time              = local.schedule_start
+  start_time              = module.settings.automation_schedule_start
   description             = "Daily VM tag enforcement at ${var.daily_run_time_utc} UTC."
 
   lifecycle {
@@ -316,7 +304,7 @@ resource "azurerm_role_assignment" "automation_export" {
 
 # --- access to the target subscriptions ----------------------------------------------------------
 resource "azurerm_role_assignment" "target" {
-  for_each = local.target_roles
+  for_each = module.settings.target_roles
 
   scope                = "/subscriptions/${each.value.subscription_id}"
   role_definition_name = each.value.role

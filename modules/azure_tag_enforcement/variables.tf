@@ -40,7 +40,7 @@ variable "required_tags" {
     values                   = optional(map(string))
     resource_group_overrides = optional(map(map(string)), {})
   }))
-  description = "Tags every VM must carry, tag name -> rule: a fixed value ({ value = \"platform\" }) or a value derived from the OS type ({ from = \"os_type\", values = { Linux = \"azure-linux\", Windows = \"azure-windows\" }, resource_group_overrides = { rg-sql = { Windows = \"sql-windows\" } } }). Missing tags are added with a merge; existing tags are never changed."
+  description = "Tags every VM must carry, tag name -> rule: a fixed value ({ value = \"platform\" }) or a value derived from the OS type ({ from = \"os_type\", values = { Linux = \"azure-linux\", Windows = \"azure-windows\" }, resource_group_overrides = { rg-sql = { Windows = \"sql-windows\" } } }). Missing tags are added with a merge, in name order (which matters only at the 50-tag limit); existing tags are never changed."
 
   validation {
     condition     = length(var.required_tags) > 0
@@ -169,10 +169,20 @@ variable "application_insights_connection_string" {
   sensitive   = true
 }
 
-variable "runbook_source_path" {
+variable "runbook_package_path" {
   type        = string
-  description = "Path of the runbook entry point (azure_function/runbook/enforce_vm_tags.py); null uses the copy in this repository. Used when runner = \"automation\"."
+  description = "Path of the runbook package built by `make package` (build/azure_runbook.zip); embedded in the runbook, which unpacks and runs it. Required when runner = \"automation\"."
   default     = null
+
+  validation {
+    condition     = var.runbook_package_path == null || endswith(coalesce(var.runbook_package_path, "x"), ".zip")
+    error_message = "runbook_package_path must be the path of a .zip file or null."
+  }
+
+  validation {
+    condition     = var.runner != "automation" || var.runbook_package_path != null
+    error_message = "runner = \"automation\" needs runbook_package_path (build/azure_runbook.zip from `make package`)."
+  }
 }
 
 variable "automation_python_packages" {
@@ -181,7 +191,7 @@ variable "automation_python_packages" {
     content_version = string
     sha256          = string
   }))
-  description = "Python wheels imported into the Automation Account for the runbook, name -> { content_uri, content_version, sha256 }: the fleetpatch_tags package (from build/azure_runbook.zip) and the Azure SDK packages of azure_function/requirements.txt. Used when runner = \"automation\"."
+  description = "Python wheels imported into the Automation Account for the runbook, name -> { content_uri, content_version, sha256 }: the Azure SDK packages of azure_function/requirements.txt and their dependencies (e.g. their PyPI wheel URLs). Used when runner = \"automation\"."
   default     = {}
 
   validation {

@@ -485,7 +485,8 @@ resource "aws_sns_topic" "compliance" {
 }
 
 resource "aws_cloudwatch_event_permission" "members" {
-  for_each = var.accept_member_compliance_events ? toset(var.member_account_ids) : toset([])
+  # This account's own Config events reach its default bus without a permission.
+  for_each = var.accept_member_compliance_events ? toset([for id in var.member_account_ids : id if id != local.account_id]) : toset([])
 
   principal    = each.value
   statement_id = "fleetpatch-${var.name_prefix}-${each.value}"

@@ -2,6 +2,9 @@
 
 * :mod:`tests.emulator.ssm` — the emulated SSM operations (associations, resource data syncs,
   patch baseline reads and updates, patch groups, hybrid activations), ``install()`` adds them.
+* :mod:`tests.emulator.config` — AWS Config remediation configurations.
+* :mod:`tests.emulator.athena` — Athena named-query reads and deletes.
+* :mod:`tests.emulator.awslambda` — Lambda dead-letter and logging configuration.
 * :mod:`tests.emulator.launcher` — :class:`~tests.emulator.launcher.Emulator` starts the server in
   a child process on a free port and stops it; multi-account through ``sts:AssumeRole``.
 * :mod:`tests.emulator.shapes` — request/response checks against botocore's service model.
@@ -9,3 +12,16 @@
 
 ``python -m tests.emulator --port N`` serves it in the foreground.
 """
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Add every emulated operation to moto; idempotent, call before serving requests."""
+    # Imported here: `import tests.emulator` stays cheap and free of moto.
+    from . import athena, awslambda, config, ssm  # noqa: PLC0415
+
+    ssm.install()
+    config.install()
+    athena.install()
+    awslambda.install()

@@ -11,7 +11,7 @@ import sys
 
 from moto import server
 
-from .ssm import install
+from . import install
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,22 +32,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.models import iam_backends
 from moto.ssm.models import SimpleSystemManagerBackend, ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 
+from .common import EmulatedError, Json, page, parse_request, snake
 from .schedule import schedule_problem
-from .shapes import operation_model, request_violations
-
-Json = dict[str, Any]
 
 # Limits AWS applies per account and region (Systems Manager service quotas).
 MAX_RESOURCE_DATA_SYNCS = 5
 MAX_ACTIVATION_TAGS = 1000
 DEFAULT_ACTIVATION_HOURS = 24
-PAGE_SIZE = 50
 
 # Every emulated operation, by its API name: what install() adds to moto's SSM responses.
 OPERATIONS = (
@@ -70,13 +66,6 @@ OPERATIONS = (
     "DescribeActivations",
     "DeleteActivation",
 )
-
-
-class SSMError(ServiceException):
-    """An SSM error response: ``code`` is the error shape name of the botocore model."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message)
 
 
 def _now() -> dt.datetime:
@@ -254,26 +243,10 @@ def extension_state(account_id: str, region: str) -> ExtensionState:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _page(
-    items: list[Json], params: Json, default_size: int = PAGE_SIZE
-) -> tuple[list[Json], Json]:
-    """One page of ``items`` for a MaxResults/NextToken request, and the NextToken member."""
-    token = params.get("NextToken")
-    start = 0
-    if token:
-        if not token.isdigit() or int(token) > len(items):
-            raise SSMError("InvalidNextToken", "The specified token is not valid.")
-        start = int(token)
-    size = int(params.get("MaxResults") or default_size)
-    end = start + size
-    extra: Json = {"NextToken": str(end)} if end < len(items) else {}
-    return items[start:end], extra
-
-
 def _association(state: ExtensionState, association_id: str | None) -> Association:
     found = state.associations.get(association_id or "")
     if found is None:
-        raise SSMError("AssociationDoesNotExist", "The specified association does not exist.")
+        raise EmulatedError("AssociationDoesNotExist", "The specified association does not exist.")
     return found
 
 
@@ -289,27 +262,29 @@ def _document_exists(backend: SimpleSystemManagerBackend, name: str) -> bool:
 def _check_association_members(backend: SimpleSystemManagerBackend, members: Json) -> None:
     name = members.get("Name")
     if name is not None and not _document_exists(backend, name):
-        raise SSMError("InvalidDocument", f"Document {name} does not exist.")
+        raise EmulatedError("InvalidDocument", f"Document {name} does not exist.")
     schedule = members.get("ScheduleExpression")
     if schedule is not None:
         problem = schedule_problem(schedule)
         if problem:
-            raise SSMError("InvalidSchedule", problem)
+            raise EmulatedError("InvalidSchedule", problem)
     if members.get("ScheduleOffset") is not None and not members.get("ApplyOnlyAtCronInterval"):
-        raise SSMError(
+        raise EmulatedError(
             "InvalidSchedule", "ScheduleOffset requires ApplyOnlyAtCronInterval to be true."
         )
     if members.get("InstanceId") and members.get("Targets"):
-        raise SSMError("InvalidTarget", "InstanceId and Targets cannot both be specified.")
+        raise EmulatedError("InvalidTarget", "InstanceId and Targets cannot both be specified.")
     location = (members.get("OutputLocation") or {}).get("S3Location")
     if location is not None and not location.get("OutputS3BucketName"):
-        raise SSMError("InvalidOutputLocation", "The output location must name an S3 bucket.")
+        raise EmulatedError("InvalidOutputLocation", "The output location must name an S3 bucket.")
 
 
 def _patch_baseline(backend: SimpleSystemManagerBackend, baseline_id: str) -> Any:
     baseline = backend.baselines.get(baseline_id)
     if baseline is None:
-        raise SSMError("DoesNotExistException", f"Patch Baseline {baseline_id} does not exist.")
+        raise EmulatedError(
+            "DoesNotExistException", f"Patch Baseline {baseline_id} does not exist."
+        )
     return baseline
 
 
@@ -380,19 +355,7 @@ class _Operations:
     region: str
 
     def _request(self, operation: str) -> Json:
-        raw = self.body
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8")
-        params: Json = json.loads(raw) if raw else {}
-        problems = request_violations(operation_model("ssm", operation), params)
-        if problems:
-            count = len(problems)
-            noun = "error" if count == 1 else "errors"
-            raise SSMError(
-                "ValidationException",
-                f"{count} validation {noun} detected: " + "; ".join(problems),
-            )
-        return params
+        return parse_request("ssm", operation, self.body)
 
     @property
     def _backend(self) -> SimpleSystemManagerBackend:
@@ -413,7 +376,7 @@ class _Operations:
         if name and any(
             item.members.get("AssociationName") == name for item in state.associations.values()
         ):
-            raise SSMError("AssociationAlreadyExists", f"Association {name} already exists.")
+            raise EmulatedError("AssociationAlreadyExists", f"Association {name} already exists.")
         stamp = _now()
         association = Association(str(uuid.uuid4()), 1, members, stamp, stamp)
         state.associations[association.association_id] = association
@@ -438,7 +401,7 @@ class _Operations:
         association = _association(state, association_id)
         version = params.get("AssociationVersion")
         if version not in (None, "$LATEST", str(association.version)):
-            raise SSMError(
+            raise EmulatedError(
                 "InvalidAssociationVersion",
                 f"Association version {version} does not exist for {association.association_id}.",
             )
@@ -449,7 +412,7 @@ class _Operations:
         association = _association(self._state, params["AssociationId"])
         version = params.get("AssociationVersion")
         if version not in (None, "$LATEST", str(association.version)):
-            raise SSMError(
+            raise EmulatedError(
                 "InvalidAssociationVersion",
                 f"Association version {version} is not the latest of {association.association_id}.",
             )
@@ -465,7 +428,7 @@ class _Operations:
             and item.association_id != association.association_id
             for item in self._state.associations.values()
         ):
-            raise SSMError("InvalidUpdate", f"Association name {name} is already in use.")
+            raise EmulatedError("InvalidUpdate", f"Association name {name} is already in use.")
         association.members = members
         association.version += 1
         association.updated = _now()
@@ -493,7 +456,7 @@ class _Operations:
         items = sorted(self._state.associations.values(), key=lambda a: a.created)
         for flt in params.get("AssociationFilterList") or []:
             if flt["key"] not in supported:
-                raise SSMError(
+                raise EmulatedError(
                     "ValidationException",
                     f"The emulator filters associations by {sorted(supported)} only.",
                 )
@@ -507,8 +470,8 @@ class _Operations:
                 )
                 == flt["value"]
             ]
-        page, extra = _page([item.summary() for item in items], params)
-        return ActionResult({"Associations": page, **extra})
+        found, extra = page([item.summary() for item in items], params)
+        return ActionResult({"Associations": found, **extra})
 
     # resource data sync --------------------------------------------------------------------
     def create_resource_data_sync(self) -> ActionResult:
@@ -520,25 +483,27 @@ class _Operations:
         source = params.get("SyncSource")
         if sync_type == "SyncToDestination":
             if destination is None or source is not None:
-                raise SSMError(
+                raise EmulatedError(
                     "ResourceDataSyncInvalidConfigurationException",
                     "A SyncToDestination sync needs S3Destination and no SyncSource.",
                 )
         elif sync_type == "SyncFromSource":
             if source is None or destination is not None:
-                raise SSMError(
+                raise EmulatedError(
                     "ResourceDataSyncInvalidConfigurationException",
                     "A SyncFromSource sync needs SyncSource and no S3Destination.",
                 )
         else:
-            raise SSMError(
+            raise EmulatedError(
                 "ResourceDataSyncInvalidConfigurationException",
                 f"Sync type {sync_type} is not SyncToDestination or SyncFromSource.",
             )
         if name in state.data_syncs:
-            raise SSMError("ResourceDataSyncAlreadyExistsException", f"Sync {name} already exists.")
+            raise EmulatedError(
+                "ResourceDataSyncAlreadyExistsException", f"Sync {name} already exists."
+            )
         if len(state.data_syncs) >= MAX_RESOURCE_DATA_SYNCS:
-            raise SSMError(
+            raise EmulatedError(
                 "ResourceDataSyncCountExceededException",
                 f"An account can have {MAX_RESOURCE_DATA_SYNCS} resource data syncs per region.",
             )
@@ -553,15 +518,15 @@ class _Operations:
             for sync in self._state.data_syncs.values()
             if wanted is None or sync.sync_type == wanted
         ]
-        page, extra = _page(items, params)
-        return ActionResult({"ResourceDataSyncItems": page, **extra})
+        found, extra = page(items, params)
+        return ActionResult({"ResourceDataSyncItems": found, **extra})
 
     def delete_resource_data_sync(self) -> ActionResult:
         params = self._request("DeleteResourceDataSync")
         state = self._state
         sync = state.data_syncs.get(params["SyncName"])
         if sync is None or (params.get("SyncType") not in (None, sync.sync_type)):
-            raise SSMError(
+            raise EmulatedError(
                 "ResourceDataSyncNotFoundException",
                 f"Sync {params['SyncName']} does not exist.",
             )
@@ -615,7 +580,7 @@ class _Operations:
             if baseline_id in by_os.values()
         )
         if in_use:
-            raise SSMError(
+            raise EmulatedError(
                 "ResourceInUseException",
                 f"Patch baseline {baseline_id} is registered with patch groups {in_use}.",
             )
@@ -632,7 +597,7 @@ class _Operations:
         by_os = self._state.patch_groups.setdefault(group, {})
         current = by_os.get(baseline.operating_system)
         if current is not None and current != baseline.id:
-            raise SSMError(
+            raise EmulatedError(
                 "AlreadyExistsException",
                 f"Patch Group {group} is already registered with baseline {current} for "
                 f"operating system {baseline.operating_system}.",
@@ -647,7 +612,7 @@ class _Operations:
         system = next((os for os, bid in by_os.items() if bid == baseline_id), None)
         if system is None:
             # The error the operation's model lists for an unknown pair.
-            raise SSMError(
+            raise EmulatedError(
                 "InvalidResourceId",
                 f"Patch Group {group} is not registered with baseline {baseline_id}.",
             )
@@ -688,19 +653,19 @@ class _Operations:
                     m for m in mappings if m["BaselineIdentity"]["OperatingSystem"] in values
                 ]
             else:
-                raise SSMError(
+                raise EmulatedError(
                     "ValidationException",
                     f"Filter key {key} is not NAME_PREFIX or OPERATING_SYSTEM.",
                 )
-        page, extra = _page(mappings, params, default_size=100)
-        return ActionResult({"Mappings": page, **extra})
+        found, extra = page(mappings, params, default_size=100)
+        return ActionResult({"Mappings": found, **extra})
 
     # hybrid activations --------------------------------------------------------------------
     def create_activation(self) -> ActionResult:
         params = self._request("CreateActivation")
         role = params["IamRole"]
         if not _role_trusts_ssm(self.current_account, role):
-            raise SSMError(
+            raise EmulatedError(
                 "ValidationException",
                 f"Nonexistent role or missing ssm service principal in trust policy: {role}",
             )
@@ -711,7 +676,7 @@ class _Operations:
             else stamp + dt.timedelta(hours=DEFAULT_ACTIVATION_HOURS)
         )
         if expiration <= stamp:
-            raise SSMError("InvalidParameters", "ExpirationDate must be in the future.")
+            raise EmulatedError("InvalidParameters", "ExpirationDate must be in the future.")
         alphabet = string.ascii_letters + string.digits
         activation = Activation(
             activation_id=str(uuid.uuid4()),
@@ -740,17 +705,19 @@ class _Operations:
         for flt in params.get("Filters") or []:
             pick = keys.get(flt.get("FilterKey", ""))
             if pick is None:
-                raise SSMError("InvalidFilter", f"Filter key {flt.get('FilterKey')} is not valid.")
+                raise EmulatedError(
+                    "InvalidFilter", f"Filter key {flt.get('FilterKey')} is not valid."
+                )
             values: Iterable[str] = flt.get("FilterValues") or []
             wanted = set(values)
             items = [item for item in items if pick(item) in wanted]
-        page, extra = _page([item.item() for item in items], params)
-        return ActionResult({"ActivationList": page, **extra})
+        found, extra = page([item.item() for item in items], params)
+        return ActionResult({"ActivationList": found, **extra})
 
     def delete_activation(self) -> ActionResult:
         params = self._request("DeleteActivation")
         if self._state.activations.pop(params["ActivationId"], None) is None:
-            raise SSMError("InvalidActivation", "The activation ID is not valid.")
+            raise EmulatedError("InvalidActivation", "The activation ID is not valid.")
         return EmptyResult()
 
 
@@ -764,21 +731,14 @@ def _validate_resource_type_and_id(
     """moto's tag-target check, extended with the PatchBaseline and Association types."""
     if resource_type == "PatchBaseline":
         if resource_id not in self.baselines:
-            raise SSMError("InvalidResourceId", "Invalid Resource Id")
+            raise EmulatedError("InvalidResourceId", "Invalid Resource Id")
         return resource_id
     if resource_type == "Association":
         if resource_id not in state_of(self).associations:
-            raise SSMError("InvalidResourceId", "Invalid Resource Id")
+            raise EmulatedError("InvalidResourceId", "Invalid Resource Id")
         return resource_id
     result: str = _ORIGINAL_VALIDATE(self, resource_type, resource_id)
     return result
-
-
-def _snake(operation: str) -> str:
-    out = [operation[0].lower()]
-    for char in operation[1:]:
-        out.append("_" + char.lower() if char.isupper() else char)
-    return "".join(out)
 
 
 def install() -> None:
@@ -789,7 +749,7 @@ def install() -> None:
     """
     global _ORIGINAL_VALIDATE  # noqa: PLW0603 - patched once per process
     for operation in OPERATIONS:
-        method = _snake(operation)
+        method = snake(operation)
         setattr(SimpleSystemManagerResponse, method, getattr(_Operations, method))
     for helper in ("_request", "_backend", "_state"):
         setattr(SimpleSystemManagerResponse, helper, _Operations.__dict__[helper])

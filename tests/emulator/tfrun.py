@@ -19,6 +19,7 @@ from pathlib import Path
 from .launcher import ROOT
 
 CLI_CONFIG = ROOT / "build" / "terraform.rc"
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 _FIELD = re.compile(
     r"\b(rpc\.service|rpc\.method|http\.status_code|tf_resource_type)=(\"[^\"]*\"|\S+)"
 )
@@ -110,26 +111,40 @@ def terraform(
     )
 
 
+def _entries(log_path: Path) -> list[str]:
+    """The log's entries: one per timestamped line, with its continuation lines joined."""
+    entries: list[str] = []
+    current: list[str] = []
+    with log_path.open(errors="replace") as handle:
+        for line in handle:
+            if _STAMP.match(line) and current:
+                entries.append(" ".join(current))
+                current = []
+            current.append(line.rstrip("\n"))
+    if current:
+        entries.append(" ".join(current))
+    return entries
+
+
 def api_calls(log_path: Path) -> list[ApiCall]:
     """Every API response the aws provider logged in a ``TF_LOG=DEBUG`` file, in order."""
     calls: list[ApiCall] = []
     if not log_path.exists():
         return calls
-    with log_path.open(errors="replace") as handle:
-        for line in handle:
-            if "HTTP Response Received" not in line:
-                continue
-            fields = {key: value.strip('"') for key, value in _FIELD.findall(line)}
-            if "rpc.method" not in fields or "http.status_code" not in fields:
-                continue
-            calls.append(
-                ApiCall(
-                    service=fields.get("rpc.service", "?"),
-                    operation=fields["rpc.method"],
-                    status=int(fields["http.status_code"]),
-                    resource_type=fields.get("tf_resource_type", ""),
-                )
+    for entry in _entries(log_path):
+        if "HTTP Response Received" not in entry:
+            continue
+        fields = {key: value.strip('"') for key, value in _FIELD.findall(entry)}
+        if "rpc.method" not in fields or "http.status_code" not in fields:
+            continue
+        calls.append(
+            ApiCall(
+                service=fields.get("rpc.service", "?"),
+                operation=fields["rpc.method"],
+                status=int(fields["http.status_code"]),
+                resource_type=fields.get("tf_resource_type", ""),
             )
+        )
     return calls
 
 

@@ -42,7 +42,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not AZURITE.exists():
         pytest.fail("node_modules/.bin/azurite-blob is missing: run `make setup` (npm ci)")
     workdir = tmp_path_factory.mktemp("azurite")  # its debug log, if any, stays in the tmp dir
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [
             str(AZURITE),
             "--blobHost",
@@ -95,7 +95,9 @@ def container(azurite: str, request: pytest.FixtureRequest) -> ContainerClient:
 
 
 def record(name: str, tags: dict[str, str], os_type: str | None = "Linux") -> VmRecord:
-    vm_id = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}"
+    vm_id = (
+        f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/{name}"
+    )
     return VmRecord(vm_id, SUB, "rg", name, "westeurope", os_type, "running", tags)
 
 

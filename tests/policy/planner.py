@@ -103,7 +103,7 @@ def prepare(config: Path, workdir: Path, endpoint: str) -> Path:
         ``workdir``, ready for ``terraform init``.
     """
     shutil.copytree(config, workdir, dirs_exist_ok=True, ignore=_IGNORE)
-    _relink_modules(config, workdir)
+    relink_modules(config, workdir)
     _write_provider(workdir, endpoint)
     return workdir
 
@@ -117,7 +117,7 @@ _IGNORE = shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfplan")
 SOURCE_RE = re.compile(r'(source\s*=\s*")(\.\.?/[^"]*)(")')
 
 
-def _relink_modules(config: Path, workdir: Path) -> None:
+def relink_modules(config: Path, workdir: Path) -> None:
     """Point local module sources that leave ``config`` (``../../modules/x``) at the same folder.
 
     Sources inside the copied tree (``./app``) stay as they are.
@@ -199,7 +199,7 @@ def prepare_variants(good: Path, overrides: dict[str, Path], workdir: Path, endp
             raise ValueError(f"variant name {name!r} must be a Terraform identifier")
         target = workdir / "variants" / name
         shutil.copytree(good, target, dirs_exist_ok=True, ignore=_IGNORE)
-        _relink_modules(good, target)
+        relink_modules(good, target)
         if folder is not None:
             files = sorted(folder.glob("*_override.tf"))
             if not files:
@@ -210,6 +210,81 @@ def prepare_variants(good: Path, overrides: dict[str, Path], workdir: Path, endp
     (workdir / "main.tf").write_text("\n".join(calls))
     _write_provider(workdir, endpoint)
     return workdir
+
+
+_ADDRESS_KEYS = ("address", "module_address", "previous_address", "resource")
+
+
+def _strip_prefix(value: Any, prefix: str) -> Any:
+    """Copy ``value`` with ``prefix`` removed from every address-like string that starts with it."""
+    if isinstance(value, list):
+        return [_strip_prefix(v, prefix) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, sub in value.items():
+        if key in _ADDRESS_KEYS and isinstance(sub, str) and sub.startswith(prefix):
+            out[key] = sub[len(prefix) :]
+        elif key in _ADDRESS_KEYS and sub == prefix.rstrip("."):
+            continue  # the variant's own module becomes the root module: no address
+        else:
+            out[key] = _strip_prefix(sub, prefix)
+    return out
+
+
+def _module_values(root: dict[str, Any], address: str) -> dict[str, Any]:
+    for child in root.get("child_modules", []):
+        if child.get("address") == address:
+            return dict(child)
+    return {"resources": []}
+
+
+def split_plan(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return the plan of ``module.<name>`` alone, as if that variant had been the root module.
+
+    The resources, changes, prior state and configuration of ``module.<name>`` are kept and every
+    address loses its ``module.<name>.`` prefix (``module.x.module.log_buckets.aws_s3_bucket.this``
+    becomes ``module.log_buckets.aws_s3_bucket.this``); everything of the other variants is
+    dropped. This is the plan Terraform makes for the variant planned on its own, with one
+    provider start shared by all variants.
+
+    Raises:
+        KeyError: the plan has no ``module.<name>``.
+    """
+    call = plan["configuration"]["root_module"]["module_calls"][name]
+    prefix = f"module.{name}."
+    out: dict[str, Any] = {
+        k: plan[k]
+        for k in ("format_version", "terraform_version", "timestamp", "applyable", "complete")
+        if k in plan
+    }
+    out["errored"] = plan.get("errored", False)
+    out["configuration"] = {
+        "provider_config": plan["configuration"].get("provider_config", {}),
+        "root_module": call["module"],
+    }
+    out["planned_values"] = {
+        "root_module": _strip_prefix(
+            _module_values(plan["planned_values"]["root_module"], prefix[:-1]), prefix
+        )
+    }
+    if "prior_state" in plan:
+        prior = dict(plan["prior_state"])
+        values = dict(prior.get("values", {}))
+        values["root_module"] = _strip_prefix(
+            _module_values(values.get("root_module", {}), prefix[:-1]), prefix
+        )
+        prior["values"] = values
+        out["prior_state"] = prior
+    for key in ("resource_changes", "resource_drift", "relevant_attributes"):
+        kept = [
+            item
+            for item in plan.get(key, [])
+            if str(item.get("address", item.get("resource", ""))).startswith(prefix)
+        ]
+        if kept or key == "resource_changes":
+            out[key] = _strip_prefix(kept, prefix)
+    return out
 
 
 def apply(workdir: Path, variables: dict[str, Any] | None = None) -> None:

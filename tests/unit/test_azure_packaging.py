@@ -4,19 +4,27 @@ code's Python 3.10 compatibility (the Azure Automation runtime)."""
 from __future__ import annotations
 
 import ast
+import base64
+import hashlib
+import json
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from werkzeug import Request, Response
 
+from tests.fake_arm import FakeArm, start_server, vm_json
 from tools import package
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNBOOK_CODE = sorted((ROOT / "azure_function" / "fleetpatch_tags").glob("*.py")) + [
-    ROOT / "azure_function" / "runbook" / "enforce_vm_tags.py"
+SUB = "66666666-6666-6666-6666-666666666666"
+RUNBOOK_CODE = [
+    *sorted((ROOT / "azure_function" / "fleetpatch_tags").glob("*.py")),
+    ROOT / "azure_function" / "runbook" / "enforce_vm_tags.py",
 ]
 # Names that exist only from Python 3.11 on.
 PY311_ONLY = {
@@ -60,7 +68,9 @@ def test_function_app_zip_indexes_its_functions(tmp_path: Path) -> None:
         check=True,
         cwd=tmp_path,  # nothing of the repository on sys.path: only the zip
     )
-    assert out.stdout.strip() == "['enforce_tags_daily', 'enforce_tags_http', 'enforce_tags_queued']"
+    assert (
+        out.stdout.strip() == "['enforce_tags_daily', 'enforce_tags_http', 'enforce_tags_queued']"
+    )
 
 
 def test_runbook_package_holds_the_entry_point_and_the_logic(tmp_path: Path) -> None:
@@ -128,7 +138,7 @@ def test_runbook_code_compiles_with_python_3_10(tmp_path: Path) -> None:
         "    compile(open(f).read(), f, 'exec')\n"
         "from fleetpatch_tags.config import load_settings\n"
         "s = load_settings({'FLEETPATCH_SUBSCRIPTIONS': '11111111-1111-1111-1111-111111111111',"
-        " 'FLEETPATCH_REQUIRED_TAGS': '{\"Owner\": {\"value\": \"x\"}}'})\n"
+        ' \'FLEETPATCH_REQUIRED_TAGS\': \'{"Owner": {"value": "x"}}\'})\n'
         "print(s.with_dry_run().dry_run)\n"
     )
     result = subprocess.run(
@@ -141,3 +151,73 @@ def test_runbook_code_compiles_with_python_3_10(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True"
+
+
+def render_runbook(package_zip: Path, sha256: str | None = None) -> str:
+    """Render modules/azure_tag_enforcement/runbook.py.tftpl as Terraform's templatefile does."""
+    template = (ROOT / "modules" / "azure_tag_enforcement" / "runbook.py.tftpl").read_text()
+    data = package_zip.read_bytes()
+    text = template.replace("${sha256}", sha256 or hashlib.sha256(data).hexdigest())
+    text = text.replace("${package_b64}", base64.b64encode(data).decode())
+    assert "${" not in text and "%{" not in text  # nothing else for Terraform to interpolate
+    return text
+
+
+def test_generated_runbook_unpacks_the_package_and_runs_with_the_managed_identity(
+    tmp_path: Path,
+) -> None:
+    package_zip = Path(built("azure_runbook", tmp_path).filename or "")
+    script = tmp_path / "enforce-vm-tags.py"
+    script.write_text(render_runbook(package_zip))
+    server = start_server()
+    try:
+        tokens: list[dict[str, str]] = []
+
+        def token(request: Request) -> Response:
+            tokens.append({"header": request.headers.get("X-IDENTITY-HEADER", ""), **request.args})
+            body = {"access_token": "msi-token", "expires_on": str(int(time.time()) + 3600)}
+            body |= {"resource": request.args.get("resource", ""), "token_type": "Bearer"}
+            return Response(json.dumps(body), content_type="application/json")
+
+        server.expect_request("/msi/token").respond_with_handler(token)
+        fake = FakeArm().install(server)
+        fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {})]
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "FLEETPATCH_SUBSCRIPTIONS": SUB,
+            "FLEETPATCH_REQUIRED_TAGS": json.dumps({"Owner": {"value": "platform"}}),
+            "FLEETPATCH_ARM_ENDPOINT": fake.base_url,
+            # What Azure Automation gives a runbook's managed identity (App Service protocol).
+            "IDENTITY_ENDPOINT": f"{fake.base_url}/msi/token",
+            "IDENTITY_HEADER": "secret-header",
+        }
+        result = subprocess.run(
+            [sys.executable, "-B", str(script), "--dry-run"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,  # nothing of the repository on sys.path: only the embedded package
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout.strip().splitlines()[-1])
+        assert summary["dry_run"] is True and summary["outcomes"]["would_tag"] == 1
+        assert tokens and tokens[0]["header"] == "secret-header"
+        assert tokens[0]["resource"].startswith("https://management.azure.com")
+        [listing] = fake.by_method("GET")
+        assert listing.authorization == "Bearer msi-token"
+        assert fake.by_method("PATCH") == []
+
+        script.write_text(render_runbook(package_zip, sha256="0" * 64))
+        corrupt = subprocess.run(
+            [sys.executable, "-B", str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert corrupt.returncode == 2 and "sha256 mismatch" in corrupt.stderr
+    finally:
+        server.clear()
+        server.stop()

@@ -128,7 +128,10 @@ def test_defaults() -> None:
         ({"FLEETPATCH_ARM_ENDPOINT": "http://arm.example.com"}, "FLEETPATCH_ARM_ENDPOINT must be"),
         ({"FLEETPATCH_EXPORT_CONTAINER": "tags"}, "go together"),
         (
-            {"FLEETPATCH_EXPORT_ACCOUNT_URL": "https://a.blob", "FLEETPATCH_EXPORT_CONTAINER": "A_B"},
+            {
+                "FLEETPATCH_EXPORT_ACCOUNT_URL": "https://a.blob",
+                "FLEETPATCH_EXPORT_CONTAINER": "A_B",
+            },
             "not a valid container name",
         ),
         (

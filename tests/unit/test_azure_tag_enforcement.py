@@ -12,10 +12,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fleetpatch_tags.arm import build_clients, parse_resource_id
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+from azure.mgmt.resource.resources.models import TagsResource
+from fleetpatch_tags import service
+from fleetpatch_tags.arm import (
+    MERGE_ATTEMPTS,
+    ArmClients,
+    build_clients,
+    merge_tags,
+    parse_resource_id,
+)
 from fleetpatch_tags.config import load_settings
 from fleetpatch_tags.enforce import enforce
-from fleetpatch_tags.service import RunFailed, run
+from fleetpatch_tags.service import RunFailed, blob_container, run, run_from_env
+from pytest_httpserver import HTTPServer
 
 from tests.fake_arm import FakeArm, FakeCredential, start_server, vm_json
 
@@ -33,14 +43,18 @@ REQUIRED = {
 }
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeArm]:
+@pytest.fixture(scope="module")
+def server() -> Iterator[HTTPServer]:
     server = start_server()
-    try:
-        yield FakeArm().install(server)
-    finally:
-        server.clear()
-        server.stop()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(server: HTTPServer) -> Iterator[FakeArm]:
+    yield FakeArm().install(server)
+    server.clear()
+    server.clear_all_handlers()
 
 
 def env_for(fake: FakeArm, **extra: str) -> dict[str, str]:
@@ -93,7 +107,9 @@ def test_pages_are_followed_and_only_missing_tags_are_merged(fake: FakeArm) -> N
     summary = run_enforce(fake)
 
     lists = fake.by_method("GET")
-    assert [r.path for r in lists] == [f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"] * 3
+    assert [r.path for r in lists] == [
+        f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
+    ] * 3
     assert lists[0].query == {"api-version": COMPUTE_API, "statusOnly": "true"}
     assert [r.query.get("$skiptoken") for r in lists] == [None, "2", "4"]
     assert patches(fake) == {
@@ -266,3 +282,82 @@ def test_parse_resource_id() -> None:
         parse_resource_id(f"/subscriptions/{SUB}/resourceGroups/rg")
     with pytest.raises(ValueError, match="not a resource id"):
         parse_resource_id("/nothing/here")
+
+
+class FlakyTags:
+    """A Tags client whose first calls fail with the given exceptions."""
+
+    def __init__(self, failures: list[Exception]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def begin_update_at_scope(self, scope: str, parameters: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+
+        class Poller:
+            def result(self) -> TagsResource:
+                return TagsResource({"properties": {"tags": dict(parameters.properties.tags)}})
+
+        return Poller()
+
+
+def test_merge_retries_connection_failures_then_gives_up(fake: FakeArm) -> None:
+    settings = load_settings(env_for(fake))
+    tags = FlakyTags([ServiceRequestError("refused"), ServiceResponseError("reset")])
+    clients = ArmClients(subscription_id=SUB, compute=None, tags=tags)  # type: ignore[arg-type]
+    slept: list[float] = []
+    assert merge_tags(clients, "/x", {"A": "1"}, settings, sleep=slept.append) == {"A": "1"}
+    assert tags.calls == 3 and slept == [1.0, 2.0]
+
+    always = FlakyTags([ServiceRequestError("refused")] * MERGE_ATTEMPTS)
+    clients = ArmClients(subscription_id=SUB, compute=None, tags=always)  # type: ignore[arg-type]
+    with pytest.raises(ServiceRequestError):
+        merge_tags(clients, "/x", {"A": "1"}, settings, sleep=slept.append)
+    assert always.calls == MERGE_ATTEMPTS
+
+
+def test_failed_export_fails_the_run_after_enforcement(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {})]
+
+    class BrokenContainer:
+        def upload_blob(self, name: str, data: bytes, **kwargs: Any) -> None:
+            raise ResourceNotFoundError("The specified container does not exist.")
+
+    with pytest.raises(RunFailed, match="export failed") as info:
+        run(load_settings(env_for(fake)), FakeCredential(), container=BrokenContainer())
+    assert info.value.summary["export"]["status"] == "failed"
+    assert info.value.summary["outcomes"]["tagged"] == 1  # tags were still enforced
+
+
+def test_run_from_env_forces_dry_run_and_builds_the_export_client(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {})]
+    summary = run_from_env(env_for(fake), FakeCredential(), dry_run=True)
+    assert summary["dry_run"] is True and fake.by_method("PATCH") == []
+    assert summary["export"] == {"status": "disabled"}
+    settings = load_settings(
+        env_for(
+            fake,
+            FLEETPATCH_EXPORT_ACCOUNT_URL="https://acct.blob.core.windows.net",
+            FLEETPATCH_EXPORT_CONTAINER="vm-tags",
+        )
+    )
+    container = blob_container(settings, FakeCredential())
+    assert container is not None
+    assert container.url == "https://acct.blob.core.windows.net/vm-tags"  # type: ignore[attr-defined]
+
+
+def test_logged_summary_is_one_json_line_with_capped_lists(
+    fake: FakeArm, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "LOGGED_ITEMS", 2)
+    fake.page_size = 10
+    fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(5)]
+    with caplog.at_level("INFO", logger="fleetpatch_tags"):
+        summary = run(load_settings(env_for(fake)), FakeCredential(), run_id="r1")
+    assert len(summary["changed"]) == 5  # the returned summary is complete
+    [record] = [r for r in caplog.records if r.getMessage().startswith("tag enforcement summary")]
+    logged = json.loads(record.getMessage().removeprefix("tag enforcement summary "))
+    assert logged["changed"] == summary["changed"][:2] and logged["changed_omitted"] == 3
+    assert logged["outcomes"]["tagged"] == 5 and "failed_omitted" not in logged

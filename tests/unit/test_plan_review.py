@@ -128,8 +128,24 @@ def test_large_module_group_is_collapsed() -> None:
         many.append(rc)
     data["resource_changes"] += many
     text = render.render_markdown(data, "big")
-    assert "<details><summary>**module.big** (16 create)</summary>" in text
+    assert "<details><summary><b>module.big</b> (16 create)</summary>" in text
     assert "**root module** (5 create)\n" in text
+
+
+def test_a_plan_longer_than_a_screen_folds_every_module() -> None:
+    data = plan("create")
+    template = data["resource_changes"][0]
+    for m in range(4):
+        for i in range(9):
+            rc = copy.deepcopy(template)
+            rc["address"] = f"module.m{m}.aws_s3_bucket.b{i}"
+            rc["module_address"] = f"module.m{m}"
+            data["resource_changes"].append(rc)
+    text = render.render_markdown(data, "long")
+    assert "<details><summary><b>root module</b> (5 create)</summary>" in text
+    assert "<details><summary><b>module.m3</b> (9 create)</summary>" in text
+    visible = [ln for ln in text.split("<details>")[0].splitlines() if ln.strip()]
+    assert len(visible) < 12
 
 
 # --- sensitive values ---------------------------------------------------------------------------
@@ -338,3 +354,60 @@ def test_cli_compliance_without_the_tool_exits_2(tmp_path: Path) -> None:
     ]
     assert cli.main(argv) == 2
     assert not out.exists()
+
+
+def fake_policy_venv(tmp_path: Path, compliance_out: str, checkov_out: str, code: int = 1) -> Path:
+    """A .venv-policy whose tools print the given (real, captured) reports and exit ``code``."""
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, out in (("terraform-compliance", compliance_out), ("checkov", checkov_out)):
+        report = tmp_path / f"{name}.out"
+        report.write_text(out)
+        script = bin_dir / name
+        script.write_text(f"#!/bin/sh\ncat '{report}'\nexit {code}\n")
+        script.chmod(0o755)
+    return tmp_path / "venv"
+
+
+def test_cli_review_writes_results_and_plan_md(tmp_path: Path) -> None:
+    plan_dir = tmp_path / "build" / "local"
+    plan_dir.mkdir(parents=True)
+    (plan_dir / "plan.json").write_text((PLANS / "mixed.json").read_text())
+    venv = fake_policy_venv(
+        tmp_path,
+        (POLICY / "compliance_tls_failed.txt").read_text(),
+        (POLICY / "checkov_failed.json").read_text(),
+    )
+    argv = ["review", str(plan_dir), "--title", "local", "--checkov-dir", str(tmp_path)]
+    argv += ["--policy-venv", str(venv), "--features", str(tmp_path)]
+    assert cli.main(argv) == 1
+    text = (plan_dir / "plan.md").read_text()
+    assert text.startswith("<!-- fleetpatch-plan-review:local -->")
+    assert "- :x: **terraform-compliance**: 8 passed, 1 failed" in text
+    assert "- :x: **checkov**: 63 passed, 4 failed, 2 skipped" in text
+    assert policy.load_result(plan_dir / "compliance.json").failed == 1
+    assert policy.load_result(plan_dir / "checkov.json").failed == 4
+
+
+def test_cli_review_passes_when_every_check_passes(tmp_path: Path) -> None:
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    (plan_dir / "plan.json").write_text((PLANS / "no_changes.json").read_text())
+    clean = json.dumps({"check_type": "terraform", "summary": {"passed": 3, "failed": 0}})
+    venv = fake_policy_venv(tmp_path, (POLICY / "compliance_passed.txt").read_text(), clean, 0)
+    argv = ["review", str(plan_dir), "--title", "x", "--checkov-dir", str(tmp_path)]
+    assert cli.main([*argv, "--policy-venv", str(venv), "--features", str(tmp_path)]) == 0
+    assert (
+        ":white_check_mark: **checkov**: 3 passed, 0 failed" in (plan_dir / "plan.md").read_text()
+    )
+
+
+def test_cli_review_shows_a_tool_that_cannot_run(tmp_path: Path) -> None:
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    (plan_dir / "plan.json").write_text((PLANS / "create.json").read_text())
+    argv = ["review", str(plan_dir), "--title", "x", "--checkov-dir", str(tmp_path)]
+    assert cli.main([*argv, "--policy-venv", str(tmp_path / "missing")]) == 2
+    text = (plan_dir / "plan.md").read_text()
+    assert "`error` could not run: terraform-compliance not found" in text
+    assert "`error` could not run: checkov not found" in text

@@ -7,27 +7,32 @@ Usage::
     python -m tools.plan_review compliance PLAN.json -o RESULTS.json
         [--features tests/policy/features] [--bin .venv-policy/bin/terraform-compliance]
     python -m tools.plan_review checkov CHECKOV.json -o RESULTS.json
+    python -m tools.plan_review review PLAN_DIR --title ENV --checkov-dir environments/ENV
 
 ``render`` prints (or writes) the Markdown review; each ``--policy`` file is a results file of
 ``compliance``/``checkov`` or raw ``checkov -o json`` output. ``compliance`` runs
 terraform-compliance and writes its results; ``checkov`` converts ``checkov -o json`` output.
 
-Exit status: 0 success; 1 a policy check failed (``compliance``/``checkov``, after writing the
-results); 2 bad input (the message says what is wrong, nothing is written).
+Exit status: 0 success; 1 a policy check failed (after writing the results and, for
+``review``, plan.md); 2 bad input or a tool that could not run (the message says what is
+wrong; only ``review`` still writes plan.md, showing the error).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.plan_review.policy import (
     PolicyError,
     PolicyResult,
+    error_result,
     load_result,
     parse_checkov_json,
     render_results,
+    run_checkov,
     run_compliance,
 )
 from tools.plan_review.render import PlanError, load_plan, render_markdown
@@ -52,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     comp.add_argument(
         "--bin", type=Path, default=ROOT / ".venv-policy" / "bin" / "terraform-compliance"
     )
+    rev = sub.add_parser("review", help="policy checks + plan.md for one planned environment")
+    rev.add_argument("plan_dir", type=Path, help="folder holding plan.json (build/<env>)")
+    rev.add_argument("--title", required=True, help="environment name")
+    rev.add_argument("--checkov-dir", type=Path, required=True, help="environment folder")
+    rev.add_argument("--features", type=Path, default=ROOT / "tests" / "policy" / "features")
+    rev.add_argument("--policy-venv", type=Path, default=ROOT / ".venv-policy")
     chk = sub.add_parser("checkov", help="convert checkov -o json output to a results file")
     chk.add_argument("report", type=Path)
     chk.add_argument("-o", "--output", type=Path, required=True)
@@ -73,6 +84,48 @@ def _report(result: PolicyResult, output: Path) -> int:
     return 0 if result.ok else 1
 
 
+def review(plan_dir: Path, title: str, checkov_dir: Path, features: Path, policy_venv: Path) -> int:
+    """Run both policy tools on one planned environment and write plan.md; return exit status.
+
+    Reads ``plan_dir/plan.json``; writes ``compliance.json``, ``checkov.json`` and ``plan.md``
+    there. Returns 0 when every check passed, 1 when one failed, 2 when a tool could not run.
+
+    Raises:
+        PlanError: plan.json is not a plan (nothing is written).
+        FileNotFoundError: plan.json is missing (nothing is written).
+    """
+    plan_path = plan_dir / "plan.json"
+    plan = load_plan(plan_path.read_text())
+    status = 0
+    results: list[PolicyResult] = []
+
+    def compliance() -> PolicyResult:
+        return run_compliance(plan_path, features, policy_venv / "bin" / "terraform-compliance")
+
+    def checkov() -> PolicyResult:
+        return run_checkov(checkov_dir, policy_venv / "bin" / "checkov")
+
+    runs: list[tuple[str, str, Callable[[], PolicyResult]]] = [
+        ("compliance.json", "terraform-compliance", compliance),
+        ("checkov.json", "checkov", checkov),
+    ]
+    for filename, tool, run in runs:
+        try:
+            result = run()
+            status = max(status, 0 if result.ok else 1)
+        except PolicyError as exc:
+            print(f"plan_review: {tool}: {exc}", file=sys.stderr)
+            result = error_result(tool, exc)
+            status = 2
+        _write(plan_dir / filename, result.to_json())
+        results.append(result)
+    _write(plan_dir / "plan.md", render_markdown(plan, title, render_results(results)))
+    for line in render_results(results):
+        print(line)
+    print(f"wrote {plan_dir / 'plan.md'}")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 policy failed, 2 bad input)."""
     args = _parser().parse_args(argv)
@@ -84,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             text = render_markdown(plan, title, render_results(results) if args.policy else None)
             _write(args.output, text)
             return 0
+        if args.command == "review":
+            return review(
+                args.plan_dir, args.title, args.checkov_dir, args.features, args.policy_venv
+            )
         if args.command == "compliance":
             return _report(run_compliance(args.plan, args.features, args.bin), args.output)
         return _report(parse_checkov_json(args.report.read_text()), args.output)

@@ -16,8 +16,10 @@ text report (ANSI colours stripped): a ``Feature:`` line opens a feature, every 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ FEATURE_RE = re.compile(r"^Feature:\s*(?P<name>.*?)\s*#\s*(?P<path>\S+\.feature)
 FAILURE_RE = re.compile(r"^\s*Failure:\s*(?P<msg>.*\S)?\s*$")
 SUMMARY_RE = re.compile(r"^(?P<n>\d+) features? \((?P<detail>[^)]*)\)")
 MAX_FAILURES_SHOWN = 5
+UNKNOWN_VALUE = "(known after apply)"
 
 
 class PolicyError(RuntimeError):
@@ -109,8 +112,63 @@ def parse_compliance_output(text: str) -> PolicyResult:
     )
 
 
+def _mark(values: Any, unknown: Any) -> Any:
+    """Return ``values`` with every attribute that ``unknown`` marks True set to UNKNOWN_VALUE."""
+    if unknown is True:
+        return UNKNOWN_VALUE
+    if isinstance(unknown, dict):
+        out = dict(values) if isinstance(values, dict) else {}
+        for key, sub in unknown.items():
+            if sub is True or key in out:
+                out[key] = _mark(out.get(key), sub)
+        return out
+    if isinstance(unknown, list) and isinstance(values, list):
+        return [_mark(v, unknown[i]) if i < len(unknown) else v for i, v in enumerate(values)]
+    return values
+
+
+def mark_unknowns(plan: dict[str, Any]) -> dict[str, Any]:
+    """Copy a plan with each "known after apply" attribute of ``planned_values`` set to a marker.
+
+    Terraform leaves unknown attributes out of ``planned_values``, and terraform-compliance then
+    reads them as missing (an SNS topic whose KMS key is created in the same plan "has no
+    kms_master_key_id") or fills them from the configuration's reference lists. With the marker
+    string ``(known after apply)`` the attribute is present; the features skip the marker where
+    its content matters (policy documents, schedule expressions).
+    """
+    unknown_by_address = {
+        rc["address"]: rc.get("change", {}).get("after_unknown")
+        for rc in plan.get("resource_changes", [])
+        if isinstance(rc, dict) and "address" in rc
+    }
+
+    def walk(module: dict[str, Any]) -> dict[str, Any]:
+        out = dict(module)
+        resources = []
+        for resource in module.get("resources", []):
+            unknown = unknown_by_address.get(resource.get("address"))
+            if unknown:
+                values = _mark(resource.get("values") or {}, unknown)
+                resources.append({**resource, "values": values})
+            else:
+                resources.append(resource)
+        if "resources" in module:
+            out["resources"] = resources
+        if "child_modules" in module:
+            out["child_modules"] = [walk(child) for child in module["child_modules"]]
+        return out
+
+    marked = dict(plan)
+    if "planned_values" in plan:
+        root = plan["planned_values"].get("root_module", {})
+        marked["planned_values"] = {**plan["planned_values"], "root_module": walk(root)}
+    return marked
+
+
 def run_compliance(plan: Path, features: Path, binary: Path) -> PolicyResult:
-    """Run terraform-compliance on a plan JSON and parse its report.
+    """Run terraform-compliance on a plan JSON (unknown values marked) and parse its report.
+
+    The plan is first passed through :func:`mark_unknowns`.
 
     Args:
         plan: a ``terraform show -json`` plan file.
@@ -125,15 +183,22 @@ def run_compliance(plan: Path, features: Path, binary: Path) -> PolicyResult:
         if not path.exists():
             raise PolicyError(f"{what} not found: {path}")
     try:
-        proc = subprocess.run(
-            [str(binary), "-p", str(plan), "-f", str(features)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-    except subprocess.TimeoutExpired:
-        raise PolicyError("terraform-compliance ran longer than 300 s") from None
+        data = json.loads(plan.read_text())
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{plan} is not JSON: {exc}") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        marked = Path(tmp) / "plan.json"
+        marked.write_text(json.dumps(mark_unknowns(data)))
+        try:
+            proc = subprocess.run(
+                [str(binary), "-p", str(marked), "-f", str(features)],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            raise PolicyError("terraform-compliance ran longer than 300 s") from None
     result = parse_compliance_output(proc.stdout + proc.stderr)
     if proc.returncode != 0 and result.ok:
         raise PolicyError(
@@ -192,6 +257,42 @@ def parse_checkov_json(text: str) -> PolicyResult:
         failed=failed,
         skipped=skipped,
     )
+
+
+def run_checkov(directory: Path, binary: Path) -> PolicyResult:
+    """Run checkov (terraform framework, offline) over a directory and parse its JSON report.
+
+    Args:
+        directory: a Terraform root or module folder; inline ``#checkov:skip`` comments apply.
+        binary: the ``checkov`` executable (``.venv-policy/bin/checkov``).
+
+    Raises:
+        PolicyError: the binary or directory is missing, checkov ran longer than five minutes,
+            or its output is not a checkov JSON report.
+    """
+    for path, what in ((binary, "checkov"), (directory, "directory")):
+        if not path.exists():
+            raise PolicyError(f"{what} not found: {path}")
+    command = [str(binary), "--quiet", "--compact", "--framework", "terraform"]
+    command += ["--skip-download", "-o", "json", "-d", str(directory)]
+    try:
+        proc = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+            env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+        )
+    except subprocess.TimeoutExpired:
+        raise PolicyError("checkov ran longer than 300 s") from None
+    return parse_checkov_json(proc.stdout)
+
+
+def error_result(tool: str, error: Exception) -> PolicyResult:
+    """A failed result saying that ``tool`` could not run, for the plan review to show."""
+    check = Check(name=f"could not run: {error}", source="error", status="failed")
+    return PolicyResult(tool=tool, checks=[check], failed=1)
 
 
 def load_result(path: Path) -> PolicyResult:

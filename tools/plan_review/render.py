@@ -21,6 +21,7 @@ variables, sensitive outputs) is replaced by ``(sensitive)`` in the final text.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ UNKNOWN = "(known after apply)"
 MAX_VALUE_CHARS = 60
 MAX_ATTRIBUTES = 6
 MAX_ROWS_OPEN = 15
+MAX_ROWS_TOTAL = 30
 MIN_SECRET_CHARS = 4
 
 # Terraform's action_reason values (plan JSON format 1.x) in words a reviewer reads.
@@ -495,6 +497,8 @@ def _module_sections(changes: list[ResourceChange]) -> list[str]:
     for c in others:
         by_module.setdefault(c.module, []).append(c)
     order = sorted(by_module, key=lambda m: (m != "root module", m))
+    # A plan too long for one screen shows one line per module; the details fold out.
+    collapse_all = len(others) > MAX_ROWS_TOTAL
     lines = ["### Changes by module", ""]
     for module in order:
         group = sorted(by_module[module], key=lambda c: c.address)
@@ -502,12 +506,12 @@ def _module_sections(changes: list[ResourceChange]) -> list[str]:
         for c in group:
             counts[c.kind] = counts.get(c.kind, 0) + 1
         tally = ", ".join(f"{n} {KIND_LABEL.get(k, ('', k))[1]}" for k, n in sorted(counts.items()))
-        title = f"**{module}** ({tally})"
         body = [_change_line(c) for c in group]
-        if len(group) > MAX_ROWS_OPEN:
-            lines += [f"<details><summary>{title}</summary>", "", *body, "", "</details>", ""]
+        if collapse_all or len(group) > MAX_ROWS_OPEN:
+            summary = f"<summary><b>{html.escape(module)}</b> ({tally})</summary>"
+            lines += [f"<details>{summary}", "", *body, "", "</details>", ""]
         else:
-            lines += [title, "", *body, ""]
+            lines += [f"**{module}** ({tally})", "", *body, ""]
     return lines
 
 

@@ -247,7 +247,8 @@ section.q p{margin:4px 0 10px;color:#444}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{padding:5px 10px;border-bottom:1px solid #e6e8eb;text-align:left;white-space:nowrap}
 th{background:#eef1f4;position:sticky;top:0;cursor:pointer;user-select:none}
-th:after{content:" \\2195";color:#888}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th:after{content:" \\2195";color:#888}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#555;font-size:13px}a{color:#0b5cad}
 """
 
@@ -262,7 +263,14 @@ return(!isNaN(p)&&!isNaN(q)?p-q:a.localeCompare(c))*d});r.forEach(function(e){b.
 
 def _table(result: QueryResult) -> str:
     rows = result.rows[:MAX_TABLE_ROWS]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in result.columns)
+    numeric_columns = [
+        bool(rows) and all(isinstance(r[i], (int, float)) or r[i] is None for r in rows)
+        for i in range(len(result.columns))
+    ]
+    head = "".join(
+        f"<th{' class=num' if numeric else ''}>{html.escape(c)}</th>"
+        for c, numeric in zip(result.columns, numeric_columns, strict=True)
+    )
     body = []
     for row in rows:
         cells = []
@@ -334,8 +342,7 @@ def render(
             "Security patches missing",
             s["security_patch_gaps"],
             "bad" if s["security_patch_gaps"] else "good",
-            f"node/patch pairs; {_fmt(s['security_patches_missing'])} distinct Critical or "
-            "Important security patches",
+            f"installs missing, {_fmt(s['security_patches_missing'])} Critical/Important patches",
         ),
         (
             "Silent > 7 days",

@@ -4,12 +4,12 @@ SELECT
   accountid,
   region,
   resourceid,
-  computername,
-  platformname,
-  instancestatus,
-  capturetime AS last_reported,
   CAST(floor((to_unixtime(current_timestamp) - to_unixtime(from_iso8601_timestamp(capturetime)))
-    / 86400) AS bigint) AS days_silent
+    / 86400) AS bigint) AS days_silent,
+  capturetime AS last_reported,
+  instancestatus,
+  computername,
+  platformname
 FROM aws_instanceinformation
 WHERE COALESCE(instancestatus, '') <> 'Terminated'
   AND from_iso8601_timestamp(capturetime) < current_timestamp - INTERVAL '7' DAY

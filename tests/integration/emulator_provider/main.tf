@@ -45,6 +45,29 @@ resource "aws_s3_bucket" "access" {
   force_destroy = true
 }
 
+# S3 server access logging needs the target bucket to let the logging service write.
+data "aws_iam_policy_document" "access" {
+  statement {
+    sid       = "S3ServerAccessLogsPolicy"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access.arn}/logs/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access" {
+  bucket = aws_s3_bucket.access.id
+  policy = data.aws_iam_policy_document.access.json
+}
+
 resource "aws_s3_bucket" "this" {
   bucket        = "${local.prefix}-logs"
   force_destroy = true
@@ -132,6 +155,7 @@ resource "aws_s3_bucket_logging" "this" {
   bucket        = aws_s3_bucket.this.id
   target_bucket = aws_s3_bucket.access.id
   target_prefix = "logs/"
+  depends_on    = [aws_s3_bucket_policy.access]
 }
 
 # --- IAM ----------------------------------------------------------------------------------------
@@ -287,7 +311,38 @@ resource "aws_lambda_function" "this" {
   tracing_config {
     mode = "Active"
   }
-  depends_on = [aws_cloudwatch_log_group.this]
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = 1
+  maximum_event_age_in_seconds = 3600
+}
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "EventBridgeSendsDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.queue.json
+}
+
+resource "aws_cloudwatch_event_permission" "member" {
+  principal    = "111111111111"
+  statement_id = "${local.prefix}-member"
 }
 
 resource "aws_cloudwatch_event_rule" "schedule" {
@@ -467,6 +522,11 @@ resource "aws_config_remediation_configuration" "patch" {
       error_percentage                     = 10
     }
   }
+}
+
+resource "aws_config_aggregate_authorization" "this" {
+  account_id = local.account_id
+  region     = local.region
 }
 
 resource "aws_config_configuration_aggregator" "this" {

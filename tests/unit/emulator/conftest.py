@@ -1,4 +1,4 @@
-"""Fixtures for the emulator's unit tests: moto in-process (mock_aws) with the SSM extensions."""
+"""Fixtures for the emulator's unit tests: moto in-process (mock_aws) with the extensions."""
 
 from __future__ import annotations
 
@@ -10,9 +10,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.emulator import athena as athena_ext
+from tests.emulator import config as config_ext
+from tests.emulator import install
+from tests.emulator import ssm as ssm_ext
 from tests.emulator.shapes import response_problems
-from tests.emulator.ssm import OPERATIONS, install
 
+# (service, operation) of every emulated call: their responses are shape-checked.
+EMULATED = (
+    {("ssm", op) for op in ssm_ext.OPERATIONS}
+    | {("config", op) for op in config_ext.OPERATIONS}
+    | {("athena", op) for op in athena_ext.OPERATIONS}
+)
 # Error codes any operation may return besides the ones its model lists.
 COMMON_ERRORS = {"ValidationException", "InvalidNextToken"}
 
@@ -25,7 +34,7 @@ class ResponseChecker:
         self.checked: list[tuple[str, int]] = []
 
     def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
-        if model.name not in OPERATIONS:
+        if (model.service_model.service_name, model.name) not in EMULATED:
             return
         status = http_response.status_code
         body = json.loads(http_response.content or b"{}")
@@ -68,4 +77,11 @@ def checked_client(service: str, checker: ResponseChecker, **kwargs: Any) -> Any
 def ssm(aws: None, checker: ResponseChecker) -> Iterator[Any]:
     """An SSM client on moto with the extensions; every emulated response is shape-checked."""
     yield checked_client("ssm", checker)
+    assert checker.problems == [], "\n".join(checker.problems)
+
+
+@pytest.fixture
+def config(aws: None, checker: ResponseChecker) -> Iterator[Any]:
+    """An AWS Config client on moto with the extensions; emulated responses are shape-checked."""
+    yield checked_client("config", checker)
     assert checker.problems == [], "\n".join(checker.problems)

@@ -173,3 +173,14 @@ def test_cli_bad_source_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFix
     assert "not a folder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert PARAMS["application_name"] == "openssl"
+
+
+def test_cli_without_source_reports_a_sample_fleet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("tools.report.__main__.SAMPLE_DIR", tmp_path / "sample")
+    assert main(["--out", str(tmp_path / "out"), "--sample-nodes", "12"]) == 0
+    assert "generated a sample fleet of 12 nodes" in capsys.readouterr().out
+    assert (tmp_path / "sample" / "AWS:InstanceInformation").is_dir()
+    assert (tmp_path / "out" / "index.html").is_file()
+    assert main(["--out", str(tmp_path / "out2"), "--sample-nodes", "0"]) == 2

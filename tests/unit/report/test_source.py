@@ -14,10 +14,13 @@ from moto import mock_aws
 from tools.report.generate import generate
 from tools.report.queries import ReportError, run_all
 from tools.report.source import (
+    Packed,
     SourceError,
     SyncObject,
+    iter_local,
     iter_s3,
     pack,
+    pack_local,
     parse_s3_url,
     upload_folder,
 )
@@ -112,3 +115,42 @@ def test_pack_adds_partitions_and_handles_untidy_objects(tmp_path: Path) -> None
         ("222222222222", None),
     ]
     assert all(r["_resourcetype"] == "ManagedInstanceInventory" for r in lines)
+
+
+def test_pack_local_is_the_same_with_one_or_several_processes(fleet: Path, tmp_path: Path) -> None:
+    types = ["AWS:Tag", "AWS:InstanceInformation"]
+    one = pack_local(fleet, types, tmp_path / "one", workers=1)
+    two = pack_local(fleet, types, tmp_path / "two", workers=2)
+
+    def lines(packed: Packed) -> list[str]:
+        return sorted(line for p in packed.paths for line in p.read_text().splitlines())
+
+    for name in types:
+        assert (one[name].objects, one[name].records) == (two[name].objects, two[name].records)
+        assert lines(one[name]) == lines(two[name])
+    assert one["AWS:InstanceInformation"].objects == 240
+    assert one["AWS:Tag"].records == 3 * 240
+    assert len(two["AWS:Tag"].paths) == 2
+    assert sum(1 for _ in iter_local(fleet, ["AWS:Tag"])) == 240
+
+
+def test_pack_local_handles_untidy_objects(tmp_path: Path) -> None:
+    leaf = (
+        tmp_path
+        / "src"
+        / "AWS:InstanceInformation"
+        / "accountid=111111111111"
+        / "region=us-west-2"
+        / "resourcetype=ManagedInstanceInventory"
+    )
+    leaf.mkdir(parents=True)
+    (leaf / "i-1.json").write_bytes(b'{"resourceId":"i-1"}\n\n')
+    (leaf / "i-2.json").write_bytes(b'{"resourceId":"i-2"}')
+    (leaf / "i-3.json").write_bytes(b'{"resourceId":"i-3"}\n{"resourceId":"i-3b"}\n')
+    (leaf / "notes.txt").write_bytes(b"not an object")
+    packed = pack_local(tmp_path / "src", ["AWS:InstanceInformation"], tmp_path / "out", workers=1)
+    info = packed["AWS:InstanceInformation"]
+    assert (info.objects, info.records) == (3, 4)
+    records = [json.loads(line) for p in info.paths for line in p.read_text().splitlines()]
+    assert sorted(r["resourceId"] for r in records) == ["i-1", "i-2", "i-3", "i-3b"]
+    assert {r["_accountid"] for r in records} == {"111111111111"}

@@ -1,0 +1,113 @@
+# The security (central) account of the seed's topology, in its home Region:
+# - central_reporting: the central Resource Data Sync bucket, Glue + Athena over it, the AWS
+#   Config aggregator over the member accounts and Regions, the central SNS topic receiving the
+#   members' NON_COMPLIANT changes through this account's default event bus;
+# - hybrid_activation: the SSM hybrid activation for Azure and on-premises managed nodes (mi-);
+# - member_region (patch_hybrid_nodes): those hybrid managed nodes register here, so this Region
+#   gets the same patch baselines, inventory, scan, patch runs and Config rules as a member Region.
+
+data "aws_partition" "current" {}
+
+module "naming" {
+  source = "../../modules/naming"
+
+  account_short_name = var.account_short_name
+  regions            = [var.home_region]
+  region_short_names = var.region_short_names
+}
+
+locals {
+  name_prefix = module.naming.name_prefixes[var.home_region]
+  tags = merge(
+    { Project = "fleetpatch", Environment = "security", ManagedBy = "terraform" },
+    var.tags,
+  )
+
+  # The hybrid nodes' Region synchronises its own inventory to the central bucket: this account
+  # is then one of the accounts the bucket policy lets write.
+  member_account_ids = var.patch_hybrid_nodes ? distinct(concat(var.member_account_ids, [var.account_id])) : var.member_account_ids
+  member_regions     = var.patch_hybrid_nodes ? distinct(concat(var.member_regions, [var.home_region])) : var.member_regions
+
+  # Member accounts forward their NON_COMPLIANT changes to this bus (central_reporting's rule
+  # publishes them to the central topic).
+  central_event_bus_arn = "arn:${data.aws_partition.current.partition}:events:${var.home_region}:${var.account_id}:event-bus/default"
+
+  role_check_zip_path = coalesce(var.role_check_zip_path, "${path.root}/../../build/ssm_role_check.zip")
+}
+
+module "central_reporting" {
+  source = "../../modules/central_reporting"
+
+  name_prefix                      = local.name_prefix
+  member_account_ids               = local.member_account_ids
+  member_regions                   = local.member_regions
+  sync_prefix                      = var.sync_prefix
+  kms_key_arn                      = var.kms_key_arn
+  aggregator_mode                  = var.aggregator_mode
+  organization_aggregator_role_arn = var.organization_aggregator_role_arn
+  access_log_bucket                = var.access_log_bucket
+}
+
+module "hybrid_activation" {
+  source = "../../modules/hybrid_activation"
+  count  = var.hybrid_activation_expiration_date == null ? 0 : 1
+
+  name_prefix        = local.name_prefix
+  expiration_date    = var.hybrid_activation_expiration_date
+  registration_limit = var.hybrid_activation_registration_limit
+  # The hybrid nodes upload their scan, patch and inventory output to this Region's log buckets.
+  # The ARN is spelled out from the policy's name (known at plan, unlike its arn attribute) because
+  # the module attaches the list with for_each; referencing the resource keeps the ordering.
+  additional_policy_arns = var.patch_hybrid_nodes ? ["arn:${data.aws_partition.current.partition}:iam::${var.account_id}:policy${aws_iam_policy.hybrid_node_logs[0].path}${aws_iam_policy.hybrid_node_logs[0].name}"] : []
+}
+
+module "hybrid_region" {
+  source = "../../modules/member_region"
+  count  = var.patch_hybrid_nodes ? 1 : 0
+
+  name_prefix                   = local.name_prefix
+  patch_groups                  = var.hybrid_patch_groups
+  patch_group_tag_key           = var.patch_group_tag_key
+  log_expiration_days           = var.log_expiration_days
+  log_access_log_bucket         = var.access_log_bucket
+  inventory_schedule_expression = var.inventory_schedule_expression
+  central_sync_bucket_name      = module.central_reporting.sync_bucket_name
+  central_sync_bucket_region    = var.home_region
+  central_sync_prefix           = var.sync_prefix
+  central_kms_key_arn           = module.central_reporting.kms_key_arn
+  scan_schedule_expression      = var.scan_schedule_expression
+  scan_enabled                  = var.scan_enabled
+  patch_schedule_expression     = var.patch_schedule_expression
+  patch_schedule_overrides      = var.patch_schedule_overrides
+  patch_enabled                 = var.patch_enabled
+  patch_reboot_option           = var.patch_reboot_option
+  patch_max_concurrency         = var.patch_max_concurrency
+  patch_max_errors              = var.patch_max_errors
+  automatic_remediation         = var.automatic_remediation
+  role_check_package_path       = local.role_check_zip_path
+  role_check_dry_run            = var.role_check_dry_run
+  # Same account and Region as the aggregator and the central bus: nothing to authorize or
+  # forward (central_reporting's rule already sees this account's Config events).
+  config_aggregator_account_id = null
+  central_event_bus_arn        = null
+}
+
+data "aws_iam_policy_document" "hybrid_node_logs" {
+  count = var.patch_hybrid_nodes ? 1 : 0
+
+  statement {
+    sid       = "UploadCommandOutput"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = [for arn in values(module.hybrid_region[0].log_bucket_arns) : "${arn}/*"]
+  }
+}
+
+resource "aws_iam_policy" "hybrid_node_logs" {
+  count = var.patch_hybrid_nodes ? 1 : 0
+
+  name        = "${local.name_prefix}-hybrid-node-logs"
+  path        = "/"
+  description = "Lets the hybrid managed nodes upload AWS-RunPatchBaseline and inventory output to the ${local.name_prefix} log buckets."
+  policy      = data.aws_iam_policy_document.hybrid_node_logs[0].json
+}

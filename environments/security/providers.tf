@@ -1,0 +1,17 @@
+# One aws provider: the security account's home Region, reached by assuming assume_role_arn from
+# your usual credentials (profile, SSO, environment). allowed_account_ids stops a plan or apply
+# that would land in any other account.
+provider "aws" {
+  region              = var.home_region
+  allowed_account_ids = [var.account_id]
+
+  assume_role {
+    role_arn     = var.assume_role_arn
+    session_name = "fleetpatch-security"
+    external_id  = var.assume_role_external_id
+  }
+
+  default_tags {
+    tags = local.tags
+  }
+}

@@ -1,0 +1,378 @@
+variable "account_id" {
+  type        = string
+  description = "Id (12 digits) of the AWS account this environment deploys into; the provider refuses to run against any other account."
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id, e.g. \"333333333333\"."
+  }
+}
+
+variable "assume_role_arn" {
+  type        = string
+  description = "ARN of the IAM role in account_id that Terraform assumes to deploy, e.g. \"arn:aws:iam::333333333333:role/fleetpatch-deploy\"."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.assume_role_arn))
+    error_message = "assume_role_arn must be an IAM role ARN: arn:<partition>:iam::<12-digit account>:role/<path/name>."
+  }
+
+  validation {
+    condition     = try(split(":", var.assume_role_arn)[4] == var.account_id, false)
+    error_message = "assume_role_arn must be a role in account_id (the account in the ARN differs)."
+  }
+}
+
+variable "assume_role_external_id" {
+  type        = string
+  description = "External id the assumed role's trust policy requires, or null when it requires none."
+  default     = null
+
+  validation {
+    condition     = var.assume_role_external_id == null || can(regex("^[A-Za-z0-9+=,.@:/-]{2,1224}$", var.assume_role_external_id))
+    error_message = "assume_role_external_id must be 2-1224 letters, digits and +=,.@:/- characters, or null."
+  }
+}
+
+variable "account_short_name" {
+  type        = string
+  description = "Short name of the account that starts every name prefix (<short name>-<region short name>, e.g. \"sec-oregon\"). 2-8 lowercase letters and digits, starting with a letter; not starting with aws, amazon or amzn."
+  default     = "sec"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,7}$", var.account_short_name)) && !can(regex("^(aws|amazon|amzn)", var.account_short_name))
+    error_message = "account_short_name must be 2-8 lowercase letters and digits starting with a letter and must not start with aws, amazon or amzn."
+  }
+}
+
+variable "region_short_names" {
+  type        = map(string)
+  description = "Region short names replacing or extending the built-in ones of modules/naming (us-west-2 = oregon, eu-west-2 = london, us-east-1 = virginia, ...), keyed by Region code; 2-15 lowercase letters and digits each."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for r, n in var.region_short_names : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r)) && can(regex("^[a-z0-9]{2,15}$", n))])
+    error_message = "region_short_names must map AWS Region codes (e.g. \"us-west-2\") to 2-15 lowercase letters and digits (e.g. \"oregon\")."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every taggable resource through the providers' default_tags, on top of Project = fleetpatch, Environment = security and ManagedBy = terraform."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags keys must be 1-128 characters not starting with aws:, values at most 256 characters."
+  }
+}
+
+variable "home_region" {
+  type        = string
+  description = "The security account's home Region: the central Resource Data Sync bucket, Glue/Athena, the Config aggregator, the central SNS topic, the hybrid activation (and so the hybrid managed nodes)."
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.home_region))
+    error_message = "home_region must be an AWS Region code such as \"us-east-1\"."
+  }
+}
+
+variable "member_account_ids" {
+  type        = list(string)
+  description = "Ids (12 digits) of the member accounts (shared services, application) whose Resource Data Syncs write to the central bucket and whose Config compliance is aggregated. The security account itself is added when patch_hybrid_nodes is true."
+
+  validation {
+    condition     = length(var.member_account_ids) > 0 && length(distinct(var.member_account_ids)) == length(var.member_account_ids) && alltrue([for id in var.member_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "member_account_ids must be a non-empty list of distinct 12-digit AWS account ids, e.g. [\"111111111111\", \"222222222222\"]."
+  }
+}
+
+variable "member_regions" {
+  type        = list(string)
+  description = "Regions of the member accounts (the primary_region and secondary_region of environments/shared-services and environments/application): the Glue partition values and the Config aggregator's Regions."
+  default     = ["us-west-2", "eu-west-2"]
+
+  validation {
+    condition     = length(var.member_regions) > 0 && length(distinct(var.member_regions)) == length(var.member_regions) && alltrue([for r in var.member_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])
+    error_message = "member_regions must be a non-empty list of distinct AWS Region codes such as \"us-west-2\"."
+  }
+}
+
+variable "sync_prefix" {
+  type        = string
+  description = "Key prefix of the Resource Data Syncs in the central bucket (\"\" for the bucket root); the member environments' central_sync_prefix must match it."
+  default     = "inventory"
+
+  validation {
+    condition     = var.sync_prefix == "" || can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.sync_prefix))
+    error_message = "sync_prefix must be \"\" or an S3 key path without leading or trailing \"/\" (letters, digits, !_.*'()- and \"/\" between parts)."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "ARN of an existing customer managed KMS key (in home_region) for the central bucket, Athena results and topic; null creates one whose policy lets the member accounts' Resource Data Syncs write."
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<key id>) or null; aliases are not accepted."
+  }
+}
+
+variable "aggregator_mode" {
+  type        = string
+  description = "AWS Config aggregator: \"accounts\" (member_account_ids, which authorize it in each Region: the member environments do that), \"organization\" (needs organization_aggregator_role_arn) or \"none\"."
+  default     = "accounts"
+
+  validation {
+    condition     = contains(["accounts", "organization", "none"], var.aggregator_mode)
+    error_message = "aggregator_mode must be \"accounts\", \"organization\" or \"none\"."
+  }
+}
+
+variable "organization_aggregator_role_arn" {
+  type        = string
+  description = "IAM role the organization aggregator assumes; required when aggregator_mode = \"organization\", otherwise null."
+  default     = null
+
+  validation {
+    condition     = var.aggregator_mode == "organization" ? can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.organization_aggregator_role_arn, "-"))) : var.organization_aggregator_role_arn == null
+    error_message = "organization_aggregator_role_arn must be an IAM role ARN when aggregator_mode = \"organization\", and null otherwise."
+  }
+}
+
+variable "access_log_bucket" {
+  type        = string
+  description = "Name of an existing bucket in home_region that receives S3 server access logs of the central and log buckets; null disables access logging."
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket))
+    error_message = "access_log_bucket must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens) or null."
+  }
+}
+
+variable "hybrid_activation_expiration_date" {
+  type        = string
+  description = "RFC3339 timestamp at which the hybrid activation for Azure and on-premises nodes expires, at most 30 days after the plan (e.g. \"2026-12-24T00:00:00Z\"); null creates no activation. Registered managed nodes keep working after expiry; set a new date to issue a new activation."
+  default     = null
+
+  validation {
+    condition     = var.hybrid_activation_expiration_date == null || can(formatdate("YYYY-MM-DD", var.hybrid_activation_expiration_date))
+    error_message = "hybrid_activation_expiration_date must be an RFC3339 timestamp such as \"2026-12-24T00:00:00Z\", or null."
+  }
+}
+
+variable "hybrid_activation_registration_limit" {
+  type        = number
+  description = "Maximum number of managed nodes (mi-) that can register with the hybrid activation (1-1000)."
+  default     = 100
+
+  validation {
+    condition     = var.hybrid_activation_registration_limit >= 1 && var.hybrid_activation_registration_limit <= 1000 && floor(var.hybrid_activation_registration_limit) == var.hybrid_activation_registration_limit
+    error_message = "hybrid_activation_registration_limit must be a whole number from 1 to 1000."
+  }
+}
+
+variable "patch_hybrid_nodes" {
+  type        = bool
+  description = "Run modules/member_region in home_region of this account: the hybrid managed nodes registered through the activation live here, so they get their patch baselines, inventory (synchronised to the central bucket), weekly scan, patch runs and Config rules like any member Region. The security account is then added to the central member accounts."
+  default     = true
+}
+
+variable "hybrid_patch_groups" {
+  type = map(object({
+    operating_system = string
+    description      = optional(string)
+    approval_rules = optional(list(object({
+      approve_after_days  = optional(number)
+      approve_until_date  = optional(string)
+      compliance_level    = optional(string, "UNSPECIFIED")
+      enable_non_security = optional(bool, false)
+      classifications     = optional(list(string), [])
+      severities          = optional(list(string), [])
+      products            = optional(list(string), ["*"])
+      patch_set           = optional(string)
+    })), [])
+    approved_patches                     = optional(list(string), [])
+    approved_patches_compliance_level    = optional(string, "UNSPECIFIED")
+    approved_patches_enable_non_security = optional(bool, false)
+    rejected_patches                     = optional(list(string), [])
+    rejected_patches_action              = optional(string, "ALLOW_AS_DEPENDENCY")
+  }))
+  description = "Patch groups of the hybrid managed nodes (the PatchGroup tag values environments/azure enforces: azure-linux, azure-windows), same shape as modules/patch_baselines' patch_groups. A patch group maps to one baseline per operating system: set each group's operating_system to your nodes' distribution."
+  default = {
+    azure-linux = {
+      operating_system = "UBUNTU"
+      description      = "Azure and on-premises Linux managed nodes (mi-)"
+      approval_rules = [{
+        approve_after_days = 7
+        compliance_level   = "HIGH"
+        severities         = ["Required", "Important"]
+      }]
+    }
+    azure-windows = {
+      operating_system = "WINDOWS"
+      description      = "Azure and on-premises Windows managed nodes (mi-)"
+      approval_rules = [{
+        approve_after_days = 7
+        compliance_level   = "CRITICAL"
+        classifications    = ["CriticalUpdates", "SecurityUpdates"]
+        severities         = ["Critical", "Important"]
+        patch_set          = "OS"
+      }]
+    }
+  }
+
+  validation {
+    condition     = var.hybrid_patch_groups == null || try(length(var.hybrid_patch_groups) > 0 && alltrue([for g in keys(var.hybrid_patch_groups) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", g))]), false)
+    error_message = "hybrid_patch_groups must have at least one entry, and every patch group name must be 1-32 letters, digits, dots, underscores and hyphens, starting with a letter or digit."
+  }
+
+  validation {
+    condition     = var.hybrid_patch_groups == null || try(alltrue([for g in values(var.hybrid_patch_groups) : contains(["AMAZON_LINUX_2", "AMAZON_LINUX_2023", "REDHAT_ENTERPRISE_LINUX", "UBUNTU", "WINDOWS"], g.operating_system)]), false)
+    error_message = "operating_system must be one of AMAZON_LINUX_2, AMAZON_LINUX_2023, REDHAT_ENTERPRISE_LINUX, UBUNTU, WINDOWS."
+  }
+}
+
+variable "patch_group_tag_key" {
+  type        = string
+  description = "Tag key that puts a managed node into a patch group: \"PatchGroup\" (default; works when instance metadata tags are on) or \"Patch Group\" (with a space; not allowed as a tag key when instance metadata tags are enabled)."
+  default     = "PatchGroup"
+
+  validation {
+    condition     = contains(["PatchGroup", "Patch Group"], var.patch_group_tag_key)
+    error_message = "patch_group_tag_key must be \"PatchGroup\" or \"Patch Group\": Patch Manager recognises only these two keys."
+  }
+}
+
+variable "inventory_schedule_expression" {
+  type        = string
+  description = "When AWS-GatherSoftwareInventory runs on every managed node: a State Manager rate expression of at least 30 minutes (\"rate(30 minutes)\", \"rate(1 day)\") or a cron expression (\"cron(0 2 ? * SUN *)\")."
+  default     = "rate(30 minutes)"
+
+  validation {
+    condition = (
+      can(regex("^cron\\([0-9,*/-]+ [0-9,*/-]+ [0-9,*/?LW-]+ [0-9A-Za-z,*/-]+ [0-9A-Za-z,*/?L#-]+( [0-9,*/-]+)?\\)$", var.inventory_schedule_expression)) ||
+      (
+        can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.inventory_schedule_expression)) &&
+        (!strcontains(var.inventory_schedule_expression, "minute") || try(tonumber(regex("[0-9]+", var.inventory_schedule_expression)) >= 30, false))
+      )
+    )
+    error_message = "inventory_schedule_expression must be \"rate(<n> minutes|hours|days)\" (singular unit for 1, at least 30 minutes) or \"cron(<minutes> <hours> <day-of-month> <month> <day-of-week> [<year>])\" such as \"cron(0 2 ? * SUN *)\"."
+  }
+}
+
+variable "scan_schedule_expression" {
+  type        = string
+  description = "EventBridge schedule of the AWS-RunPatchBaseline Scan of every patch group: a 6-field cron(...) in UTC or rate(N days|hours|minutes). Default weekly, Sunday 04:00 UTC."
+  default     = "cron(0 4 ? * SUN *)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.scan_schedule_expression)) && !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.scan_schedule_expression))
+    error_message = "scan_schedule_expression must be rate(<n> <unit>) (1 minute|hour|day, or n > 1 with minutes|hours|days) or cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)."
+  }
+}
+
+variable "scan_enabled" {
+  type        = bool
+  description = "Whether the scan schedules are ENABLED (true) or DISABLED (false)."
+  default     = true
+}
+
+variable "patch_schedule_expression" {
+  type        = string
+  description = "EventBridge schedule of every patch group's patch run (start stopped instances, Install with rate control, stop them again): rate(N days|hours|minutes) or a 6-field cron(...) in UTC. Default every 14 days."
+  default     = "rate(14 days)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.patch_schedule_expression)) && !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.patch_schedule_expression))
+    error_message = "patch_schedule_expression must be rate(<n> <unit>) (1 minute|hour|day, or n > 1 with minutes|hours|days) or cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)."
+  }
+}
+
+variable "patch_enabled" {
+  type        = bool
+  description = "Whether the patch run schedules are ENABLED (true) or DISABLED (false, e.g. during a change freeze)."
+  default     = true
+}
+
+variable "patch_reboot_option" {
+  type        = string
+  description = "Reboot option of the scheduled patch runs: RebootIfNeeded (reboot a node after installing patches) or NoReboot."
+  default     = "RebootIfNeeded"
+
+  validation {
+    condition     = contains(["RebootIfNeeded", "NoReboot"], var.patch_reboot_option)
+    error_message = "patch_reboot_option must be \"RebootIfNeeded\" or \"NoReboot\"."
+  }
+}
+
+variable "patch_max_concurrency" {
+  type        = string
+  description = "Rate control of the patch runs: nodes patched at the same time, a count (1-9999) or a percentage (1%-100%)."
+  default     = "10%"
+
+  validation {
+    condition     = can(regex("^([1-9][0-9]{0,3}|([1-9][0-9]?|100)%)$", var.patch_max_concurrency))
+    error_message = "patch_max_concurrency must be a count from 1 to 9999 (e.g. \"10\") or a percentage from 1% to 100% (e.g. \"10%\")."
+  }
+}
+
+variable "patch_max_errors" {
+  type        = string
+  description = "Rate control of the patch runs: failed nodes after which no more nodes are patched, a count (0-9999) or a percentage (0%-100%)."
+  default     = "10%"
+
+  validation {
+    condition     = can(regex("^([0-9]{1,4}|([0-9]{1,2}|100)%)$", var.patch_max_errors))
+    error_message = "patch_max_errors must be a count from 0 to 9999 (e.g. \"2\") or a percentage from 0% to 100% (e.g. \"10%\")."
+  }
+}
+
+variable "automatic_remediation" {
+  type        = bool
+  description = "Let AWS Config run the remediation (AWS-RunPatchBaseline / AWS-RefreshAssociation) on every NON_COMPLIANT managed node by itself. Off by default: nothing is patched without an operator's decision."
+  default     = false
+}
+
+variable "log_expiration_days" {
+  type        = number
+  description = "Days after which patch-baseline and inventory log objects expire (0 keeps them forever)."
+  default     = 365
+
+  validation {
+    condition     = var.log_expiration_days >= 0 && floor(var.log_expiration_days) == var.log_expiration_days
+    error_message = "log_expiration_days must be a whole number >= 0 (0 disables expiry)."
+  }
+}
+
+variable "patch_schedule_overrides" {
+  type        = map(string)
+  description = "Per patch group schedule replacing patch_schedule_expression, e.g. { appa = \"cron(0 3 ? * SAT *)\" } to stagger groups. Keys must be patch groups of hybrid_patch_groups."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for g, e in var.patch_schedule_overrides : (var.hybrid_patch_groups == null || contains(keys(coalesce(var.hybrid_patch_groups, {})), g)) && can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", e))])
+    error_message = "patch_schedule_overrides keys must be patch groups of hybrid_patch_groups and values rate(<n> <unit>) or 6-field cron(...) expressions."
+  }
+}
+
+variable "role_check_dry_run" {
+  type        = bool
+  description = "Run the role check in dry-run mode: it reports which instances lack an instance profile or SSM permissions and changes nothing (a safe first rollout)."
+  default     = false
+}
+
+variable "role_check_zip_path" {
+  type        = string
+  description = "Path of the role-check Lambda zip built by `make package`; null uses build/ssm_role_check.zip of this repository. Only `terraform plan`/`apply` need the file, not `terraform validate`."
+  default     = null
+
+  validation {
+    condition     = var.role_check_zip_path == null || endswith(coalesce(var.role_check_zip_path, "-"), ".zip")
+    error_message = "role_check_zip_path must be the path of a .zip file, or null."
+  }
+}

@@ -1,0 +1,35 @@
+# One aws provider per Region, both reaching the shared services account by assuming assume_role_arn from
+# your usual credentials (profile, SSO, environment). allowed_account_ids stops a plan or apply
+# that would land in any other account. Every resource lives in a module given one of these.
+
+provider "aws" {
+  alias               = "primary"
+  region              = var.primary_region
+  allowed_account_ids = [var.account_id]
+
+  assume_role {
+    role_arn     = var.assume_role_arn
+    session_name = "fleetpatch-shared-services"
+    external_id  = var.assume_role_external_id
+  }
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+provider "aws" {
+  alias               = "secondary"
+  region              = var.secondary_region
+  allowed_account_ids = [var.account_id]
+
+  assume_role {
+    role_arn     = var.assume_role_arn
+    session_name = "fleetpatch-shared-services"
+    external_id  = var.assume_role_external_id
+  }
+
+  default_tags {
+    tags = local.tags
+  }
+}

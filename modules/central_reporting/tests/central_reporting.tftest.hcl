@@ -1,0 +1,342 @@
+mock_provider "aws" {
+  # Mocked ARNs are known at plan time, so the plan runs can assert the policies built from them.
+  override_during = plan
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "999999999999"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::mock-bucket"
+    }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555"
+      key_id = "11111111-2222-3333-4444-555555555555"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:us-east-1:999999999999:sec-virginia-fleet-compliance"
+    }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = {
+      arn = "arn:aws:events:us-east-1:999999999999:rule/sec-virginia-member-non-compliant"
+    }
+  }
+  mock_resource "aws_config_configuration_aggregator" {
+    defaults = {
+      arn = "arn:aws:config:us-east-1:999999999999:config-aggregator/config-aggregator-abcdefgh"
+    }
+  }
+}
+
+variables {
+  name_prefix        = "sec-virginia"
+  member_account_ids = ["111111111111", "222222222222"]
+  member_regions     = ["us-west-2", "eu-west-2"]
+  tags               = { Environment = "security" }
+}
+
+run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
+  command = plan
+
+  assert {
+    condition     = aws_s3_bucket.this["sync"].bucket == "sec-virginia-ssm-data-sync" && aws_s3_bucket.this["results"].bucket == "sec-virginia-athena-results"
+    error_message = "the sync and Athena results buckets are <prefix>-ssm-data-sync and <prefix>-athena-results"
+  }
+  assert {
+    condition     = alltrue([for r in aws_s3_bucket_server_side_encryption_configuration.this : one(one(r.rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms" && one(one(r.rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555" && one(r.rule).bucket_key_enabled])
+    error_message = "both buckets use SSE-KMS with the created key and S3 Bucket Keys"
+  }
+  assert {
+    condition     = length(aws_kms_key.reporting) == 1 && aws_kms_key.reporting[0].enable_key_rotation
+    error_message = "a customer managed key with rotation is created when none is given"
+  }
+  assert {
+    condition     = alltrue([for r in aws_s3_bucket_public_access_block.this : r.block_public_acls && r.block_public_policy && r.ignore_public_acls && r.restrict_public_buckets]) && length(aws_s3_bucket_public_access_block.this) == 2
+    error_message = "all four public access blocks are on for both buckets"
+  }
+  assert {
+    condition     = alltrue([for r in aws_s3_bucket_versioning.this : one(r.versioning_configuration).status == "Enabled"])
+    error_message = "versioning is enabled"
+  }
+  assert {
+    condition     = alltrue([for r in aws_s3_bucket_ownership_controls.this : one(r.rule).object_ownership == "BucketOwnerEnforced"])
+    error_message = "ACLs are disabled (BucketOwnerEnforced)"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.sync_bucket.statement : s if s.sid == "SSMBucketPermissionsCheck"]).actions == toset(["s3:GetBucketAcl"])
+    error_message = "SSM may read the bucket ACL"
+  }
+  assert {
+    condition = alltrue([for id in ["111111111111", "222222222222"] : anytrue([
+      for s in data.aws_iam_policy_document.sync_bucket.statement :
+      s.sid == "SSMBucketDelivery${id}" && s.actions == toset(["s3:PutObject"]) &&
+      s.resources == toset(["arn:aws:s3:::mock-bucket/inventory/*/accountid=${id}/*"]) &&
+      anytrue([for c in s.condition : c.variable == "s3:x-amz-acl" && c.values == tolist(["bucket-owner-full-control"])]) &&
+      anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.values == tolist([id])]) &&
+      anytrue([for c in s.condition : c.variable == "aws:SourceArn" && c.values == tolist(["arn:aws:ssm:*:${id}:resource-data-sync/*"])])
+    ])])
+    error_message = "each member account's sync may only PutObject under its own accountid= path, with bucket-owner-full-control and aws:SourceAccount / aws:SourceArn conditions"
+  }
+  assert {
+    condition = alltrue([for id in ["111111111111", "222222222222"] : anytrue([
+      for s in data.aws_iam_policy_document.sync_bucket.statement :
+      s.sid == "SSMBucketDeliveryTagging${id}" && s.actions == toset(["s3:PutObjectTagging"])
+    ])])
+    error_message = "SSM may tag the objects it writes"
+  }
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.sync_bucket.statement : s.sid == "DenyInsecureTransport" && s.effect == "Deny"])
+    error_message = "the sync bucket policy denies requests without TLS"
+  }
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.key[0].statement : s.sid == "ResourceDataSyncOfMemberAccounts" && one(s.principals).identifiers == toset(["ssm.amazonaws.com"]) && anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.values == tolist(["111111111111", "222222222222"])])])
+    error_message = "the key policy lets ssm.amazonaws.com use the key for the member accounts only"
+  }
+  assert {
+    condition     = length(aws_glue_catalog_table.this) == 6 && toset(keys(aws_glue_catalog_table.this)) == toset(["aws_instanceinformation", "aws_patchsummary", "aws_complianceitem", "aws_compliancesummary", "aws_application", "aws_tag"])
+    error_message = "one Glue table per Resource Data Sync type"
+  }
+  assert {
+    condition     = aws_glue_catalog_table.this["aws_tag"].parameters["projection.enabled"] == "true" && aws_glue_catalog_table.this["aws_tag"].parameters["projection.accountid.values"] == "111111111111,222222222222" && aws_glue_catalog_table.this["aws_tag"].parameters["projection.region.values"] == "us-west-2,eu-west-2"
+    error_message = "partition projection enumerates the member accounts and Regions"
+  }
+  assert {
+    condition     = aws_glue_catalog_table.this["aws_instanceinformation"].parameters["storage.location.template"] == "s3://sec-virginia-ssm-data-sync/inventory/AWS:InstanceInformation/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
+    error_message = "the location template follows the Resource Data Sync layout under the prefix"
+  }
+  assert {
+    condition     = one(aws_glue_catalog_table.this["aws_instanceinformation"].storage_descriptor).ser_de_info[0].parameters["mapping.noderesourcetype"] == "resourcetype" && one(aws_glue_catalog_table.this["aws_instanceinformation"].storage_descriptor).ser_de_info[0].serialization_library == "org.openx.data.jsonserde.JsonSerDe"
+    error_message = "the JSON SerDe maps the ResourceType key away from the resourcetype partition key"
+  }
+  assert {
+    condition     = length(aws_athena_named_query.this) == 6 && aws_athena_named_query.this["noncompliant_nodes"].query == file("${path.module}/queries/noncompliant_nodes.sql") && aws_athena_named_query.this["stale_nodes"].name == "sec-virginia-stale_nodes"
+    error_message = "every queries/*.sql file is an Athena named query with the file's SQL"
+  }
+  assert {
+    condition     = startswith(aws_athena_named_query.this["application_versions"].description, "Managed nodes that are not terminated with an application installed")
+    error_message = "the named query description comes from the file's -- description: header"
+  }
+  assert {
+    condition     = one(aws_athena_workgroup.this.configuration).enforce_workgroup_configuration && one(one(one(aws_athena_workgroup.this.configuration).result_configuration).encryption_configuration).encryption_option == "SSE_KMS"
+    error_message = "the workgroup enforces SSE_KMS-encrypted results"
+  }
+  assert {
+    condition     = one(aws_config_configuration_aggregator.this[0].account_aggregation_source).account_ids == tolist(["111111111111", "222222222222"]) && one(aws_config_configuration_aggregator.this[0].account_aggregation_source).regions == tolist(["us-west-2", "eu-west-2"]) && length(aws_config_configuration_aggregator.this[0].organization_aggregation_source) == 0
+    error_message = "the Config aggregator covers the member accounts and Regions"
+  }
+  assert {
+    condition     = aws_sns_topic.compliance.kms_master_key_id == "arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555"
+    error_message = "the central topic is KMS-encrypted"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_permission.members) == 2 && length(aws_cloudwatch_event_target.member_non_compliant) == 1
+    error_message = "member accounts may forward NON_COMPLIANT events to the central topic"
+  }
+  assert {
+    condition     = aws_s3_bucket.this["sync"].tags["Environment"] == "security" && aws_sns_topic.compliance.tags["Environment"] == "security" && aws_athena_workgroup.this.tags["Environment"] == "security"
+    error_message = "tags are applied"
+  }
+  assert {
+    condition     = length(aws_s3_bucket_logging.this) == 0
+    error_message = "access logging is off unless a target bucket is given"
+  }
+}
+
+run "given_key_organization_aggregator_no_prefix_no_events" {
+  command = plan
+
+  variables {
+    kms_key_arn                      = "arn:aws:kms:us-east-1:999999999999:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    sync_prefix                      = ""
+    aggregator_mode                  = "organization"
+    aggregator_all_regions           = true
+    organization_aggregator_role_arn = "arn:aws:iam::999999999999:role/config-org-aggregator"
+    accept_member_compliance_events  = false
+    access_log_bucket                = "sec-virginia-access-logs"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.reporting) == 0 && aws_sns_topic.compliance.kms_master_key_id == "arn:aws:kms:us-east-1:999999999999:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    error_message = "a given key is used and no key is created"
+  }
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.sync_bucket.statement : s.resources == toset(["arn:aws:s3:::mock-bucket/*/accountid=111111111111/*"])])
+    error_message = "without a prefix the sync writes at the bucket root"
+  }
+  assert {
+    condition     = one(aws_config_configuration_aggregator.this[0].organization_aggregation_source).role_arn == "arn:aws:iam::999999999999:role/config-org-aggregator" && one(aws_config_configuration_aggregator.this[0].organization_aggregation_source).all_regions
+    error_message = "the organization aggregator uses the given role and every Region"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_permission.members) == 0 && length(aws_cloudwatch_event_rule.member_non_compliant) == 0
+    error_message = "no event bus permission or rule when member events are not accepted"
+  }
+  assert {
+    condition     = aws_s3_bucket_logging.this["sync"].target_bucket == "sec-virginia-access-logs"
+    error_message = "access logs go to the given bucket"
+  }
+}
+
+run "own_account_needs_no_event_permission" {
+  command = plan
+
+  variables {
+    member_account_ids = ["111111111111", "999999999999"]
+  }
+
+  assert {
+    condition     = keys(aws_cloudwatch_event_permission.members) == ["111111111111"]
+    error_message = "only other accounts get a permission on this account's default event bus"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.member_non_compliant[0].event_pattern).account == ["111111111111", "999999999999"]
+    error_message = "the rule matches Config events of every member account, this one included"
+  }
+}
+
+run "no_aggregator" {
+  command = plan
+
+  variables {
+    aggregator_mode = "none"
+  }
+
+  assert {
+    condition     = length(aws_config_configuration_aggregator.this) == 0 && output.config_aggregator_arn == null
+    error_message = "aggregator_mode = none creates no aggregator"
+  }
+}
+
+run "rejects_bad_name_prefix" {
+  command = plan
+  variables {
+    name_prefix = "Sec_Virginia"
+  }
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_bad_account_id" {
+  command = plan
+  variables {
+    member_account_ids = ["111111111111", "2222"]
+  }
+  expect_failures = [var.member_account_ids]
+}
+
+run "rejects_repeated_account_id" {
+  command = plan
+  variables {
+    member_account_ids = ["111111111111", "111111111111"]
+  }
+  expect_failures = [var.member_account_ids]
+}
+
+run "rejects_bad_region" {
+  command = plan
+  variables {
+    member_regions = ["us-west-2", "Oregon"]
+  }
+  expect_failures = [var.member_regions]
+}
+
+run "rejects_bad_sync_prefix" {
+  command = plan
+  variables {
+    sync_prefix = "/inventory/"
+  }
+  expect_failures = [var.sync_prefix]
+}
+
+run "rejects_kms_alias" {
+  command = plan
+  variables {
+    kms_key_arn = "arn:aws:kms:us-east-1:999999999999:alias/reporting"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_short_deletion_window" {
+  command = plan
+  variables {
+    kms_key_deletion_window_days = 3
+  }
+  expect_failures = [var.kms_key_deletion_window_days]
+}
+
+run "rejects_zero_noncurrent_expiration" {
+  command = plan
+  variables {
+    noncurrent_version_expiration_days = 0
+  }
+  expect_failures = [var.noncurrent_version_expiration_days]
+}
+
+run "rejects_zero_results_expiration" {
+  command = plan
+  variables {
+    athena_results_expiration_days = 0
+  }
+  expect_failures = [var.athena_results_expiration_days]
+}
+
+run "rejects_tiny_scan_cutoff" {
+  command = plan
+  variables {
+    athena_bytes_scanned_cutoff = 1024
+  }
+  expect_failures = [var.athena_bytes_scanned_cutoff]
+}
+
+run "rejects_bad_aggregator_mode" {
+  command = plan
+  variables {
+    aggregator_mode = "org"
+  }
+  expect_failures = [var.aggregator_mode]
+}
+
+run "rejects_organization_mode_without_role" {
+  command = plan
+  variables {
+    aggregator_mode = "organization"
+  }
+  expect_failures = [var.organization_aggregator_role_arn]
+}
+
+run "rejects_role_without_organization_mode" {
+  command = plan
+  variables {
+    organization_aggregator_role_arn = "arn:aws:iam::999999999999:role/config-org-aggregator"
+  }
+  expect_failures = [var.organization_aggregator_role_arn]
+}
+
+run "rejects_bad_access_log_bucket" {
+  command = plan
+  variables {
+    access_log_bucket = "Not A Bucket"
+  }
+  expect_failures = [var.access_log_bucket]
+}

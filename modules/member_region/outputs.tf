@@ -1,0 +1,109 @@
+output "name_prefix" {
+  description = "Prefix of every name in this account and Region."
+  value       = var.name_prefix
+}
+
+output "region" {
+  description = "Region this composition runs in (the aws provider's Region)."
+  value       = local.region
+}
+
+output "patch_baseline_bucket" {
+  description = "Name of the patch-baseline log bucket (AWS-RunPatchBaseline scan, patch run and remediation output)."
+  value       = module.log_buckets.patch_baseline_bucket
+}
+
+output "inventory_bucket" {
+  description = "Name of the inventory log bucket (AWS-GatherSoftwareInventory output)."
+  value       = module.log_buckets.inventory_bucket
+}
+
+output "log_bucket_arns" {
+  description = "Map of log bucket purpose (\"patch-baseline-logs\", \"inventory\") to bucket ARN: grant the managed nodes' instance profile s3:PutObject on <arn>/*."
+  value       = module.log_buckets.bucket_arns
+}
+
+output "patch_groups" {
+  description = "Map of patch group name to { baseline_id, operating_system, resource_group_arn }."
+  value       = module.patch_baselines.patch_groups
+}
+
+output "patch_group_tag_key" {
+  description = "Tag key that puts a managed node into a patch group."
+  value       = module.patch_baselines.patch_group_tag_key
+}
+
+output "inventory_association_id" {
+  description = "ID of the AWS-GatherSoftwareInventory association."
+  value       = module.inventory.association_id
+}
+
+output "resource_data_sync_name" {
+  description = "Name of the Resource Data Sync to the central bucket."
+  value       = module.inventory.sync_name
+}
+
+output "scan_document_name" {
+  description = "Name of the scan Automation document."
+  value       = module.scan.document_name
+}
+
+output "scan_schedule_rule_arns" {
+  description = "Map of patch group to the ARN of the EventBridge rule that starts its weekly scan."
+  value       = module.scan.schedule_rule_arns
+}
+
+output "patch_document_name" {
+  description = "Name of the patch-run Automation document."
+  value       = module.patch_automation.document_name
+}
+
+output "patch_automation_role_arn" {
+  description = "ARN of the Automation assume role of the patch run (AutomationAssumeRole when starting a run by hand)."
+  value       = module.patch_automation.automation_role_arn
+}
+
+output "patch_schedules" {
+  description = "Map of patch group to the schedule expression of its patch run."
+  value       = module.patch_automation.schedules
+}
+
+output "config_rule_names" {
+  description = "Map of rule (\"patch\", \"association\") to the name of its AWS Config rule."
+  value       = module.compliance.config_rule_names
+}
+
+output "compliance_topic_arn" {
+  description = "ARN of this Region's KMS-encrypted SNS topic receiving NON_COMPLIANT changes."
+  value       = module.compliance.topic_arn
+}
+
+output "forward_rule_arn" {
+  description = "ARN of the EventBridge rule forwarding NON_COMPLIANT changes to the security account's event bus, or null when central_event_bus_arn is null."
+  value       = try(aws_cloudwatch_event_rule.forward_non_compliant[0].arn, null)
+}
+
+output "aggregate_authorization_arn" {
+  description = "ARN of the AWS Config aggregate authorization for the security account, or null when config_aggregator_account_id is null."
+  value       = try(aws_config_aggregate_authorization.central[0].arn, null)
+}
+
+output "config_delivery_bucket_name" {
+  description = "Bucket of the AWS Config delivery channel created here, or null when create_config_recorder is false."
+  value       = local.config_delivery_bucket_name
+}
+
+output "role_check_function_name" {
+  description = "Name of the role-check Lambda function, or null when role_check_enabled is false."
+  value       = try(module.role_check[0].function_name, null)
+}
+
+output "ssm_instance_profile_name" {
+  description = "Name of the SSM instance profile the role check associates with instances that have none (null without the role check)."
+  value       = try(module.role_check[0].ssm_instance_profile_name, null)
+}
+
+output "managed_node_log_policy_arn" {
+  description = "ARN of the IAM policy letting managed nodes upload command output to the log buckets; attached to the role-check SSM role, attach it to your own instance roles too."
+  value       = aws_iam_policy.managed_node_logs.arn
+}

@@ -1,0 +1,415 @@
+variable "name_prefix" {
+  type        = string
+  description = "Prefix of every name in this account and Region, e.g. \"ss-oregon\" (the naming module's name_prefixes). It must differ per Region: IAM role names are global to the account. Lowercase letters, digits and hyphens; 3-24 characters; not starting with aws, amazon or amzn."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix)) && !can(regex("^(aws|amazon|amzn)", var.name_prefix))
+    error_message = "name_prefix must be 3-24 lowercase letters, digits and hyphens, start and end with a letter or digit, and not start with aws, amazon or amzn (reserved SSM document and Resource Group prefixes)."
+  }
+}
+
+variable "patch_groups" {
+  type = map(object({
+    operating_system = string
+    description      = optional(string)
+    approval_rules = optional(list(object({
+      approve_after_days  = optional(number)
+      approve_until_date  = optional(string)
+      compliance_level    = optional(string, "UNSPECIFIED")
+      enable_non_security = optional(bool, false)
+      classifications     = optional(list(string), [])
+      severities          = optional(list(string), [])
+      products            = optional(list(string), ["*"])
+      patch_set           = optional(string)
+    })), [])
+    approved_patches                     = optional(list(string), [])
+    approved_patches_compliance_level    = optional(string, "UNSPECIFIED")
+    approved_patches_enable_non_security = optional(bool, false)
+    rejected_patches                     = optional(list(string), [])
+    rejected_patches_action              = optional(string, "ALLOW_AS_DEPENDENCY")
+  }))
+  nullable    = false
+  description = "Patch groups of this Region, keyed by patch group name (the value of the patch group tag on the managed nodes): each gets a patch baseline, its registration, a Resource Group, a weekly scan and a patch run. Same shape as the patch_baselines module's patch_groups, which validates the approval rules in detail. Names are 1-32 letters, digits, dots, underscores and hyphens (the limit of the scan and patch schedules). null or omitted gives the seed's three groups: linux (Amazon Linux 2023), windows, appa (the AppA application servers)."
+  default = {
+    linux = {
+      operating_system = "AMAZON_LINUX_2023"
+      description      = "Linux managed nodes (seed Patch Group A)"
+      approval_rules = [{
+        approve_after_days = 7
+        compliance_level   = "HIGH"
+        classifications    = ["Security", "Bugfix"]
+        severities         = ["Critical", "Important"]
+      }]
+    }
+    windows = {
+      operating_system = "WINDOWS"
+      description      = "Windows managed nodes (seed Patch Group B)"
+      approval_rules = [{
+        approve_after_days = 7
+        compliance_level   = "CRITICAL"
+        classifications    = ["CriticalUpdates", "SecurityUpdates"]
+        severities         = ["Critical", "Important"]
+        patch_set          = "OS"
+      }]
+    }
+    appa = {
+      operating_system = "AMAZON_LINUX_2023"
+      description      = "AppA application servers (seed Patch Group C)"
+      approval_rules = [{
+        approve_after_days = 14
+        compliance_level   = "HIGH"
+        classifications    = ["Security"]
+        severities         = ["Critical", "Important", "Medium"]
+      }]
+    }
+  }
+
+  validation {
+    condition     = length(var.patch_groups) > 0 && alltrue([for g in keys(var.patch_groups) : can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", g))])
+    error_message = "patch_groups must have at least one entry, and every patch group name must be 1-32 letters, digits, dots, underscores and hyphens, starting with a letter or digit."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.patch_groups) : contains(["AMAZON_LINUX_2", "AMAZON_LINUX_2023", "REDHAT_ENTERPRISE_LINUX", "UBUNTU", "WINDOWS"], g.operating_system)])
+    error_message = "operating_system must be one of AMAZON_LINUX_2, AMAZON_LINUX_2023, REDHAT_ENTERPRISE_LINUX, UBUNTU, WINDOWS."
+  }
+}
+
+variable "patch_group_tag_key" {
+  type        = string
+  description = "Tag key that puts a managed node into a patch group: \"PatchGroup\" (default; works when instance metadata tags are on) or \"Patch Group\" (with a space; not allowed as a tag key when instance metadata tags are enabled)."
+  default     = "PatchGroup"
+
+  validation {
+    condition     = contains(["PatchGroup", "Patch Group"], var.patch_group_tag_key)
+    error_message = "patch_group_tag_key must be \"PatchGroup\" or \"Patch Group\": Patch Manager recognises only these two keys."
+  }
+}
+
+# --- log buckets ------------------------------------------------------------------------------
+
+variable "log_kms_key_arn" {
+  type        = string
+  description = "ARN of a customer managed KMS key for the patch-baseline and inventory log buckets; null uses the AWS managed key aws/s3. A customer key must let the managed nodes' instance profile role encrypt (kms:GenerateDataKey)."
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key or alias ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or null."
+  }
+}
+
+variable "log_expiration_days" {
+  type        = number
+  description = "Days after which patch-baseline and inventory log objects expire (0 keeps them forever)."
+  default     = 365
+
+  validation {
+    condition     = var.log_expiration_days >= 0 && floor(var.log_expiration_days) == var.log_expiration_days
+    error_message = "log_expiration_days must be a whole number >= 0 (0 disables expiry)."
+  }
+}
+
+variable "log_access_log_bucket" {
+  type        = string
+  description = "Name of an existing bucket in this Region that receives S3 server access logs of the log buckets; null disables access logging."
+  default     = null
+
+  validation {
+    condition     = var.log_access_log_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.log_access_log_bucket))
+    error_message = "log_access_log_bucket must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens) or null."
+  }
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Allow terraform destroy to delete non-empty log buckets. Keep false outside test environments."
+  default     = false
+}
+
+# --- inventory and Resource Data Sync to the security account --------------------------------
+
+variable "inventory_schedule_expression" {
+  type        = string
+  description = "When AWS-GatherSoftwareInventory runs on every managed node: a State Manager rate expression of at least 30 minutes (\"rate(30 minutes)\", \"rate(1 day)\") or a cron expression (\"cron(0 2 ? * SUN *)\")."
+  default     = "rate(30 minutes)"
+
+  validation {
+    condition = (
+      can(regex("^cron\\([0-9,*/-]+ [0-9,*/-]+ [0-9,*/?LW-]+ [0-9A-Za-z,*/-]+ [0-9A-Za-z,*/?L#-]+( [0-9,*/-]+)?\\)$", var.inventory_schedule_expression)) ||
+      (
+        can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.inventory_schedule_expression)) &&
+        (!strcontains(var.inventory_schedule_expression, "minute") || try(tonumber(regex("[0-9]+", var.inventory_schedule_expression)) >= 30, false))
+      )
+    )
+    error_message = "inventory_schedule_expression must be \"rate(<n> minutes|hours|days)\" (singular unit for 1, at least 30 minutes) or \"cron(<minutes> <hours> <day-of-month> <month> <day-of-week> [<year>])\" such as \"cron(0 2 ? * SUN *)\"."
+  }
+}
+
+variable "central_sync_bucket_name" {
+  type        = string
+  description = "Name of the central Resource Data Sync bucket in the security account (output sync_bucket_name of environments/security)."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.central_sync_bucket_name))
+    error_message = "central_sync_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
+}
+
+variable "central_sync_bucket_region" {
+  type        = string
+  description = "Region of the central Resource Data Sync bucket (the security account's home Region), e.g. \"us-east-1\"."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.central_sync_bucket_region))
+    error_message = "central_sync_bucket_region must be an AWS Region code such as \"us-east-1\"."
+  }
+}
+
+variable "central_sync_prefix" {
+  type        = string
+  description = "Key prefix of the synchronised inventory in the central bucket; must equal the central_reporting module's sync_prefix (\"\" for the bucket root)."
+  default     = "inventory"
+
+  validation {
+    condition     = var.central_sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.central_sync_prefix)) && length(var.central_sync_prefix) <= 256)
+    error_message = "central_sync_prefix must be \"\" or 1-256 characters of letters, digits and !_.*'()- separated by single slashes (no leading or trailing slash)."
+  }
+}
+
+variable "central_kms_key_arn" {
+  type        = string
+  description = "ARN of the KMS key of the central bucket (output kms_key_arn of environments/security); SSM encrypts the synchronised objects with it. null when that bucket uses S3-managed keys."
+  default     = null
+
+  validation {
+    condition     = var.central_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.central_kms_key_arn))
+    error_message = "central_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or null."
+  }
+}
+
+# --- scan and patch schedules -----------------------------------------------------------------
+
+variable "scan_schedule_expression" {
+  type        = string
+  description = "EventBridge schedule of the AWS-RunPatchBaseline Scan of every patch group: a 6-field cron(...) in UTC or rate(N days|hours|minutes). Default weekly, Sunday 04:00 UTC."
+  default     = "cron(0 4 ? * SUN *)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.scan_schedule_expression)) && !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.scan_schedule_expression))
+    error_message = "scan_schedule_expression must be rate(<n> <unit>) (1 minute|hour|day, or n > 1 with minutes|hours|days) or cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)."
+  }
+}
+
+variable "scan_enabled" {
+  type        = bool
+  description = "Whether the scan schedules are ENABLED (true) or DISABLED (false)."
+  default     = true
+}
+
+variable "patch_schedule_expression" {
+  type        = string
+  description = "EventBridge schedule of every patch group's patch run (start stopped instances, Install with rate control, stop them again): rate(N days|hours|minutes) or a 6-field cron(...) in UTC. Default every 14 days."
+  default     = "rate(14 days)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.patch_schedule_expression)) && !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.patch_schedule_expression))
+    error_message = "patch_schedule_expression must be rate(<n> <unit>) (1 minute|hour|day, or n > 1 with minutes|hours|days) or cron(<min> <hour> <day-of-month> <month> <day-of-week> <year>)."
+  }
+}
+
+variable "patch_schedule_overrides" {
+  type        = map(string)
+  description = "Per patch group schedule replacing patch_schedule_expression, e.g. { appa = \"cron(0 3 ? * SAT *)\" } to stagger groups. Keys must be patch groups of patch_groups."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for g, e in var.patch_schedule_overrides : contains(keys(var.patch_groups), g) && can(regex("^(rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", e))])
+    error_message = "patch_schedule_overrides keys must be patch groups of patch_groups and values rate(<n> <unit>) or 6-field cron(...) expressions."
+  }
+}
+
+variable "patch_enabled" {
+  type        = bool
+  description = "Whether the patch run schedules are ENABLED (true) or DISABLED (false, e.g. during a change freeze)."
+  default     = true
+}
+
+variable "patch_reboot_option" {
+  type        = string
+  description = "Reboot option of the scheduled patch runs: RebootIfNeeded (reboot a node after installing patches) or NoReboot."
+  default     = "RebootIfNeeded"
+
+  validation {
+    condition     = contains(["RebootIfNeeded", "NoReboot"], var.patch_reboot_option)
+    error_message = "patch_reboot_option must be \"RebootIfNeeded\" or \"NoReboot\"."
+  }
+}
+
+variable "patch_max_concurrency" {
+  type        = string
+  description = "Rate control of the patch runs: nodes patched at the same time, a count (1-9999) or a percentage (1%-100%)."
+  default     = "10%"
+
+  validation {
+    condition     = can(regex("^([1-9][0-9]{0,3}|([1-9][0-9]?|100)%)$", var.patch_max_concurrency))
+    error_message = "patch_max_concurrency must be a count from 1 to 9999 (e.g. \"10\") or a percentage from 1% to 100% (e.g. \"10%\")."
+  }
+}
+
+variable "patch_max_errors" {
+  type        = string
+  description = "Rate control of the patch runs: failed nodes after which no more nodes are patched, a count (0-9999) or a percentage (0%-100%)."
+  default     = "10%"
+
+  validation {
+    condition     = can(regex("^([0-9]{1,4}|([0-9]{1,2}|100)%)$", var.patch_max_errors))
+    error_message = "patch_max_errors must be a count from 0 to 9999 (e.g. \"2\") or a percentage from 0% to 100% (e.g. \"10%\")."
+  }
+}
+
+variable "ebs_kms_key_arns" {
+  type        = list(string)
+  description = "Customer managed KMS keys encrypting the EBS volumes of the patched instances; the patch run needs kms:CreateGrant on them to start stopped instances."
+  default     = []
+
+  validation {
+    condition     = alltrue([for k in var.ebs_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))])
+    error_message = "ebs_kms_key_arns must be KMS key ARNs (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+# --- role check -------------------------------------------------------------------------------
+
+variable "role_check_enabled" {
+  type        = bool
+  description = "Deploy the role-check Lambda (EC2 state changes plus a scheduled sweep give every instance an instance profile whose role has SSM permissions)."
+  default     = true
+}
+
+variable "role_check_package_path" {
+  type        = string
+  description = "Path of the role-check Lambda zip built by `make package` (build/ssm_role_check.zip); required when role_check_enabled. The file must exist at plan time."
+  default     = null
+
+  validation {
+    condition     = var.role_check_package_path == null ? !var.role_check_enabled : endswith(coalesce(var.role_check_package_path, "-"), ".zip")
+    error_message = "role_check_package_path must be the path of the .zip built by `make package` (build/ssm_role_check.zip) when role_check_enabled is true."
+  }
+}
+
+variable "role_check_powertools_layer_version" {
+  type        = number
+  description = "Version of the AWS-managed Powertools for AWS Lambda (Python) v3 layer (python311, x86_64) the role check uses, in the aws and aws-cn partitions; see the Powertools docs for the newest."
+  default     = 27
+
+  validation {
+    condition     = var.role_check_powertools_layer_version >= 1 && floor(var.role_check_powertools_layer_version) == var.role_check_powertools_layer_version
+    error_message = "role_check_powertools_layer_version must be a whole number >= 1."
+  }
+}
+
+variable "role_check_powertools_layer_arn" {
+  type        = string
+  description = "Full version ARN of the Powertools v3 layer (python311, x86_64) replacing the one built from role_check_powertools_layer_version; required in partitions other than aws and aws-cn (e.g. GovCloud)."
+  default     = null
+
+  validation {
+    condition     = var.role_check_powertools_layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:layer:[A-Za-z0-9_-]{1,140}:[0-9]+$", var.role_check_powertools_layer_arn))
+    error_message = "role_check_powertools_layer_arn must be a Lambda layer version ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>) or null."
+  }
+}
+
+variable "role_check_sweep_schedule" {
+  type        = string
+  description = "EventBridge schedule of the role check's sweep over every instance of the Region: rate(<n> minutes|hours|days) or cron(<6 fields>)."
+  default     = "rate(12 hours)"
+
+  validation {
+    condition     = can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.role_check_sweep_schedule)) || can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.role_check_sweep_schedule))
+    error_message = "role_check_sweep_schedule must be rate(<n> <unit>) with unit minute(s)/hour(s)/day(s) (singular only for 1), or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)."
+  }
+}
+
+variable "role_check_dry_run" {
+  type        = bool
+  description = "Role check in dry-run mode: it reports which instances lack an instance profile or SSM permissions and changes nothing."
+  default     = false
+}
+
+variable "role_check_alarm_actions" {
+  type        = list(string)
+  description = "SNS topic ARNs (in this Region) notified when a role-check alarm (function errors, failed instances, dead-lettered events) fires or recovers."
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.role_check_alarm_actions : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", a))])
+    error_message = "role_check_alarm_actions must be SNS topic ARNs (arn:<partition>:sns:<region>:<account>:<topic>)."
+  }
+}
+
+# --- compliance -------------------------------------------------------------------------------
+
+variable "create_config_recorder" {
+  type        = bool
+  description = "Create the Region's AWS Config configuration recorder and delivery channel. AWS allows one recorder per account and Region: leave false where one exists (e.g. from AWS Control Tower); the Config rules then use it."
+  default     = false
+}
+
+variable "config_delivery_bucket_name" {
+  type        = string
+  description = "Bucket of the created delivery channel (only with create_config_recorder); null delivers to this Region's patch-baseline log bucket under config/."
+  default     = null
+
+  validation {
+    condition     = var.config_delivery_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.config_delivery_bucket_name))
+    error_message = "config_delivery_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens) or null."
+  }
+}
+
+variable "automatic_remediation" {
+  type        = bool
+  description = "Let AWS Config run the remediation (AWS-RunPatchBaseline / AWS-RefreshAssociation) on every NON_COMPLIANT managed node by itself. Off by default: nothing is patched without an operator's decision."
+  default     = false
+}
+
+# --- links to the security account -------------------------------------------------------------
+
+variable "config_aggregator_account_id" {
+  type        = string
+  description = "Account id (12 digits) of the security account whose AWS Config aggregator may collect this Region's compliance; null creates no aggregate authorization."
+  default     = null
+
+  validation {
+    condition     = var.config_aggregator_account_id == null || can(regex("^[0-9]{12}$", var.config_aggregator_account_id))
+    error_message = "config_aggregator_account_id must be a 12-digit AWS account id or null."
+  }
+}
+
+variable "config_aggregator_region" {
+  type        = string
+  description = "Region of the security account's AWS Config aggregator (its home Region); required with config_aggregator_account_id."
+  default     = null
+
+  validation {
+    condition     = var.config_aggregator_account_id == null ? var.config_aggregator_region == null : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.config_aggregator_region))
+    error_message = "config_aggregator_region must be an AWS Region code such as \"us-east-1\" when config_aggregator_account_id is set, and null otherwise."
+  }
+}
+
+variable "central_event_bus_arn" {
+  type        = string
+  description = "ARN of the security account's default event bus (output central_event_bus_arn of environments/security) that receives this Region's NON_COMPLIANT changes through an EventBridge rule and role; null forwards nothing."
+  default     = null
+
+  validation {
+    condition     = var.central_event_bus_arn == null || can(regex("^arn:aws[a-z-]*:events:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:event-bus/[A-Za-z0-9._-]+$", var.central_event_bus_arn))
+    error_message = "central_event_bus_arn must be an event bus ARN (arn:<partition>:events:<region>:<account>:event-bus/<name>) or null."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every taggable resource."
+  default     = {}
+}

@@ -1,0 +1,77 @@
+"""The SSM agent install scripts of modules/azure_ssm_hybrid, rendered by Terraform itself.
+
+The scripts live in the provider-free submodule modules/azure_ssm_hybrid/commands, so terraform
+can run here without the azurerm provider: its `terraform test` file runs, then an apply (local
+state in a temporary folder) renders the Linux script, which `sh -n` parses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMANDS = ROOT / "modules" / "azure_ssm_hybrid" / "commands"
+VARS = {
+    "activation_id": "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23",
+    "activation_code": "AbCdEfGhIjKlMnOpQrSt+/==",
+    "aws_region": "us-west-2",
+}
+
+
+def terraform(workdir: Path, *args: str) -> str:
+    env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    rc = ROOT / "build" / "terraform.rc"
+    if not Path(env.get("TF_CLI_CONFIG_FILE", "")).is_file() and rc.is_file():
+        env["TF_CLI_CONFIG_FILE"] = str(rc)
+    result = subprocess.run(
+        ["terraform", f"-chdir={workdir}", *args, "-no-color"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not installed")
+    work = tmp_path_factory.mktemp("commands") / "commands"
+    shutil.copytree(COMMANDS, work, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    terraform(work, "init", "-input=false")
+    return work
+
+
+def test_terraform_test_of_the_commands_passes(module_copy: Path) -> None:
+    out = terraform(module_copy, "test")
+    assert "3 passed, 0 failed" in out
+
+
+def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path: Path) -> None:
+    var_args = [f"-var={k}={v}" for k, v in VARS.items()]
+    state = f"-state={tmp_path / 'terraform.tfstate'}"
+    terraform(module_copy, "apply", "-input=false", "-auto-approve", state, *var_args)
+    script = terraform(module_copy, "output", state, "-raw", "linux_script")
+    syntax = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True, check=False)
+    assert syntax.returncode == 0, syntax.stderr
+    lines = script.splitlines()
+    assert lines[0] == "set -eu"
+    assert lines[-1] == (
+        '"$tmp/ssm-setup-cli" -register -activation-code "AbCdEfGhIjKlMnOpQrSt+/==" '
+        '-activation-id "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23" -region "us-west-2"'
+    )
+    assert any(
+        "https://amazon-ssm-us-west-2.s3.us-west-2.amazonaws.com/latest/linux_${arch}/ssm-setup-cli"
+        in line
+        for line in lines
+    )

@@ -1,0 +1,156 @@
+"""The input validations of the azurerm modules, run by Terraform itself.
+
+The azurerm provider is not available here, but variables need no provider: each module's
+variables.tf is copied into a scratch root module and `terraform test` runs one plan with good
+inputs and one `expect_failures` run per bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SUB = "11111111-2222-3333-4444-555555555555"
+VM_ID = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
+
+TAG_ENFORCEMENT_GOOD: dict[str, Any] = {
+    "name_prefix": "fleetpatch",
+    "location": "westeurope",
+    "target_subscription_ids": [SUB],
+    "required_tags": {
+        "PatchGroup": {
+            "from": "os_type",
+            "values": {"Linux": "azure-linux", "Windows": "azure-windows"},
+            "resource_group_overrides": {"rg-sql": {"Windows": "sql-windows"}},
+        },
+        "Owner": {"value": "platform"},
+    },
+}
+TAG_ENFORCEMENT_BAD: dict[str, dict[str, Any]] = {
+    "name_prefix": {"name_prefix": "Fleet_Patch"},
+    "location": {"location": "West Europe"},
+    "target_subscription_ids": {"target_subscription_ids": ["not-a-guid"]},
+    "target_subscription_ids ": {"target_subscription_ids": [SUB, SUB.upper()]},
+    "required_tags": {"required_tags": {"cost/center": {"value": "x"}}},
+    "required_tags ": {"required_tags": {"Owner": {"value": "a"}, "OWNER": {"value": "b"}}},
+    "required_tags  ": {"required_tags": {"P": {"value": "a", "from": "os_type"}}},
+    "required_tags   ": {"required_tags": {"P": {"from": "os_type", "values": {"Mac": "m"}}}},
+    "required_tags    ": {
+        "required_tags": {
+            "P": {
+                "from": "os_type",
+                "values": {"Linux": "l"},
+                "resource_group_overrides": {"rg": {"Linux": ""}},
+            }
+        }
+    },
+    "required_tags     ": {"required_tags": {"O": {"value": "v" * 257}}},
+    "runner": {"runner": "lambda"},
+    "daily_run_time_utc": {"daily_run_time_utc": "25:00"},
+    "max_concurrency": {"max_concurrency": 0},
+    "export_container_name": {"export_container_name": "Bad_Name"},
+    "storage_replication_type": {"storage_replication_type": "XYZ"},
+    "blob_retention_days": {"blob_retention_days": 0},
+    "function_package_path": {"function_package_path": "app.tar"},
+    "function_plan_sku": {"function_plan_sku": "Z9"},
+    "runbook_package_path": {"runner": "automation"},
+    "automation_python_packages": {
+        "automation_python_packages": {
+            "azure-core": {"content_uri": "http://x/a.whl", "content_version": "1", "sha256": "0"}
+        }
+    },
+    "automation_schedule_start": {"automation_schedule_start": "tomorrow"},
+    "log_analytics_workspace_id": {"log_analytics_workspace_id": "workspace-1"},
+}
+SSM_HYBRID_GOOD: dict[str, Any] = {
+    "virtual_machines": {"vm1": {"id": VM_ID, "os_type": "Linux"}},
+    "activation_id": "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23",
+    "activation_code": "AbCdEfGhIjKlMnOpQrSt+/==",
+    "aws_region": "us-west-2",
+}
+SSM_HYBRID_BAD: dict[str, dict[str, Any]] = {
+    "virtual_machines": {
+        "virtual_machines": {"vm1": {"id": "/subscriptions/x", "os_type": "Linux"}}
+    },
+    "virtual_machines ": {"virtual_machines": {"vm1": {"id": VM_ID, "os_type": "Mac"}}},
+    "activation_id": {"activation_id": "ACT-1"},
+    "activation_code": {"activation_code": "short"},
+    "activation_code ": {"activation_code": 'has"quote and spaces in it!!'},
+    "aws_region": {"aws_region": "mars-1"},
+    "ssm_download_base_url": {"ssm_download_base_url": "http://mirror"},
+    "extension_name": {"extension_name": "-bad"},
+}
+
+
+def hcl(value: Any) -> str:
+    """A Python value as an HCL expression (JSON is valid HCL for these)."""
+    return json.dumps(value)
+
+
+def write_tests(directory: Path, good: dict[str, Any], bad: dict[str, dict[str, Any]]) -> int:
+    lines = ["variables {"] + [f"  {k} = {hcl(v)}" for k, v in good.items()] + ["}", ""]
+    lines += ['run "good_inputs_plan" {', "  command = plan", "}", ""]
+    for number, (variable, override) in enumerate(bad.items()):
+        lines += [f'run "rejects_{number}" {{', "  command = plan", "  variables {"]
+        lines += [f"    {k} = {hcl(v)}" for k, v in override.items()]
+        lines += ["  }", f"  expect_failures = [var.{variable.strip()}]", "}", ""]
+    (directory / "tests").mkdir()
+    (directory / "tests" / "variables.tftest.hcl").write_text("\n".join(lines))
+    return 1 + len(bad)
+
+
+def run_terraform_test(module: Path, tmp_path: Path, good: dict[str, Any], bad: Any) -> str:
+    if shutil.which("terraform") is None:
+        pytest.skip("terraform is not installed")
+    work = tmp_path / module.name
+    work.mkdir()
+    shutil.copy(module / "variables.tf", work / "variables.tf")
+    (work / "main.tf").write_text('terraform {\n  required_version = ">= 1.11"\n}\n')
+    expected = write_tests(work, good, bad)
+    env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    rc = ROOT / "build" / "terraform.rc"
+    if not Path(env.get("TF_CLI_CONFIG_FILE", "")).is_file() and rc.is_file():
+        env["TF_CLI_CONFIG_FILE"] = str(rc)
+    out = ""
+    for args in (["init", "-input=false"], ["test"]):
+        result = subprocess.run(
+            ["terraform", f"-chdir={work}", *args, "-no-color"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            timeout=300,
+        )
+        out = result.stdout + result.stderr
+        assert result.returncode == 0, out
+    assert f"{expected} passed, 0 failed" in out, out
+    return out
+
+
+def test_tag_enforcement_validations(tmp_path: Path) -> None:
+    module = ROOT / "modules" / "azure_tag_enforcement"
+    run_terraform_test(module, tmp_path, TAG_ENFORCEMENT_GOOD, TAG_ENFORCEMENT_BAD)
+
+
+def test_ssm_hybrid_validations(tmp_path: Path) -> None:
+    module = ROOT / "modules" / "azure_ssm_hybrid"
+    run_terraform_test(module, tmp_path, SSM_HYBRID_GOOD, SSM_HYBRID_BAD)
+
+
+def test_environment_requires_the_activation_for_hybrid_vms(tmp_path: Path) -> None:
+    good = {"subscription_id": SUB}
+    bad = {
+        "activation_code": {"hybrid_vms": {"vm1": {"id": VM_ID, "os_type": "Linux"}}},
+        "subscription_id": {"subscription_id": "sub-1"},
+        "runner": {"runner": "vm"},
+    }
+    run_terraform_test(ROOT / "environments" / "azure", tmp_path, good, bad)

@@ -1,0 +1,105 @@
+"""Emulated Athena named-query calls and the Lambda settings moto drops."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from .conftest import ResponseChecker, checked_client
+
+
+@pytest.fixture
+def athena(aws: None, checker: ResponseChecker) -> Any:
+    client = checked_client("athena", checker)
+    yield client
+    assert checker.problems == [], "\n".join(checker.problems)
+
+
+def test_named_query_get_and_delete(athena: Any, checker: ResponseChecker) -> None:
+    athena.create_work_group(Name="compliance")
+    query_id = athena.create_named_query(
+        Name="non-compliant",
+        Database="fleetpatch",
+        QueryString="SELECT 1",
+        WorkGroup="compliance",
+    )["NamedQueryId"]
+    query = athena.get_named_query(NamedQueryId=query_id)["NamedQuery"]
+    assert query["Name"] == "non-compliant"
+    assert query["WorkGroup"] == "compliance"
+    assert "Description" not in query
+    athena.delete_named_query(NamedQueryId=query_id)
+    for call in (athena.get_named_query, athena.delete_named_query):
+        with pytest.raises(ClientError) as error:
+            call(NamedQueryId=query_id)
+        assert error.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert {name for name, status in checker.checked if status == 200} == {
+        "GetNamedQuery",
+        "DeleteNamedQuery",
+    }
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def test_lambda_keeps_dead_letter_and_logging_config(aws: None) -> None:
+    role = boto3.client("iam").create_role(
+        RoleName="fn",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    client = boto3.client("lambda", region_name="us-west-2")
+    dlq = "arn:aws:sqs:us-west-2:123456789012:role-check-dlq"
+    client.create_function(
+        FunctionName="role-check",
+        Runtime="python3.11",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": _zip()},
+        DeadLetterConfig={"TargetArn": dlq},
+        LoggingConfig={"LogFormat": "JSON", "LogGroup": "/fleetpatch/role-check"},
+    )
+    config = client.get_function(FunctionName="role-check")["Configuration"]
+    assert config["DeadLetterConfig"] == {"TargetArn": dlq}
+    assert config["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": "/fleetpatch/role-check"}
+
+    client.update_function_configuration(
+        FunctionName="role-check", DeadLetterConfig={}, LoggingConfig={"LogFormat": "Text"}
+    )
+    updated = client.get_function_configuration(FunctionName="role-check")
+    assert "DeadLetterConfig" not in updated
+    assert updated["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/role-check"}
+
+
+def test_lambda_logging_config_defaults_like_aws(aws: None) -> None:
+    role = boto3.client("iam").create_role(RoleName="fn2", AssumeRolePolicyDocument="{}")["Role"]
+    client = boto3.client("lambda", region_name="us-west-2")
+    client.create_function(
+        FunctionName="plain",
+        Runtime="python3.11",
+        Role=role["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": _zip()},
+    )
+    config = client.get_function_configuration(FunctionName="plain")
+    assert config["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/plain"}
+    assert "DeadLetterConfig" not in config
