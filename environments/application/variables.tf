@@ -10,7 +10,7 @@ variable "account_id" {
 
 variable "assume_role_arn" {
   type        = string
-  description = "ARN of the IAM role in account_id that Terraform assumes to deploy, e.g. \"arn:aws:iam::222222222222:role/fleetpatch-deploy\"."
+  description = "ARN of the IAM role in account_id that Terraform assumes to deploy, e.g. arn:aws:iam::222222222222:role/fleetpatch-deploy."
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.assume_role_arn))

@@ -55,10 +55,9 @@ module "hybrid_activation" {
   name_prefix        = local.name_prefix
   expiration_date    = var.hybrid_activation_expiration_date
   registration_limit = var.hybrid_activation_registration_limit
-  # The hybrid nodes upload their scan, patch and inventory output to this Region's log buckets.
-  # The ARN is spelled out from the policy's name (known at plan, unlike its arn attribute) because
-  # the module attaches the list with for_each; referencing the resource keeps the ordering.
-  additional_policy_arns = var.patch_hybrid_nodes ? ["arn:${data.aws_partition.current.partition}:iam::${var.account_id}:policy${aws_iam_policy.hybrid_node_logs[0].path}${aws_iam_policy.hybrid_node_logs[0].name}"] : []
+  # The hybrid nodes upload their scan, patch and inventory output to this Region's log buckets
+  # (member_region's policy; its ARN output is known at plan, as the module's for_each needs).
+  additional_policy_arns = var.patch_hybrid_nodes ? [module.hybrid_region[0].managed_node_log_policy_arn] : []
 }
 
 module "hybrid_region" {
@@ -90,24 +89,4 @@ module "hybrid_region" {
   # forward (central_reporting's rule already sees this account's Config events).
   config_aggregator_account_id = null
   central_event_bus_arn        = null
-}
-
-data "aws_iam_policy_document" "hybrid_node_logs" {
-  count = var.patch_hybrid_nodes ? 1 : 0
-
-  statement {
-    sid       = "UploadCommandOutput"
-    effect    = "Allow"
-    actions   = ["s3:PutObject"]
-    resources = [for arn in values(module.hybrid_region[0].log_bucket_arns) : "${arn}/*"]
-  }
-}
-
-resource "aws_iam_policy" "hybrid_node_logs" {
-  count = var.patch_hybrid_nodes ? 1 : 0
-
-  name        = "${local.name_prefix}-hybrid-node-logs"
-  path        = "/"
-  description = "Lets the hybrid managed nodes upload AWS-RunPatchBaseline and inventory output to the ${local.name_prefix} log buckets."
-  policy      = data.aws_iam_policy_document.hybrid_node_logs[0].json
 }

@@ -104,6 +104,6 @@ output "ssm_instance_profile_name" {
 }
 
 output "managed_node_log_policy_arn" {
-  description = "ARN of the IAM policy letting managed nodes upload command output to the log buckets; attached to the role-check SSM role, attach it to your own instance roles too."
-  value       = aws_iam_policy.managed_node_logs.arn
+  description = "ARN of the IAM policy letting managed nodes upload command output to the log buckets; attached to the role-check SSM role, attach it to your own instance roles (or a hybrid activation's service role) too. Spelled out from the policy's name so it is known at plan time (usable in for_each)."
+  value       = "arn:${local.partition}:iam::${local.account_id}:policy${aws_iam_policy.managed_node_logs.path}${aws_iam_policy.managed_node_logs.name}"
 }

@@ -1,20 +1,53 @@
-"""Lambda function settings moto 5.2 drops, which the role-check function (modules/role_check) sets.
+"""What moto 5.2's Lambda lacks for the role-check function (modules/role_check).
 
-moto's ``LambdaFunction`` ignores ``DeadLetterConfig`` and ``LoggingConfig``: GetFunction answers
-without them, so Terraform plans to add them again after every apply. This extension keeps both
-on moto's function object and returns them the way AWS does (``LoggingConfig`` always present,
-defaulting to ``Text`` format and the ``/aws/lambda/<name>`` log group).
+* moto's ``LambdaFunction`` ignores ``DeadLetterConfig`` and ``LoggingConfig``: GetFunction
+  answers without them, so Terraform plans to add them again after every apply. They are kept on
+  moto's function object and returned the way AWS does (``LoggingConfig`` always present,
+  defaulting to ``Text`` format and the ``/aws/lambda/<name>`` log group).
+* AWS-published public layers (Powertools for AWS Lambda, account 017000801446) exist in every
+  Region of AWS but in no emulated account: a function referencing one failed with
+  ``ResourceNotFoundException``. Layer versions of those publishers now resolve.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 
 _MARK = "_fleetpatch_lambda_installed"
+# Accounts that publish public Lambda layers AWS customers reference by ARN.
+PUBLIC_LAYER_PUBLISHERS = frozenset({"017000801446"})  # Powertools for AWS Lambda (Python)
+PUBLIC_LAYER_CODE_SIZE = 2_000_000
+
+
+@dataclass(frozen=True)
+class PublicLayerVersion:
+    """A version of an AWS-published layer: what a function's ``Layers`` entry reports."""
+
+    arn: str
+    code_size: int = PUBLIC_LAYER_CODE_SIZE
+
+
+def public_layer(arn: str) -> PublicLayerVersion | None:
+    """The AWS-published layer version ``arn`` names, or None for any other layer ARN.
+
+    ``arn`` looks like ``arn:aws:lambda:<region>:<publisher>:layer:<name>:<version>``.
+    """
+    parts = arn.split(":")
+    public = len(parts) == 8 and parts[5] == "layer" and parts[4] in PUBLIC_LAYER_PUBLISHERS
+    return PublicLayerVersion(arn) if public and parts[7].isdigit() else None
+
+
+def _wrap_layer_lookup(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def layers_versions_by_arn(self: Any, layer_version_arn: str) -> Any:
+        return public_layer(layer_version_arn) or original(self, layer_version_arn)
+
+    return layers_versions_by_arn
 
 
 def _logging_config(function: Any, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -61,7 +94,7 @@ def _wrap_update_configuration(original: Callable[..., dict[str, Any]]) -> Calla
 
 
 def install() -> None:
-    """Make moto's Lambda functions keep DeadLetterConfig and LoggingConfig (idempotent)."""
+    """Keep DeadLetterConfig/LoggingConfig and resolve public layers in moto (idempotent)."""
     if getattr(LambdaFunction, _MARK, False):
         return
     LambdaFunction.__init__ = _wrap_init(LambdaFunction.__init__)  # type: ignore[method-assign]
@@ -70,5 +103,8 @@ def install() -> None:
     )
     LambdaFunction.update_configuration = _wrap_update_configuration(  # type: ignore[method-assign]
         LambdaFunction.update_configuration
+    )
+    LambdaBackend.layers_versions_by_arn = _wrap_layer_lookup(  # type: ignore[method-assign]
+        LambdaBackend.layers_versions_by_arn
     )
     setattr(LambdaFunction, _MARK, True)

@@ -13,7 +13,7 @@ The environment is copied to ``build/emulated-<env>/``, at the same depth as
   ``terraform.tfvars.example`` (the documented example values);
 * terraform runs with the emulator's environment (``AWS_ENDPOINT_URL`` sends every AWS call,
   STS ``AssumeRole`` of the providers' ``assume_role`` blocks included, to the emulator; test
-  keys; no instance metadata) and ``TF_VAR_emulator_endpoint``.
+  keys; no instance metadata) and ``TF_VAR_endpoint`` (environments/local's emulator URL).
 
 Writes ``<out>/plan.tfplan`` and ``<out>/plan.json`` (``terraform show -json``) and the
 emulator's log to ``<out>/emulator.log``. Exit status: 0 planned; 1 terraform failed (its output
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
                 env.pop(name, None)
             env.update(emulator.environment())
-            env["TF_VAR_emulator_endpoint"] = emulator.endpoint
+            env["TF_VAR_endpoint"] = emulator.endpoint
             print(f"emulator: {emulator.endpoint}; planning {work}", file=sys.stderr)
             steps = [
                 ["init", "-input=false", "-reconfigure"],

@@ -411,3 +411,55 @@ def test_cli_review_shows_a_tool_that_cannot_run(tmp_path: Path) -> None:
     text = (plan_dir / "plan.md").read_text()
     assert "`error` could not run: terraform-compliance not found" in text
     assert "`error` could not run: checkov not found" in text
+
+
+def test_mark_unknowns_fills_known_after_apply_attributes() -> None:
+    data = plan("mixed")
+    marked = policy.mark_unknowns(data)
+    queue = next(
+        r
+        for r in marked["planned_values"]["root_module"]["resources"]
+        if r["address"] == "aws_sqs_queue.renamed"
+    )
+    change = next(r for r in marked["resource_changes"] if r["address"] == "aws_sqs_queue.renamed")
+    assert queue["values"]["arn"] == policy.UNKNOWN_VALUE
+    assert change["change"]["after"]["url"] == policy.UNKNOWN_VALUE
+    assert queue["values"]["name"] == "fp-fixture-queue-2"  # known values are kept
+    # the input plan is not modified
+    original = next(
+        r
+        for r in data["planned_values"]["root_module"]["resources"]
+        if r["address"] == "aws_sqs_queue.renamed"
+    )
+    assert "arn" not in original["values"]
+
+
+def test_mark_unknowns_reaches_nested_blocks_and_child_modules() -> None:
+    data = {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {
+                "child_modules": [
+                    {
+                        "address": "module.m",
+                        "resources": [
+                            {"address": "module.m.aws_lambda_function.f", "values": {"dlq": [{}]}}
+                        ],
+                    }
+                ]
+            }
+        },
+        "resource_changes": [
+            {
+                "address": "module.m.aws_lambda_function.f",
+                "change": {
+                    "actions": ["create"],
+                    "after": {"dlq": [{}]},
+                    "after_unknown": {"dlq": [{"target_arn": True}], "arn": True},
+                },
+            }
+        ],
+    }
+    marked = policy.mark_unknowns(data)
+    values = marked["planned_values"]["root_module"]["child_modules"][0]["resources"][0]["values"]
+    assert values == {"dlq": [{"target_arn": policy.UNKNOWN_VALUE}], "arn": policy.UNKNOWN_VALUE}

@@ -128,7 +128,9 @@ def _mark(values: Any, unknown: Any) -> Any:
 
 
 def mark_unknowns(plan: dict[str, Any]) -> dict[str, Any]:
-    """Copy a plan with each "known after apply" attribute of ``planned_values`` set to a marker.
+    """Copy a plan with each "known after apply" attribute set to a marker string.
+
+    Both ``planned_values`` and ``resource_changes[].change.after`` are marked.
 
     Terraform leaves unknown attributes out of ``planned_values``, and terraform-compliance then
     reads them as missing (an SNS topic whose KMS key is created in the same plan "has no
@@ -159,6 +161,15 @@ def mark_unknowns(plan: dict[str, Any]) -> dict[str, Any]:
         return out
 
     marked = dict(plan)
+    changes = []
+    for rc in plan.get("resource_changes", []):
+        change = rc.get("change", {}) if isinstance(rc, dict) else {}
+        if change.get("after_unknown") and isinstance(change.get("after"), dict):
+            after = _mark(change["after"], change["after_unknown"])
+            rc = {**rc, "change": {**change, "after": after}}  # noqa: PLW2901
+        changes.append(rc)
+    if "resource_changes" in plan:
+        marked["resource_changes"] = changes
     if "planned_values" in plan:
         root = plan["planned_values"].get("root_module", {})
         marked["planned_values"] = {**plan["planned_values"], "root_module": walk(root)}

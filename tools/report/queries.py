@@ -267,6 +267,7 @@ def run_all(
     work_dir: Path | None = None,
     threads: int | None = None,
     memory_limit: str = "1GB",
+    only: Iterable[str] | None = None,
 ) -> dict[str, QueryResult]:
     """Run every query of :func:`load_queries` over a dataset; ``{name: QueryResult}``.
 
@@ -276,11 +277,19 @@ def run_all(
         work_dir: where the packed NDJSON files go (default: a temporary folder, removed).
         threads: DuckDB worker threads (default: the CPU count).
         memory_limit: DuckDB memory limit, e.g. "1GB".
+        only: names of the queries to run (default: all); only their tables are loaded.
 
     Raises:
-        ReportError: the dataset cannot be read (wraps :class:`SourceError`) or a query fails.
+        ReportError: the dataset cannot be read (wraps :class:`SourceError`), a query fails,
+            or ``only`` names an unknown query.
     """
     queries = load_queries()
+    if only is not None:
+        wanted = list(only)
+        unknown = sorted(set(wanted) - set(queries))
+        if unknown:
+            raise ReportError(f"unknown queries {unknown}; known: {sorted(queries)}")
+        queries = {name: queries[name] for name in wanted}
     tables = referenced_tables(queries.values(), load_tables())
     type_names = [t.type_name for t in tables]
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:

@@ -297,9 +297,11 @@ def iter_s3(
         )
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for obj in pool.map(fetch, keys):
-            if obj is not None:
-                yield obj
+        # In batches, so at most one batch of bodies waits in memory for the consumer.
+        for start in range(0, len(keys), 2000):
+            for obj in pool.map(fetch, keys[start : start + 2000]):
+                if obj is not None:
+                    yield obj
 
 
 def _s3_error(exc: ClientError, url: str) -> SourceError:

@@ -1,98 +1,5 @@
 mock_provider "aws" {
-  # Computed attributes (ARNs other resources validate or embed) get their mock values at plan.
-  override_during = plan
-
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-west-2"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "111111111111"
-    }
-  }
-  mock_resource "aws_s3_bucket" {
-    defaults = {
-      arn = "arn:aws:s3:::mock-bucket"
-    }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::111111111111:role/mock-role"
-    }
-  }
-  mock_resource "aws_kms_key" {
-    defaults = {
-      arn    = "arn:aws:kms:us-west-2:111111111111:key/00000000-0000-0000-0000-000000000000"
-      key_id = "00000000-0000-0000-0000-000000000000"
-    }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = {
-      arn = "arn:aws:sns:us-west-2:111111111111:mock-topic"
-    }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = {
-      arn = "arn:aws:events:us-west-2:111111111111:rule/mock-rule"
-    }
-  }
-  mock_resource "aws_ssm_patch_baseline" {
-    defaults = {
-      id  = "pb-0123456789abcdef0"
-      arn = "arn:aws:ssm:us-west-2:111111111111:patchbaseline/pb-0123456789abcdef0"
-    }
-  }
-  mock_resource "aws_resourcegroups_group" {
-    defaults = {
-      arn = "arn:aws:resource-groups:us-west-2:111111111111:group/mock"
-    }
-  }
-  mock_resource "aws_iam_policy" {
-    defaults = {
-      arn = "arn:aws:iam::111111111111:policy/mock-policy"
-    }
-  }
-  mock_resource "aws_iam_instance_profile" {
-    defaults = {
-      arn = "arn:aws:iam::111111111111:instance-profile/mock-profile"
-    }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:us-west-2:111111111111:mock-queue"
-      url = "https://sqs.us-west-2.amazonaws.com/111111111111/mock-queue"
-    }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = {
-      arn           = "arn:aws:lambda:us-west-2:111111111111:function:mock-function"
-      invoke_arn    = "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/arn:aws:lambda:us-west-2:111111111111:function:mock-function/invocations"
-      qualified_arn = "arn:aws:lambda:us-west-2:111111111111:function:mock-function:1"
-    }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = {
-      arn = "arn:aws:logs:us-west-2:111111111111:log-group:mock"
-    }
-  }
-  mock_resource "aws_ssm_document" {
-    defaults = {
-      default_version = "1"
-      arn             = "arn:aws:ssm:us-west-2:111111111111:document/mock"
-    }
-  }
+  source = "./tests/mocks"
 }
 
 variables {
@@ -166,6 +73,10 @@ run "role_check_and_managed_node_log_upload" {
   assert {
     condition     = aws_iam_policy.managed_node_logs.name == "ss-oregon-managed-node-logs"
     error_message = "the log upload policy is named with the Region's prefix"
+  }
+  assert {
+    condition     = output.managed_node_log_policy_arn == "arn:aws:iam::111111111111:policy/ss-oregon-managed-node-logs"
+    error_message = "the policy ARN output is spelled out from the partition, account and name (known at plan)"
   }
 }
 

@@ -6,8 +6,7 @@ Feature: every schedule expression is valid
 
   Scenario Outline: <resource> schedules are valid rate() or cron() expressions
     Given I have <resource> defined
-    When its <attribute> is "\S" regex
-    And its <attribute> is not "^\(known after apply\)$" regex
+    When its <attribute> is not "^(None|\(known after apply\))?$" regex
     Then it must contain <attribute>
     And its value must match the "^(rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)|cron\([0-9,*/-]+ [0-9,*/-]+ [0-9,*/?LW-]+ [0-9A-Za-z,*/-]+ [0-9A-Za-z,*/?L#-]+( [0-9,*/-]+)?\)|at\([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\))$" regex
 

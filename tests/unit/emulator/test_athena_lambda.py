@@ -103,3 +103,33 @@ def test_lambda_logging_config_defaults_like_aws(aws: None) -> None:
     config = client.get_function_configuration(FunctionName="plain")
     assert config["LoggingConfig"] == {"LogFormat": "Text", "LogGroup": "/aws/lambda/plain"}
     assert "DeadLetterConfig" not in config
+
+
+def test_aws_published_layers_resolve(aws: None) -> None:
+    role = boto3.client("iam").create_role(RoleName="fn3", AssumeRolePolicyDocument="{}")["Role"]
+    client = boto3.client("lambda", region_name="eu-west-2")
+    powertools = (
+        "arn:aws:lambda:eu-west-2:017000801446:layer:"
+        "AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
+    )
+    client.create_function(
+        FunctionName="with-layer",
+        Runtime="python3.11",
+        Role=role["Arn"],
+        Handler="handler.handler",
+        Code={"ZipFile": _zip()},
+        Layers=[powertools],
+    )
+    config = client.get_function_configuration(FunctionName="with-layer")
+    assert [layer["Arn"] for layer in config["Layers"]] == [powertools]
+    # Any other account's layer still has to exist.
+    with pytest.raises(ClientError) as error:
+        client.create_function(
+            FunctionName="bad-layer",
+            Runtime="python3.11",
+            Role=role["Arn"],
+            Handler="handler.handler",
+            Code={"ZipFile": _zip()},
+            Layers=["arn:aws:lambda:eu-west-2:999999999999:layer:missing:1"],
+        )
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"

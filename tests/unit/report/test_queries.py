@@ -249,3 +249,10 @@ def test_only_referenced_tables_are_loaded() -> None:
         "aws_application",
         "aws_tag",
     }
+
+
+def test_only_runs_the_named_queries(fleet: Path) -> None:
+    got = run_all(fleet, PARAMS, threads=1, only=["node_types"])
+    assert list(got) == ["node_types"]
+    with pytest.raises(ReportError, match="unknown queries"):
+        run_all(fleet, PARAMS, only=["nope"])

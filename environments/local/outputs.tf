@@ -1,0 +1,48 @@
+output "central" {
+  description = "The security account's central pieces: account id, home Region, Resource Data Sync bucket and prefix, KMS key, Glue database and tables, Athena workgroup, Config aggregator, central compliance topic, hybrid activation id (null without one)."
+  value = {
+    account_id            = var.security_account_id
+    region                = var.home_region
+    name_prefix           = local.security_name_prefix
+    sync_bucket_name      = module.central_reporting.sync_bucket_name
+    sync_prefix           = module.central_reporting.sync_prefix
+    kms_key_arn           = module.central_reporting.kms_key_arn
+    glue_database_name    = module.central_reporting.glue_database_name
+    glue_table_names      = module.central_reporting.glue_table_names
+    athena_workgroup_name = module.central_reporting.athena_workgroup_name
+    config_aggregator_arn = module.central_reporting.config_aggregator_arn
+    compliance_topic_arn  = module.central_reporting.compliance_topic_arn
+    central_event_bus_arn = local.central_event_bus_arn
+    hybrid_activation_id  = try(module.hybrid_activation[0].activation_id, null)
+  }
+}
+
+output "regions" {
+  description = "Every account and Region running modules/member_region, keyed \"<account>/<region>\" (security/<home region> for the hybrid managed nodes): account id, Region, name prefix, log buckets, patch groups, inventory association, Resource Data Sync, scan and patch documents, patch schedules, Config rules, compliance topic, role-check function, SSM instance profile."
+  value = {
+    for key, item in {
+      "security/${var.home_region}"             = { account_id = var.security_account_id, region = try(module.hybrid_region[0], null) }
+      "shared-services/${var.primary_region}"   = { account_id = var.shared_services_account_id, region = module.shared_services_primary }
+      "shared-services/${var.secondary_region}" = { account_id = var.shared_services_account_id, region = module.shared_services_secondary }
+      "application/${var.primary_region}"       = { account_id = var.application_account_id, region = module.application_primary }
+      "application/${var.secondary_region}"     = { account_id = var.application_account_id, region = module.application_secondary }
+      } : key => {
+      account_id               = item.account_id
+      region                   = item.region.region
+      name_prefix              = item.region.name_prefix
+      patch_baseline_bucket    = item.region.patch_baseline_bucket
+      inventory_bucket         = item.region.inventory_bucket
+      patch_groups             = item.region.patch_groups
+      patch_group_tag_key      = item.region.patch_group_tag_key
+      inventory_association_id = item.region.inventory_association_id
+      resource_data_sync_name  = item.region.resource_data_sync_name
+      scan_document_name       = item.region.scan_document_name
+      patch_document_name      = item.region.patch_document_name
+      patch_schedules          = item.region.patch_schedules
+      config_rule_names        = item.region.config_rule_names
+      compliance_topic_arn     = item.region.compliance_topic_arn
+      role_check_function_name = item.region.role_check_function_name
+      ssm_instance_profile     = item.region.ssm_instance_profile_name
+    } if item.region != null
+  }
+}

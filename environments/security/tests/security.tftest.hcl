@@ -1,0 +1,304 @@
+mock_provider "aws" {
+  source = "../../modules/member_region/tests/mocks"
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "333333333333"
+    }
+  }
+}
+
+variables {
+  account_id          = "333333333333"
+  assume_role_arn     = "arn:aws:iam::333333333333:role/fleetpatch-deploy"
+  member_account_ids  = ["111111111111", "222222222222"]
+  role_check_zip_path = "../../modules/member_region/tests/fixtures/ssm_role_check.zip"
+}
+
+run "central_account_with_hybrid_nodes" {
+  command = plan
+
+  variables {
+    # A past date is accepted (an expired activation keeps its registered nodes).
+    hybrid_activation_expiration_date = "2026-01-01T00:00:00Z"
+  }
+
+  assert {
+    condition     = output.name_prefix == "sec-virginia"
+    error_message = "the seed's security prefix is sec-virginia"
+  }
+  assert {
+    condition     = output.central_event_bus_arn == "arn:aws:events:us-east-1:333333333333:event-bus/default"
+    error_message = "members forward to this account's default bus in the home Region"
+  }
+  assert {
+    condition     = output.member_environment_inputs.security_account_id == "333333333333" && output.member_environment_inputs.central_sync_bucket_region == "us-east-1"
+    error_message = "the inputs the member environments need are given in one output"
+  }
+  assert {
+    condition     = keys(output.hybrid_region.patch_groups) == ["azure-linux", "azure-windows"]
+    error_message = "the hybrid nodes' Region gets the patch groups environments/azure tags its VMs with"
+  }
+  assert {
+    condition     = output.hybrid_node_role_name == "sec-virginia-ssm-hybrid-node"
+    error_message = "the hybrid activation is created when an expiration date is given"
+  }
+  assert {
+    condition     = module.hybrid_region[0].managed_node_log_policy_arn == "arn:aws:iam::333333333333:policy/sec-virginia-managed-node-logs"
+    error_message = "the hybrid service role gets the log upload policy of the hybrid nodes' Region"
+  }
+}
+
+run "central_account_only" {
+  command = plan
+
+  variables {
+    patch_hybrid_nodes = false
+  }
+
+  assert {
+    condition     = output.hybrid_region == null && length(module.hybrid_region) == 0
+    error_message = "patch_hybrid_nodes = false deploys no member_region"
+  }
+  assert {
+    condition     = length(module.hybrid_activation) == 0 && output.hybrid_node_role_name == null
+    error_message = "no activation without an expiration date"
+  }
+}
+
+run "rejects_short_account_id" {
+  command = plan
+  variables {
+    account_id = "11111111111"
+  }
+  expect_failures = [var.account_id]
+}
+
+run "rejects_role_name_instead_of_arn" {
+  command = plan
+  variables {
+    assume_role_arn = "fleetpatch-deploy"
+  }
+  expect_failures = [var.assume_role_arn]
+}
+
+run "rejects_role_in_another_account" {
+  command = plan
+  variables {
+    assume_role_arn = "arn:aws:iam::999999999999:role/fleetpatch-deploy"
+  }
+  expect_failures = [var.assume_role_arn]
+}
+
+run "rejects_short_external_id" {
+  command = plan
+  variables {
+    assume_role_external_id = "x"
+  }
+  expect_failures = [var.assume_role_external_id]
+}
+
+run "rejects_bad_account_short_name" {
+  command = plan
+  variables {
+    account_short_name = "Shared"
+  }
+  expect_failures = [var.account_short_name]
+}
+
+run "rejects_bad_region_short_name" {
+  command = plan
+  variables {
+    region_short_names = { "us-west-2" = "Ore-gon" }
+  }
+  expect_failures = [var.region_short_names]
+}
+
+run "rejects_reserved_tag_key" {
+  command = plan
+  variables {
+    tags = { "aws:owner" = "me" }
+  }
+  expect_failures = [var.tags]
+}
+
+run "rejects_bad_patch_group_tag_key" {
+  command = plan
+  variables {
+    patch_group_tag_key = "patch-group"
+  }
+  expect_failures = [var.patch_group_tag_key]
+}
+
+run "rejects_too_frequent_inventory" {
+  command = plan
+  variables {
+    inventory_schedule_expression = "rate(5 minutes)"
+  }
+  expect_failures = [var.inventory_schedule_expression]
+}
+
+run "rejects_bad_scan_schedule" {
+  command = plan
+  variables {
+    scan_schedule_expression = "weekly"
+  }
+  expect_failures = [var.scan_schedule_expression]
+}
+
+run "rejects_bad_patch_schedule" {
+  command = plan
+  variables {
+    patch_schedule_expression = "cron(0 3 * * SAT)"
+  }
+  expect_failures = [var.patch_schedule_expression]
+}
+
+run "rejects_bad_reboot_option" {
+  command = plan
+  variables {
+    patch_reboot_option = "RebootAlways"
+  }
+  expect_failures = [var.patch_reboot_option]
+}
+
+run "rejects_bad_max_concurrency" {
+  command = plan
+  variables {
+    patch_max_concurrency = "0%"
+  }
+  expect_failures = [var.patch_max_concurrency]
+}
+
+run "rejects_bad_max_errors" {
+  command = plan
+  variables {
+    patch_max_errors = "-1"
+  }
+  expect_failures = [var.patch_max_errors]
+}
+
+run "rejects_fractional_log_expiration" {
+  command = plan
+  variables {
+    log_expiration_days = 1.5
+  }
+  expect_failures = [var.log_expiration_days]
+}
+
+run "rejects_non_zip_package" {
+  command = plan
+  variables {
+    role_check_zip_path = "build/ssm_role_check.tar.gz"
+  }
+  expect_failures = [var.role_check_zip_path]
+}
+
+run "rejects_bad_patch_group_name" {
+  command = plan
+  variables {
+    hybrid_patch_groups = { "Linux Servers" = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ approve_after_days = 7 }] } }
+  }
+  expect_failures = [var.hybrid_patch_groups]
+}
+
+run "rejects_bad_operating_system" {
+  command = plan
+  variables {
+    hybrid_patch_groups = { linux = { operating_system = "DEBIAN", approval_rules = [{ approve_after_days = 7 }] } }
+  }
+  expect_failures = [var.hybrid_patch_groups]
+}
+
+run "rejects_bad_schedule_override" {
+  command = plan
+  variables {
+    patch_schedule_overrides = { mainframe = "weekly" }
+  }
+  expect_failures = [var.patch_schedule_overrides]
+}
+
+run "rejects_bad_home_region" {
+  command = plan
+  variables {
+    home_region = "N. Virginia"
+  }
+  expect_failures = [var.home_region]
+}
+
+run "rejects_repeated_member_account" {
+  command = plan
+  variables {
+    member_account_ids = ["111111111111", "111111111111"]
+  }
+  expect_failures = [var.member_account_ids]
+}
+
+run "rejects_bad_member_region" {
+  command = plan
+  variables {
+    member_regions = ["us-west-2", "London"]
+  }
+  expect_failures = [var.member_regions]
+}
+
+run "rejects_bad_sync_prefix" {
+  command = plan
+  variables {
+    sync_prefix = "inventory/"
+  }
+  expect_failures = [var.sync_prefix]
+}
+
+run "rejects_kms_alias" {
+  command = plan
+  variables {
+    kms_key_arn = "arn:aws:kms:us-east-1:333333333333:alias/reporting"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_bad_aggregator_mode" {
+  command = plan
+  variables {
+    aggregator_mode = "org"
+  }
+  expect_failures = [var.aggregator_mode]
+}
+
+run "rejects_org_role_without_org_mode" {
+  command = plan
+  variables {
+    organization_aggregator_role_arn = "arn:aws:iam::333333333333:role/config-org"
+  }
+  expect_failures = [var.organization_aggregator_role_arn]
+}
+
+run "rejects_bad_access_log_bucket" {
+  command = plan
+  variables {
+    access_log_bucket = "Access Logs"
+  }
+  expect_failures = [var.access_log_bucket]
+}
+
+run "rejects_bad_expiration_date" {
+  command = plan
+  variables {
+    hybrid_activation_expiration_date = "next month"
+  }
+  expect_failures = [var.hybrid_activation_expiration_date]
+}
+
+run "rejects_too_many_registrations" {
+  command = plan
+  variables {
+    hybrid_activation_registration_limit = 1001
+  }
+  expect_failures = [var.hybrid_activation_registration_limit]
+}
