@@ -27,6 +27,8 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ec2.models import ec2_backends
 from moto.iam import aws_managed_policies
 from moto.iam import models as iam_models
 
@@ -113,16 +115,12 @@ def build_fleet() -> dict[str, Any]:
         ]
     third = N_INSTANCES // 3
     compliant, without, lacking = ids[:third], ids[third : 2 * third], ids[2 * third :]
+    # Set-up only (not measured): associate through the moto backend, skipping HTTP.
+    backend = ec2_backends[DEFAULT_ACCOUNT_ID][REGION]
     for k, instance_id in enumerate(compliant):
-        profile = profiles[k % half]
-        ec2.associate_iam_instance_profile(
-            InstanceId=instance_id, IamInstanceProfile={"Name": profile}
-        )
+        backend.associate_iam_instance_profile(instance_id, profiles[k % half])
     for k, instance_id in enumerate(lacking):
-        profile = profiles[half + k % half]
-        ec2.associate_iam_instance_profile(
-            InstanceId=instance_id, IamInstanceProfile={"Name": profile}
-        )
+        backend.associate_iam_instance_profile(instance_id, profiles[half + k % half])
     return {"ec2": ec2, "iam": iam, "without": without, "lacking_roles": profiles[half:]}
 
 

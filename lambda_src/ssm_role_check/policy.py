@@ -26,10 +26,9 @@ AWS managed policy (additive, never removing anything):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import unquote
 
@@ -79,10 +78,27 @@ class Grants:
         return sorted(REQUIRED_ACTIONS - self.allowed)
 
 
-@lru_cache(maxsize=512)
-def _pattern(action_glob: str) -> re.Pattern[str]:
-    escaped = re.escape(action_glob).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(f"^{escaped}$", re.IGNORECASE)
+_SERVICES = frozenset(a.split(":", 1)[0].lower() for a in REQUIRED_ACTIONS)
+
+
+def _relevant(globs: list[str]) -> list[str]:
+    """The lower-cased globs that can match a required action (others are skipped cheaply).
+
+    Broad policies such as ReadOnlyAccess list thousands of actions; only those whose service
+    prefix is one of the required services (or holds a wildcard) are matched.
+    """
+    kept: list[str] = []
+    for glob in globs:
+        lowered = glob.lower()
+        service = lowered.split(":", 1)[0]
+        if service in _SERVICES or "*" in service or "?" in service:
+            kept.append(lowered)
+    return kept
+
+
+def _matches(action: str, globs: list[str]) -> bool:
+    lowered = action.lower()
+    return any(lowered == g or fnmatchcase(lowered, g) for g in globs)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -94,11 +110,11 @@ def _as_list(value: Any) -> list[Any]:
 def _covered(statement: Mapping[str, Any]) -> set[str]:
     """Required actions named by the statement's Action or NotAction."""
     if "Action" in statement:
-        globs = [str(a) for a in _as_list(statement["Action"])]
-        return {a for a in REQUIRED_ACTIONS if any(_pattern(g).match(a) for g in globs)}
+        globs = _relevant([str(a) for a in _as_list(statement["Action"])])
+        return {a for a in REQUIRED_ACTIONS if _matches(a, globs)}
     if "NotAction" in statement:
-        globs = [str(a) for a in _as_list(statement["NotAction"])]
-        return {a for a in REQUIRED_ACTIONS if not any(_pattern(g).match(a) for g in globs)}
+        globs = _relevant([str(a) for a in _as_list(statement["NotAction"])])
+        return {a for a in REQUIRED_ACTIONS if not _matches(a, globs)}
     return set()
 
 

@@ -53,11 +53,6 @@ data "aws_iam_policy_document" "lambda_assume" {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
   }
 }
 
@@ -221,7 +216,7 @@ resource "aws_lambda_function" "this" {
       SSM_INSTANCE_PROFILE_NAME    = aws_iam_instance_profile.ssm.name
       SSM_ROLE_NAME                = aws_iam_role.ssm_instance.name
       SSM_MANAGED_POLICY_NAME      = var.managed_policy_name
-      OPT_OUT_TAG_KEY              = coalesce(var.opt_out_tag_key, "")
+      OPT_OUT_TAG_KEY              = var.opt_out_tag_key == null ? "" : var.opt_out_tag_key
       DRY_RUN                      = tostring(var.dry_run)
       POWERTOOLS_SERVICE_NAME      = local.service_name
       POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace

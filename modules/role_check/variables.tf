@@ -84,7 +84,7 @@ variable "managed_policy_name" {
 
 variable "opt_out_tag_key" {
   type        = string
-  description = "Instances carrying this tag key (any value) are reported and left alone; the Lambda role is also denied associating a profile with them. null disables the opt-out."
+  description = "Instances carrying this tag key (any value) are reported and left alone, and the function's role is not allowed to associate a profile with them. null disables the opt-out."
   default     = "fleetpatch:role-check-opt-out"
 
   validation {

@@ -31,7 +31,7 @@ class _Operations:
         query = backend.named_queries.get(params["NamedQueryId"])
         if query is None:
             raise EmulatedError(
-                "InvalidRequestException", f"NamedQuery {params['NamedQueryId']} was not found."
+                "InvalidRequestException", f"NamedQuery {params['NamedQueryId']} does not exist"
             )
         return backend, query
 

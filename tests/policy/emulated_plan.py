@@ -15,8 +15,9 @@ The environment is copied to ``build/emulated-<env>/``, at the same depth as
   STS ``AssumeRole`` of the providers' ``assume_role`` blocks included, to the emulator; test
   keys; no instance metadata) and ``TF_VAR_endpoint`` (environments/local's emulator URL).
 
-Writes ``<out>/plan.tfplan`` and ``<out>/plan.json`` (``terraform show -json``) and the
-emulator's log to ``<out>/emulator.log``. Exit status: 0 planned; 1 terraform failed (its output
+Writes ``<out>/plan.tfplan`` and ``<out>/plan.json`` (``terraform show -json``), terraform's
+output to ``<out>/plan.log`` (its end is printed when a step fails) and the emulator's log to
+``<out>/emulator.log``. Exit status: 0 planned; 1 terraform failed (its output
 is shown); 2 bad arguments or the emulator did not start.
 """
 
@@ -95,13 +96,31 @@ def main(argv: list[str] | None = None) -> int:
             env["TF_VAR_endpoint"] = emulator.endpoint
             print(f"emulator: {emulator.endpoint}; planning {work}", file=sys.stderr)
             steps = [
-                ["init", "-input=false", "-reconfigure"],
-                ["plan", "-input=false", "-lock=false", f"-out={out / 'plan.tfplan'}"],
+                ["init", "-input=false", "-no-color", "-reconfigure"],
+                ["plan", "-input=false", "-no-color", "-lock=false", f"-out={out / 'plan.tfplan'}"],
             ]
-            for step in steps:
-                proc = subprocess.run(["terraform", f"-chdir={work}", *step], env=env, check=False)
-                if proc.returncode != 0:
-                    return 1
+            log = out / "plan.log"
+            with log.open("w") as handle:
+                for step in steps:
+                    handle.write(f"$ terraform {' '.join(step)}\n")
+                    handle.flush()
+                    proc = subprocess.run(
+                        ["terraform", f"-chdir={work}", *step],
+                        env=env,
+                        check=False,
+                        stdout=handle,
+                        stderr=subprocess.STDOUT,
+                    )
+                    if proc.returncode != 0:
+                        tail = log.read_text(errors="replace").splitlines()[-40:]
+                        print("\n".join(tail), file=sys.stderr)
+                        print(
+                            f"emulated_plan: terraform {step[0]} failed (log: {log})",
+                            file=sys.stderr,
+                        )
+                        return 1
+            summary = [ln for ln in log.read_text(errors="replace").splitlines() if "Plan:" in ln]
+            print(summary[-1] if summary else "No changes.", file=sys.stderr)
             show = subprocess.run(
                 ["terraform", f"-chdir={work}", "show", "-json", str(out / "plan.tfplan")],
                 env=env,

@@ -463,3 +463,28 @@ def test_mark_unknowns_reaches_nested_blocks_and_child_modules() -> None:
     marked = policy.mark_unknowns(data)
     values = marked["planned_values"]["root_module"]["child_modules"][0]["resources"][0]["values"]
     assert values == {"dlq": [{"target_arn": policy.UNKNOWN_VALUE}], "arn": policy.UNKNOWN_VALUE}
+
+
+def test_cli_review_can_skip_checkov(tmp_path: Path) -> None:
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir()
+    (plan_dir / "plan.json").write_text((PLANS / "create.json").read_text())
+    venv = fake_policy_venv(tmp_path, (POLICY / "compliance_passed.txt").read_text(), "junk", 0)
+    argv = ["review", str(plan_dir), "--title", "x", "--checkov-dir", str(tmp_path)]
+    argv += ["--policy-venv", str(venv), "--features", str(tmp_path), "--skip-checkov"]
+    assert cli.main(argv) == 0
+    text = (plan_dir / "plan.md").read_text()
+    assert "**terraform-compliance**: 9 passed" in text
+    assert "checkov" not in text
+    assert not (plan_dir / "checkov.json").exists()
+
+
+def test_a_review_over_the_size_budget_keeps_one_line_per_module() -> None:
+    full = md("mixed")
+    short = render.render_markdown(plan("mixed"), "mixed", max_chars=len(full) - 1)
+    assert len(short) < len(full)
+    assert "- **root module** (2 update)" in short
+    assert "- **module.app** (2 create)" in short
+    assert "aws_s3_bucket.retagged" not in short  # per-resource lines are gone
+    assert "| **REPLACE** | `aws_sqs_queue.renamed`" in short  # destroys and replacements stay
+    assert "see plan.json" in short

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("--checkov-dir", type=Path, required=True, help="environment folder")
     rev.add_argument("--features", type=Path, default=ROOT / "tests" / "policy" / "features")
     rev.add_argument("--policy-venv", type=Path, default=ROOT / ".venv-policy")
+    rev.add_argument(
+        "--skip-checkov", action="store_true", help="terraform-compliance only (make policy)"
+    )
     chk = sub.add_parser("checkov", help="convert checkov -o json output to a results file")
     chk.add_argument("report", type=Path)
     chk.add_argument("-o", "--output", type=Path, required=True)
@@ -84,11 +87,21 @@ def _report(result: PolicyResult, output: Path) -> int:
     return 0 if result.ok else 1
 
 
-def review(plan_dir: Path, title: str, checkov_dir: Path, features: Path, policy_venv: Path) -> int:
+def review(
+    plan_dir: Path,
+    title: str,
+    checkov_dir: Path,
+    features: Path,
+    policy_venv: Path,
+    *,
+    skip_checkov: bool = False,
+) -> int:
     """Run both policy tools on one planned environment and write plan.md; return exit status.
 
     Reads ``plan_dir/plan.json``; writes ``compliance.json``, ``checkov.json`` and ``plan.md``
-    there. Returns 0 when every check passed, 1 when one failed, 2 when a tool could not run.
+    there (``skip_checkov``: no checkov run, for ``make policy``, which runs checkov over all
+    environments itself). Returns 0 when every check passed, 1 when one failed, 2 when a tool
+    could not run.
 
     Raises:
         PlanError: plan.json is not a plan (nothing is written).
@@ -109,6 +122,8 @@ def review(plan_dir: Path, title: str, checkov_dir: Path, features: Path, policy
         ("compliance.json", "terraform-compliance", compliance),
         ("checkov.json", "checkov", checkov),
     ]
+    if skip_checkov:
+        runs = runs[:1]
     for filename, tool, run in runs:
         try:
             result = run()
@@ -139,7 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "review":
             return review(
-                args.plan_dir, args.title, args.checkov_dir, args.features, args.policy_venv
+                args.plan_dir,
+                args.title,
+                args.checkov_dir,
+                args.features,
+                args.policy_venv,
+                skip_checkov=args.skip_checkov,
             )
         if args.command == "compliance":
             return _report(run_compliance(args.plan, args.features, args.bin), args.output)

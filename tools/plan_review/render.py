@@ -34,6 +34,8 @@ MAX_VALUE_CHARS = 60
 MAX_ATTRIBUTES = 6
 MAX_ROWS_OPEN = 15
 MAX_ROWS_TOTAL = 30
+MAX_CHARS = 20_000
+MAX_OUTPUTS_SHORT = 10
 MIN_SECRET_CHARS = 4
 
 # Terraform's action_reason values (plan JSON format 1.x) in words a reviewer reads.
@@ -489,7 +491,7 @@ def _change_line(c: ResourceChange) -> str:
     return head
 
 
-def _module_sections(changes: list[ResourceChange]) -> list[str]:
+def _module_sections(changes: list[ResourceChange], *, details: bool = True) -> list[str]:
     others = [c for c in changes if c.kind not in ("replace", "delete")]
     if not others:
         return []
@@ -506,17 +508,25 @@ def _module_sections(changes: list[ResourceChange]) -> list[str]:
         for c in group:
             counts[c.kind] = counts.get(c.kind, 0) + 1
         tally = ", ".join(f"{n} {KIND_LABEL.get(k, ('', k))[1]}" for k, n in sorted(counts.items()))
+        if not details:
+            lines.append(f"- **{module}** ({tally})")
+            continue
         body = [_change_line(c) for c in group]
         if collapse_all or len(group) > MAX_ROWS_OPEN:
             summary = f"<summary><b>{html.escape(module)}</b> ({tally})</summary>"
             lines += [f"<details>{summary}", "", *body, "", "</details>", ""]
         else:
             lines += [f"**{module}** ({tally})", "", *body, ""]
+    if not details:
+        lines += ["", "_Per-resource lists left out to keep this review short: see plan.json._", ""]
     return lines
 
 
 def render_markdown(
-    plan: dict[str, Any], title: str = "plan", policy_sections: list[str] | None = None
+    plan: dict[str, Any],
+    title: str = "plan",
+    policy_sections: list[str] | None = None,
+    max_chars: int = MAX_CHARS,
 ) -> str:
     """Render a loaded plan (and optional policy Markdown) as the review document.
 
@@ -525,6 +535,9 @@ def render_markdown(
         title: what is planned, e.g. the environment name; part of the marker comment.
         policy_sections: Markdown lines from :func:`tools.plan_review.policy.render_results`,
             shown under the plan; None leaves the policy section out.
+        max_chars: when the document would be longer (characters), the per-resource lines
+            are left out and each module is one line with its counts, so that the reviews of
+            several environments fit in one pull-request comment (65,536 characters).
 
     Returns:
         Markdown text ending with a newline; no sensitive value of the plan appears in it.
@@ -533,6 +546,15 @@ def render_markdown(
         PlanError: the plan holds an action list Terraform does not produce.
     """
     review = build_review(plan)
+    text = _assemble(review, title, policy_sections, details=True)
+    if len(text) > max_chars:
+        text = _assemble(review, title, policy_sections, details=False)
+    return redact(text, review.secrets)
+
+
+def _assemble(
+    review: Review, title: str, policy_sections: list[str] | None, *, details: bool
+) -> str:
     s = review.summary
     lines = [f"{MARKER_PREFIX}{title} -->", f"## Terraform plan: {_code(title)}", ""]
     if review.errored:
@@ -542,10 +564,13 @@ def render_markdown(
     else:
         lines += [_counts_line(s), ""]
         lines += [*_dangerous_section(review.changes), ""]
-        lines += _module_sections(review.changes)
+        lines += _module_sections(review.changes, details=details)
     if review.outputs:
+        shown = review.outputs if details else review.outputs[:MAX_OUTPUTS_SHORT]
         lines += ["### Outputs", ""]
-        lines += [f"- {word} {_code(name)} = {value}" for name, word, value in review.outputs]
+        lines += [f"- {word} {_code(name)} = {value}" for name, word, value in shown]
+        if len(shown) < len(review.outputs):
+            lines.append(f"- and {len(review.outputs) - len(shown)} more")
         lines.append("")
     if review.drift:
         lines += [f"### Changed outside Terraform ({len(review.drift)})", ""]
@@ -553,5 +578,4 @@ def render_markdown(
         lines.append("")
     if policy_sections is not None:
         lines += ["### Policy checks", "", *policy_sections, ""]
-    text = "\n".join(lines).rstrip("\n") + "\n"
-    return redact(text, review.secrets)
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,7 +1,7 @@
 Feature: Lambda functions keep their failures and logs
   An asynchronous invocation that fails lands in a dead-letter queue or topic, and the
-  CloudWatch log groups expire their logs. (That each function has its own log group is
-  checkov's concern; terraform-compliance's "referenced" step checks only the first function.)
+  CloudWatch log groups expire their logs. (That each function has its own log group is not
+  checked here: terraform-compliance's "referenced" step stops at the first function.)
 
   Scenario: every function has a dead-letter target
     Given I have aws_lambda_function defined

@@ -38,6 +38,7 @@ def test_named_query_get_and_delete(athena: Any, checker: ResponseChecker) -> No
         with pytest.raises(ClientError) as error:
             call(NamedQueryId=query_id)
         assert error.value.response["Error"]["Code"] == "InvalidRequestException"
+        assert "does not exist" in error.value.response["Error"]["Message"]
     assert {name for name, status in checker.checked if status == 200} == {
         "GetNamedQuery",
         "DeleteNamedQuery",

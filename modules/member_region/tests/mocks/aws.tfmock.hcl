@@ -109,3 +109,9 @@ mock_resource "aws_ssm_document" {
     arn             = "arn:aws:ssm:us-west-2:111111111111:document/mock"
   }
 }
+mock_resource "aws_config_aggregate_authorization" {
+  override_during = plan
+  defaults = {
+    arn = "arn:aws:config:us-west-2:111111111111:aggregation-authorization/333333333333/us-east-1"
+  }
+}
