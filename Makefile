@@ -129,12 +129,8 @@ test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy
 	@echo "make test: all checks passed"
 
 # --- running ------------------------------------------------------------------------------------
-demo: $(VENV)/.stamp tfconfig ## Apply the whole seed topology on the embedded AWS emulator and show it working
-	@echo "make demo will: start the embedded AWS emulator, apply environments/local (security,"
-	@echo "shared-services and application accounts, two regions each), seed a fleet, run the role"
-	@echo "check and the patch-run discovery, print the result, check the plan is empty, destroy."
-	@echo "Not built yet: environments/local and the emulator launcher land with the emulator issue."
-	@exit 1
+demo: $(VENV)/.stamp tfconfig package ## Apply the whole seed topology on the embedded AWS emulator and show it working (KEEP=1 leaves it running)
+	$(PY) -m tools.demo $(if $(filter 1,$(KEEP)),--keep)
 
 bench: $(VENV)/.stamp ## Run every benchmark into build/bench.json
 	$(PY) -m tools.bench

@@ -376,8 +376,11 @@ def plan_is_empty(demo: Demo, lines: list[str]) -> None:
         *demo.variables,
     )
     if plan.returncode != 0:
-        changes = [ln for ln in plan.stdout.splitlines() if ln.strip().startswith("#")]
-        raise StepError("the second plan is not empty:\n" + "\n".join(changes[:30]))
+        (WORK / "plan.txt").write_text(plan.stdout)
+        changes = [ln for ln in plan.stdout.splitlines() if ln.strip().startswith("# module")]
+        raise StepError(
+            f"the second plan is not empty ({WORK / 'plan.txt'}):\n" + "\n".join(changes[:30])
+        )
     lines.append(f"terraform plan -detailed-exitcode: no changes ({plan.seconds:.1f}s)")
 
 

@@ -313,12 +313,12 @@ variable "patch_schedule_overrides" {
 
 variable "log_kms_key_arns" {
   type        = map(string)
-  description = "Customer managed KMS key of the log buckets per Region (keys primary_region / secondary_region codes); a Region without an entry uses the AWS managed key aws/s3."
+  description = "Customer managed KMS key ARN (not an alias) of the log buckets per Region (keys primary_region / secondary_region codes); a Region without an entry uses the AWS managed key aws/s3."
   default     = {}
 
   validation {
-    condition     = alltrue([for r, k in var.log_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:${r}:[0-9]{12}:(key|alias)/.+$", k))])
-    error_message = "log_kms_key_arns must map a Region code to a KMS key or alias ARN in that Region (arn:<partition>:kms:<region>:<account>:key/<id>)."
+    condition     = alltrue([for r, k in var.log_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:${r}:[0-9]{12}:key/.+$", k))])
+    error_message = "log_kms_key_arns must map a Region code to a KMS key ARN in that Region (arn:<partition>:kms:<region>:<account>:key/<id>; not an alias)."
   }
 }
 

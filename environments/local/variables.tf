@@ -83,6 +83,11 @@ variable "secondary_region" {
     condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.secondary_region))
     error_message = "secondary_region must be an AWS Region code such as \"eu-west-2\"."
   }
+
+  validation {
+    condition     = var.secondary_region != var.primary_region
+    error_message = "secondary_region must differ from primary_region."
+  }
 }
 
 variable "hybrid_activation_expiration_date" {

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 SERVICE = "ssm-role-check"
 TOTAL_MAX_ATTEMPTS = 8
+LOG_MAX_IDS = 2000
+"""Longest id list in the logged summary (the returned summary is complete)."""
 """Attempts per API call, first try included (botocore ``standard`` retry mode)."""
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE))
 metrics = Metrics(
@@ -120,5 +122,5 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
     summary.api_calls = counter.calls
     record_metrics(summary)
     result = summary.to_dict()
-    logger.info("role check summary", extra={"summary": result})
+    logger.info("role check summary", extra={"summary": summary.to_dict(max_ids=LOG_MAX_IDS)})
     return result

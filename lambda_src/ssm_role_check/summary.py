@@ -75,14 +75,20 @@ class Summary:
         counter = Counter(r.outcome for r in self.results.values())
         return {o.value: counter.get(o, 0) for o in Outcome}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, max_ids: int | None = None) -> dict[str, Any]:
         """The summary as a JSON-ready dict.
+
+        Args:
+            max_ids: keep at most this many entries in each id list (for a log line, which
+                CloudWatch Logs caps at 256 KiB); ``truncated`` then names the shortened lists.
+                ``None`` keeps everything.
 
         Shape: ``{"status": "ok"|"error", "error": str|None, "trigger": str|None,
         "dry_run": bool, "instances": int, "outcomes": {outcome: count}, "changes":
         {operation: count}, "changed_instance_ids": [...], "failed": [{"instance_id",
         "outcome", "error"}], "opted_out_instance_ids": [...], "deferred_instance_ids": [...],
-        "roles_changed": [...], "profiles_changed": [...], "api_calls": int|None}``.
+        "roles_changed": [...], "profiles_changed": [...], "api_calls": int|None,
+        "truncated": [list names]}``.
         """
         ids_by: dict[Outcome, list[str]] = {}
         for instance_id in sorted(self.results):
@@ -92,7 +98,7 @@ class Summary:
             for i, r in sorted(self.results.items())
             if r.outcome in FAILED_OUTCOMES
         ]
-        return {
+        result: dict[str, Any] = {
             "status": "error" if self.error else "ok",
             "error": self.error,
             "trigger": self.trigger,
@@ -110,3 +116,11 @@ class Summary:
             "profiles_changed": sorted(self.profiles_changed),
             "api_calls": self.api_calls,
         }
+        truncated: list[str] = []
+        if max_ids is not None:
+            for key, value in result.items():
+                if isinstance(value, list) and len(value) > max_ids:
+                    result[key] = value[:max_ids]
+                    truncated.append(key)
+        result["truncated"] = truncated
+        return result

@@ -75,8 +75,9 @@ module "scan" {
   output_s3_bucket_name = module.log_buckets.patch_baseline_bucket
   tags                  = var.tags
 
-  # The patch groups must be registered before a scan can find their baselines.
-  depends_on = [module.patch_baselines]
+  # No depends_on on patch_baselines: it would defer this module's data sources to apply time
+  # whenever a baseline changes (noisy plans). Nothing runs at apply; the first scheduled scan
+  # finds the patch groups registered.
 }
 
 module "patch_automation" {
@@ -94,8 +95,6 @@ module "patch_automation" {
   ebs_kms_key_arns      = var.ebs_kms_key_arns
   output_s3_bucket_name = module.log_buckets.patch_baseline_bucket
   tags                  = var.tags
-
-  depends_on = [module.patch_baselines]
 }
 
 module "role_check" {

@@ -90,12 +90,12 @@ variable "patch_group_tag_key" {
 
 variable "log_kms_key_arn" {
   type        = string
-  description = "ARN of a customer managed KMS key for the patch-baseline and inventory log buckets; null uses the AWS managed key aws/s3. A customer key must let the managed nodes' instance profile role encrypt (kms:GenerateDataKey)."
+  description = "ARN of a customer managed KMS key for the patch-baseline and inventory log buckets; null uses the AWS managed key aws/s3. The managed-node log policy grants kms:GenerateDataKey on it, so it must be a key ARN, not an alias (IAM does not resolve aliases); the key policy must delegate to IAM."
   default     = null
 
   validation {
-    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$", var.log_kms_key_arn))
-    error_message = "log_kms_key_arn must be a KMS key or alias ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or null."
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>; not an alias, which IAM policies cannot grant) or null."
   }
 }
 

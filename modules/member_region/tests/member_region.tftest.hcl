@@ -251,10 +251,10 @@ run "rejects_bad_patch_group_tag_key" {
   expect_failures = [var.patch_group_tag_key]
 }
 
-run "rejects_bad_log_kms_key" {
+run "rejects_log_kms_alias" {
   command = plan
   variables {
-    log_kms_key_arn = "alias/my-key"
+    log_kms_key_arn = "arn:aws:kms:us-west-2:111111111111:alias/logs"
   }
   expect_failures = [var.log_kms_key_arn]
 }

@@ -158,7 +158,7 @@ run "function_policy_is_least_privilege" {
     error_message = "PassRole is limited to the SSM role, passed to EC2"
   }
   assert {
-    condition     = toset([for s in data.aws_iam_policy_document.function.statement : one(s.condition).variable if s.sid == "AssociateOnlyTheSsmProfile" && length(s.condition) == 1]) == toset([]) && length([for s in data.aws_iam_policy_document.function.statement : s if s.sid == "AssociateOnlyTheSsmProfile"][0].condition) == 2
+    condition     = toset([for c in [for s in data.aws_iam_policy_document.function.statement : s if s.sid == "AssociateOnlyTheSsmProfile"][0].condition : c.variable]) == toset(["ec2:NewInstanceProfile", "aws:ResourceTag/fleetpatch:role-check-opt-out"])
     error_message = "AssociateIamInstanceProfile is limited to the SSM profile and to instances without the opt-out tag"
   }
   assert {

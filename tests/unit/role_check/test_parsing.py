@@ -11,6 +11,7 @@ from moto.iam import aws_managed_policies
 from ssm_role_check.config import DEFAULT_MANAGED_POLICY_NAME, ConfigError, load_config
 from ssm_role_check.events import EventError, parse_event
 from ssm_role_check.policy import REQUIRED_ACTIONS, evaluate
+from ssm_role_check.summary import Outcome, Result, Summary
 
 from .conftest import REGION, scheduled_event, state_change_event
 
@@ -224,3 +225,23 @@ def test_unreadable_documents_grant_nothing() -> None:
     assert evaluate(["not json", 42, {"Statement": "nope"}]).allowed == set()
     url_encoded = quote(json.dumps(_doc({"Effect": "Allow", "Action": "*", "Resource": "*"})))
     assert evaluate([url_encoded]).complete
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+
+def test_summary_lists_can_be_capped_for_the_log() -> None:
+    summary = Summary(trigger="sweep", dry_run=False)
+    for n in range(5):
+        summary.record(f"i-{n:08x}", Result(Outcome.PROFILE_ASSOCIATED))
+    summary.record("i-ffffffff", Result(Outcome.FAILED, "Boom: no"))
+    full = summary.to_dict()
+    capped = summary.to_dict(max_ids=2)
+    assert full["changed_instance_ids"] == [f"i-{n:08x}" for n in range(5)]
+    assert full["truncated"] == []
+    assert capped["changed_instance_ids"] == ["i-00000000", "i-00000001"]
+    assert capped["truncated"] == ["changed_instance_ids"]
+    assert capped["outcomes"]["profile_associated"] == 5, "counts stay exact"
+    assert capped["failed"] == [
+        {"instance_id": "i-ffffffff", "outcome": "failed", "error": "Boom: no"}
+    ]
