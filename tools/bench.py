@@ -10,7 +10,8 @@ Each module runs in its own Python process so its peak RSS is its own. The file 
 list of all entries (an empty list when there is no benchmark). Exit status 1 when a benchmark
 fails or returns a malformed entry; the other benchmarks still run and are still written.
 
-Usage: ``python -m tools.bench [NAME ...]`` (names without ``bench_``), or
+Usage: ``python -m tools.bench [NAME ...]`` (names without ``bench_``; a partial run keeps the
+other entries already in the file), or
 ``python -m tools.bench --one PATH`` to run one module and print its entries as JSON.
 """
 
@@ -101,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             entries.append(entry)
             print(f"  {json.dumps(entry)}", flush=True)
+    if args.names and OUT.is_file():
+        # A partial run replaces only its own entries; the others already recorded are kept.
+        fresh = {e["name"] for e in entries}
+        try:
+            kept = [e for e in json.loads(OUT.read_text()) if e.get("name") not in fresh]
+        except (json.JSONDecodeError, AttributeError):
+            kept = []
+        entries = kept + entries
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(entries, indent=2) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)} ({len(entries)} entries)")

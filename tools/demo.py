@@ -159,7 +159,7 @@ def seed_fleet(demo: Demo, lines: list[str]) -> None:
         account, name = region["account_id"], region["region"]
         ec2 = demo.emulator.client("ec2", account, name)
         iam = demo.emulator.client("iam", account, name)
-        _demo_role(iam)
+        app_role = _demo_role(iam, name)
         tag_key = region["patch_group_tag_key"]
         good_profile = region["ssm_instance_profile"]
         plan = [
@@ -167,8 +167,8 @@ def seed_fleet(demo: Demo, lines: list[str]) -> None:
             ("linux-web-2", "linux", "stopped", good_profile, False),
             ("windows-ad-1", "windows", "running", None, False),
             ("windows-ad-2", "windows", "stopped", None, False),
-            ("appa-app-1", "appa", "running", DEMO_ROLE, False),
-            ("appa-app-2", "appa", "stopped", DEMO_ROLE, False),
+            ("appa-app-1", "appa", "running", app_role, False),
+            ("appa-app-2", "appa", "stopped", app_role, False),
             ("linux-legacy-1", "linux", "running", None, True),
         ]
         fleet: list[dict[str, str]] = []
@@ -194,8 +194,13 @@ def seed_fleet(demo: Demo, lines: list[str]) -> None:
         lines.append(f"{key:28} {len(fleet)} instances ({stopped} stopped)")
 
 
-def _demo_role(iam: Any) -> None:
-    """A role (and profile) without SSM permissions, as an application team might have made."""
+def _demo_role(iam: Any, region: str) -> str:
+    """A role and profile without SSM permissions, as an application team might have made.
+
+    One per Region (IAM is global to the account): each Region's sweep then has a role to fix.
+    Returns the instance profile name (the role's name too).
+    """
+    name = f"{DEMO_ROLE}-{region}"
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -206,14 +211,10 @@ def _demo_role(iam: Any) -> None:
             }
         ],
     }
-    names = [
-        r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]
-    ]
-    if DEMO_ROLE in names:
-        return
-    iam.create_role(RoleName=DEMO_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
-    iam.create_instance_profile(InstanceProfileName=DEMO_ROLE)
-    iam.add_role_to_instance_profile(InstanceProfileName=DEMO_ROLE, RoleName=DEMO_ROLE)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return name
 
 
 def _ssm_status(ec2: Any, iam: Any, instance_id: str) -> str:

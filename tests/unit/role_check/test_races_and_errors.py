@@ -311,3 +311,47 @@ def test_throttling_is_retried_by_botocore(fleet: Fleet, monkeypatch: pytest.Mon
     assert len(naps) == 4, "each throttled attempt was retried after a backoff"
     assert result["changed_instance_ids"] == [instance]
     assert fleet.attached("bare-role") == {CORE_ARN}
+
+
+def test_association_being_removed_is_deferred(fleet: Fleet) -> None:
+    (instance,) = fleet.launch()
+    # EC2 says an association exists, but none is associating/associated (e.g. disassociating).
+    fail_calls(
+        fleet.ec2,
+        "AssociateIamInstanceProfile",
+        [("IncorrectState", f"There is an existing association for instance {instance}")],
+    )
+    calls = Calls().attach(fleet.ec2, fleet.iam)
+    result = checker(fleet).run(Trigger("direct", (instance,))).to_dict()
+    assert result["deferred_instance_ids"] == [instance]
+    assert calls.mutating == {}
+    assert fleet.profile_of(instance) is None
+
+
+def test_denied_profile_listing_falls_back_to_one_read_per_profile(fleet: Fleet) -> None:
+    for n in range(3):
+        fleet.role(f"r{n}", managed=(CORE_ARN,))
+        fleet.profile(f"p{n}", f"r{n}")
+        fleet.launch(2, profile=f"p{n}")
+    failed = fail_calls(fleet.iam, "ListInstanceProfiles", [("AccessDenied", "no listing")])
+    calls = Calls().attach(fleet.ec2, fleet.iam)
+    result = checker(fleet).run(SWEEP).to_dict()
+    assert len(failed) == 1
+    assert result["outcomes"]["compliant"] == 6
+    assert calls.by_operation["GetInstanceProfile"] == 3
+
+
+def test_many_instances_without_profile_use_one_association_listing(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ssm_role_check.discovery.FILTER_CHUNK", 1)
+    fleet.role("ok-role", managed=(CORE_ARN,))
+    fleet.profile("ok-profile", "ok-role")
+    (has,) = fleet.launch(profile="ok-profile")
+    without = fleet.launch(3)
+    calls = Calls().attach(fleet.ec2, fleet.iam)
+    result = checker(fleet).run(SWEEP).to_dict()
+    # 3 chunks of 1 id would cost more than one listing of the 4-instance fleet.
+    assert calls.by_operation["DescribeIamInstanceProfileAssociations"] == 1
+    assert result["changed_instance_ids"] == sorted(without)
+    assert fleet.profile_of(has) == "ok-profile"
