@@ -13,12 +13,15 @@ Eight steps, each printing its name, what it did and its time:
    account and Region and print a before/after table;
 5. run the patch run's discovery step (ssm_documents/scripts/find_and_tag.py) and print which
    instances the next patch run would start and stop;
-6. print where everything lives (buckets, documents, schedules, rules, topics);
+6. print where everything lives (buckets, documents, schedules, rules, topics) and write the
+   compliance report (tools.report) over a sample in the central bucket's sync layout;
 7. ``terraform plan -detailed-exitcode`` must report no changes;
 8. ``terraform destroy`` and stop the emulator (skipped with ``KEEP=1`` / ``--keep``).
 
 A failed step says which step failed and why, and the clean-up (step 8) still runs. Exit status
-0 when every step passed, 1 otherwise. Work files go to build/demo/.
+0 when every step passed, 1 otherwise. Work files go to build/demo/: the output of each terraform
+command (``apply.txt``, ``plan.txt``, ...), the provider's debug log (``terraform.log``, which
+names any call the emulator answered with a server error) and the emulator's log.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import datetime as dt
 import io
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -36,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.emulator.launcher import Emulator, EmulatorError
 from tests.emulator.tfrun import TerraformResult, api_calls, server_errors, terraform, terraform_env
@@ -45,6 +52,7 @@ ENVIRONMENT = ROOT / "environments" / "local"
 WORK = ROOT / "build" / "demo"
 PACKAGE = ROOT / "build" / "ssm_role_check.zip"
 TOTAL_STEPS = 8
+REPORT_NODES = 60
 PARALLELISM = 30  # the provider mostly waits on consistency checks: overlap them
 AMI = "ami-12c6146b"  # one of moto's default images
 DEMO_ROLE = "fleetpatch-demo-app-no-ssm"
@@ -87,7 +95,15 @@ def step(number: int, name: str, demo: Demo) -> Iterator[list[str]]:
     started = time.monotonic()
     try:
         yield lines
-    except (StepError, EmulatorError, OSError, ValueError) as error:
+    except (
+        StepError,
+        EmulatorError,
+        OSError,
+        ValueError,
+        ClientError,
+        BotoCoreError,
+        subprocess.SubprocessError,
+    ) as error:
         demo.failed.append(f"step {number} ({name}): {error}")
         for line in lines:
             print(f"      {line}")
@@ -100,7 +116,10 @@ def step(number: int, name: str, demo: Demo) -> Iterator[list[str]]:
 
 def _terraform(demo: Demo, *args: str) -> TerraformResult:
     result = terraform(list(args), ENVIRONMENT, demo.env)
-    if result.returncode not in (0, 2) or (args[0] != "plan" and result.returncode != 0):
+    (WORK / f"{args[0]}.txt").write_text(result.stdout + result.stderr)
+    # plan -detailed-exitcode exits 2 for "changes"; its caller decides what that means.
+    accepted = (0, 2) if args[0] == "plan" else (0,)
+    if result.returncode not in accepted:
         missing = server_errors(api_calls(WORK / "terraform.log"))
         hint = f"\nemulator answered 5xx (not implemented) to: {dict(missing)}" if missing else ""
         raise StepError(f"terraform {args[0]} exited {result.returncode}:\n{result.tail()}{hint}")
@@ -130,6 +149,7 @@ def apply_topology(demo: Demo, lines: list[str]) -> None:
     ]
     init = _terraform(demo, "init", "-input=false", "-backend=false")
     lines.append(f"terraform init: {init.seconds:.1f}s")
+    demo.applied = True  # from here on, clean-up destroys whatever the apply created
     apply = _terraform(
         demo,
         "apply",
@@ -138,7 +158,6 @@ def apply_topology(demo: Demo, lines: list[str]) -> None:
         f"-parallelism={PARALLELISM}",
         *demo.variables,
     )
-    demo.applied = True
     summary = next((ln for ln in apply.stdout.splitlines() if ln.startswith("Apply complete")), "")
     lines.append(f"terraform apply: {summary} ({apply.seconds:.1f}s)")
     output = _terraform(demo, "output", "-json", f"-state={WORK / 'terraform.tfstate'}")
@@ -341,7 +360,7 @@ def patch_discovery(demo: Demo, lines: list[str]) -> None:
 
 
 def where_everything_lives(demo: Demo, lines: list[str]) -> None:
-    """Step 6: the buckets, documents, schedules, rules and topics of every account/Region."""
+    """Step 6: the buckets, documents, schedules, rules and topics; then the compliance report."""
     central = demo.outputs["central"]
     lines.append(f"security {central['account_id']} / {central['region']} (central):")
     lines.append(
@@ -364,6 +383,48 @@ def where_everything_lives(demo: Demo, lines: list[str]) -> None:
         lines.append(f"  Config rules {', '.join(region['config_rule_names'])}")
         topic, function = region["compliance_topic_arn"], region["role_check_function_name"]
         lines.append(f"  topic {topic}, role check {function}")
+    compliance_report(demo, lines)
+
+
+def compliance_report(demo: Demo, lines: list[str]) -> None:
+    """End of step 6: the compliance report (``python -m tools.report``) for the topology.
+
+    The emulator runs no Resource Data Sync, and it speaks plain HTTP, so the central bucket's
+    TLS-only policy (rightly) refuses uploads to it: the report reads a generated sample of the
+    sync layout for the topology's accounts and Regions (tools.report.generate) from
+    build/demo/sync-sample, exactly as it reads ``s3://<central bucket>/<prefix>`` in AWS.
+
+    Raises:
+        StepError: the report command failed (its error output is in the message).
+    """
+    from tools.report.generate import generate  # noqa: PLC0415 - optional component
+
+    central = demo.outputs["central"]
+    regions = demo.outputs["regions"].values()
+    sample = WORK / "sync-sample"
+    shutil.rmtree(sample, ignore_errors=True)
+    generate(
+        sample,
+        REPORT_NODES,
+        accounts=tuple(sorted({r["account_id"] for r in regions})),
+        regions=tuple(sorted({r["region"] for r in regions})),
+        seed=6,
+    )
+    out = WORK / "report"
+    report = subprocess.run(
+        [sys.executable, "-m", "tools.report", "--source", str(sample), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if report.returncode != 0:
+        raise StepError(f"tools.report exited {report.returncode}: {report.stderr[-2000:]}")
+    lines.append(
+        f"compliance report of a {REPORT_NODES}-node sample in the layout of "
+        f"s3://{central['sync_bucket_name']}/{central['sync_prefix']}: {out / 'index.html'}"
+    )
 
 
 def plan_is_empty(demo: Demo, lines: list[str]) -> None:
@@ -438,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         ("Seed a fleet in every member account and Region", seed_fleet),
         ("Role-check sweep in every member account and Region", role_check),
         ("Patch run discovery: what the next patch runs would start and stop", patch_discovery),
-        ("Where everything lives", where_everything_lives),
+        ("Where everything lives, and the compliance report", where_everything_lives),
         ("terraform plan -detailed-exitcode (idempotence)", plan_is_empty),
     ]
     try:

@@ -111,7 +111,8 @@ class Emulator:
 
     def _ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.endpoint}/moto-api/reset-auth", timeout=1):
+            # A read-only moto endpoint: any HTTP answer means the server is up.
+            with urllib.request.urlopen(f"{self.endpoint}/moto-api/config", timeout=1):
                 return True
         except urllib.error.HTTPError:
             return True  # the server answered: it is up

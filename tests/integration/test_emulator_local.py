@@ -1,7 +1,8 @@
 """environments/local on the emulator: one member account in one Region, applied and destroyed.
 
-Applies ``module.shared_services_primary`` (the shared services account in its primary Region,
-plus the security account's central reporting it depends on) through the environment's own
+Applies ``module.shared_services_primary`` (the shared services account in its primary Region)
+and ``module.central_reporting`` (the security account's central pieces it writes to) through the
+environment's own
 provider blocks, checks through boto3 that the resources exist with the right settings in the
 right emulated account, checks that the second plan is empty, and destroys everything.
 """
@@ -29,7 +30,8 @@ PACKAGE = ROOT / "build" / "ssm_role_check.zip"
 SHARED_SERVICES = "111111111111"
 SECURITY = "333333333333"
 PRIMARY, SECONDARY, HOME = "us-west-2", "eu-west-2", "us-east-1"
-TARGET = "-target=module.shared_services_primary"
+# One member account in one Region, and the security account's central reporting it writes to.
+TARGETS = ["-target=module.central_reporting", "-target=module.shared_services_primary"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def applied(emulator: Emulator, terraform_ready: None) -> Iterator[dict[str, Any
     init = terraform(["init", "-input=false", "-backend=false"], ENVIRONMENT, env)
     assert init.returncode == 0, init.tail()
     apply = terraform(
-        ["apply", "-auto-approve", "-input=false", "-parallelism=30", TARGET, *variables],
+        ["apply", "-auto-approve", "-input=false", "-parallelism=30", *TARGETS, *variables],
         ENVIRONMENT,
         env,
     )
@@ -119,7 +121,14 @@ def test_accounts_and_regions_are_separate(applied: dict[str, Any], emulator: Em
 
 def test_second_plan_is_empty(applied: dict[str, Any]) -> None:
     plan = terraform(
-        ["plan", "-detailed-exitcode", "-input=false", "-parallelism=30", TARGET, *applied["vars"]],
+        [
+            "plan",
+            "-detailed-exitcode",
+            "-input=false",
+            "-parallelism=30",
+            *TARGETS,
+            *applied["vars"],
+        ],
         ENVIRONMENT,
         applied["env"],
     )

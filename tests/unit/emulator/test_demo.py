@@ -129,3 +129,28 @@ def test_clean_up_with_keep_leaves_everything(demo: demo_tool.Demo) -> None:
     lines: list[str] = []
     demo_tool.clean_up(demo, lines)
     assert "KEEP=1" in lines[0]
+
+
+def test_an_aws_error_fails_the_step_not_the_demo(demo: demo_tool.Demo) -> None:
+    with demo_tool.step(4, "role check", demo):
+        demo.emulator.client("lambda", ACCOUNT, REGION).get_function_configuration(
+            FunctionName="missing"
+        )
+    assert len(demo.failed) == 1
+    assert demo.failed[0].startswith("step 4 (role check): An error occurred (ResourceNotFound")
+
+
+def test_compliance_report_is_written(
+    demo: demo_tool.Demo, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_tool, "WORK", tmp_path)
+    monkeypatch.setattr(demo_tool, "REPORT_NODES", 12)
+    demo.outputs["central"] = {
+        "sync_bucket_name": "sec-virginia-ssm-data-sync",
+        "sync_prefix": "inventory",
+    }
+    lines: list[str] = []
+    demo_tool.compliance_report(demo, lines)
+    assert (tmp_path / "report" / "index.html").stat().st_size > 0
+    assert sorted((tmp_path / "sync-sample").glob("*")), "no sample written"
+    assert "12-node sample" in lines[0]
