@@ -447,13 +447,11 @@ resource "aws_config_remediation_configuration" "this" {
   target_id        = aws_ssm_document.remediation[each.key].name
   target_version   = aws_ssm_document.remediation[each.key].default_version
 
+  # The provider reads parameters back sorted by name: declare them in name order, or every
+  # plan shows a diff.
   parameter {
     name         = "AutomationAssumeRole"
     static_value = aws_iam_role.remediation.arn
-  }
-  parameter {
-    name           = "ResourceId"
-    resource_value = "RESOURCE_ID"
   }
   dynamic "parameter" {
     for_each = each.key == "patch" ? { Operation = var.patch_operation, RebootOption = var.reboot_option } : {}
@@ -461,6 +459,10 @@ resource "aws_config_remediation_configuration" "this" {
       name         = parameter.key
       static_value = parameter.value
     }
+  }
+  parameter {
+    name           = "ResourceId"
+    resource_value = "RESOURCE_ID"
   }
 
   automatic                  = var.automatic_remediation

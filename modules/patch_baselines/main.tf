@@ -70,8 +70,9 @@ resource "aws_ssm_patch_group" "this" {
 resource "aws_resourcegroups_group" "this" {
   for_each = var.create_resource_groups ? var.patch_groups : {}
 
-  name        = "${var.name_prefix}-${each.key}"
-  description = "Managed nodes of patch group ${each.key} (tag ${var.patch_group_tag_key} = ${each.key})."
+  name = "${var.name_prefix}-${each.key}"
+  # Resource Groups allows only [\sa-zA-Z0-9_.-] in a description.
+  description = "Managed nodes of patch group ${each.key}"
 
   resource_query {
     type = "TAG_FILTERS_1_0"

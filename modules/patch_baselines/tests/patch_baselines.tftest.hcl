@@ -133,6 +133,10 @@ run "baselines_groups_and_resource_groups_from_one_map" {
     error_message = "Resource Group names take the prefix; tags are applied"
   }
   assert {
+    condition     = alltrue([for g in aws_resourcegroups_group.this : can(regex("^[\\sa-zA-Z0-9_.-]*$", g.description))])
+    error_message = "Resource Group descriptions use only the characters AWS allows ([\\sa-zA-Z0-9_.-])"
+  }
+  assert {
     condition     = aws_ssm_patch_baseline.this["linux"].tags["PatchGroup"] == "linux" && aws_ssm_patch_baseline.this["linux"].tags["Environment"] == "test"
     error_message = "baselines carry the tags and their patch group tag"
   }
