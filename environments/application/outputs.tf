@@ -1,5 +1,5 @@
 output "name_prefixes" {
-  description = "Map of Region code to the name prefix of everything in that Region, e.g. { \"us-west-2\" = \"ss-oregon\" }."
+  description = "Map of Region code to the name prefix of everything in that Region, e.g. { \"us-west-2\" = \"tc-oregon\" }."
   value       = module.naming.name_prefixes
 }
 
