@@ -22,6 +22,11 @@ export CHECKPOINT_DISABLE := 1
 export BC_SKIP_MAPPING := TRUE
 export PYTHONDONTWRITEBYTECODE := 1
 
+# The integration tests mostly wait on the emulator and the provider's consistency waits: three
+# pytest-xdist workers (one emulator each, one test file per worker) fit two cores.
+INTEGRATION_WORKERS ?= 3
+
+comma := ,
 ENVS := $(notdir $(wildcard environments/*))
 # AWS environments: every environment that does not need the azurerm provider (not offline here).
 AWS_ENVS := $(foreach e,$(ENVS),$(if $(shell grep -ls hashicorp/azurerm environments/$(e)/*.tf),,$(e)))
@@ -103,20 +108,24 @@ unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no emulator)
 	$(PY) -m pytest -m "not integration and not policy"
 
 integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
-	$(PY) -m pytest -m integration --no-cov
+	$(PY) -m pytest -m integration --no-cov -n $(INTEGRATION_WORKERS) --dist loadfile
 
-policy: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig ## checkov over modules/ and environments/; terraform-compliance: each feature fails on its bad fixture, every AWS environment's emulated plan passes
-	@for d in modules environments; do \
-		echo "== checkov $$d"; \
-		$(VENV_POLICY)/bin/checkov --quiet --compact --framework terraform --skip-download -d $$d || exit 1; \
-	done
+policy: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig package ## checkov over modules/ and environments/; terraform-compliance: each feature fails on its bad fixture, every AWS environment's emulated plan passes
+	@mkdir -p $(BUILD)/policy
+	@echo "== checkov modules/ and environments/ (two at a time; logs in $(BUILD)/policy/)"
+	@printf '%s\n' modules environments | xargs -P 2 -I{} sh -c '\
+		$(VENV_POLICY)/bin/checkov --quiet --compact --framework terraform --skip-download -d {} \
+			> $(BUILD)/policy/checkov-{}.log 2>&1 \
+		&& echo "checkov {}: $$(grep -m1 "Passed checks" $(BUILD)/policy/checkov-{}.log)" \
+		|| { echo "checkov {}: FAILED"; cat $(BUILD)/policy/checkov-{}.log; exit 255; }'
 	@echo "== terraform-compliance: tests/policy/features against tests/policy/fixtures"
 	$(PY) -m pytest -m policy --no-cov -q -p no:cacheprovider tests/integration/test_policy_features.py
-	@for e in $(POLICY_ENVS); do \
-		echo "== terraform-compliance: plan of environments/$$e against the emulator"; \
-		$(MAKE) plan ENV=$$e EMULATOR=1 SKIP_CHECKOV=1 || exit 1; \
-	done
 	@test -n "$(POLICY_ENVS)" || echo "== no AWS environment plannable against the emulator yet (environments/local)"
+	@echo "== terraform-compliance: emulated plan of environments/{$(subst $(eval) ,$(comma),$(POLICY_ENVS))} (two at a time)"
+	@printf '%s\n' $(POLICY_ENVS) | xargs -P 2 -I{} sh -c '\
+		$(MAKE) plan ENV={} EMULATOR=1 SKIP_CHECKOV=1 NO_PACKAGE=1 > $(BUILD)/policy/plan-{}.log 2>&1 \
+		&& echo "environments/{}: plan + terraform-compliance passed ($(BUILD)/{}/plan.md)" \
+		|| { echo "environments/{}: FAILED"; tail -n 60 $(BUILD)/policy/plan-{}.log; exit 255; }'
 
 test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy
 	$(MAKE) setup
@@ -142,7 +151,7 @@ report: $(VENV)/.stamp ## Compliance report SOURCE=<s3://bucket/prefix|folder> (
 package: $(VENV)/.stamp ## Build deterministic Lambda / Function zips into build/
 	$(PY) -m tools.package
 
-plan: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig package ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md with the policy results (EMULATOR=1: against the emulator; default for local)
+plan: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig $(if $(NO_PACKAGE),,package) ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md with the policy results (EMULATOR=1: against the emulator; default for local)
 	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
 	mkdir -p $(PLAN_DIR)
 ifeq ($(EMULATOR),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,11 @@ def emulator() -> Iterator[Emulator]:
     """One emulator for the session (moto + fleetpatch's extensions), stopped at the end.
 
     Tests share it: each works in its own account (``sts:AssumeRole`` into a distinct id) or
-    cleans up what it creates. The server log is build/integration/emulator.log.
+    cleans up what it creates. The server log is build/integration/emulator-<worker>.log (one
+    emulator per pytest-xdist worker).
     """
-    with Emulator(log_path=BUILD / "emulator.log") as running:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with Emulator(log_path=BUILD / f"emulator-{worker}.log") as running:
         yield running
 
 
