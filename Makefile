@@ -33,13 +33,15 @@ AWS_ENVS := $(foreach e,$(ENVS),$(if $(shell grep -ls hashicorp/azurerm environm
 ENV ?=
 # EMULATOR=1 plans against the embedded AWS emulator (started and stopped around the plan).
 EMULATOR ?= $(if $(filter local,$(ENV)),1,)
-PLAN_DIR = $(BUILD)/$(ENV)
+# Plans made against the emulator never share a folder with real plans, so `make apply` can only
+# ever apply a plan made against the real account (environments/local exists only on the emulator).
+PLAN_DIR = $(BUILD)/$(if $(and $(EMULATOR),$(filter-out local,$(ENV))),emulated/)$(ENV)
 # Environments `make policy` plans against the emulator and checks with terraform-compliance:
 # every AWS environment with example values (terraform.tfvars.example or emulator.tfvars) or
 # none to give (local).
 POLICY_ENVS ?= $(strip $(foreach e,$(AWS_ENVS),$(if $(or $(filter local,$(e)),$(wildcard environments/$(e)/terraform.tfvars.example environments/$(e)/emulator.tfvars)),$(e))))
 
-.PHONY: help setup tfconfig fmt lint docs documents validate unit integration tftest policy test demo bench \
+.PHONY: check-env help setup tfconfig fmt lint docs documents validate unit integration tftest policy test demo bench \
 	package plan apply report lock clean
 
 help: ## List the targets (this text)
@@ -124,7 +126,7 @@ policy: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig package ## checkov over mo
 	@echo "== terraform-compliance: emulated plan of environments/{$(subst $(eval) ,$(comma),$(POLICY_ENVS))} (two at a time)"
 	@printf '%s\n' $(POLICY_ENVS) | xargs -P 2 -I{} sh -c '\
 		$(MAKE) plan ENV={} EMULATOR=1 SKIP_CHECKOV=1 NO_PACKAGE=1 > $(BUILD)/policy/plan-{}.log 2>&1 \
-		&& echo "environments/{}: plan + terraform-compliance passed ($(BUILD)/{}/plan.md)" \
+		&& echo "environments/{}: plan + terraform-compliance passed (plan.md under $(BUILD)/)" \
 		|| { echo "environments/{}: FAILED"; tail -n 60 $(BUILD)/policy/plan-{}.log; exit 255; }'
 
 test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy
@@ -151,7 +153,7 @@ report: $(VENV)/.stamp ## Compliance report SOURCE=<s3://bucket/prefix|folder> (
 package: $(VENV)/.stamp ## Build deterministic Lambda / Function zips into build/
 	$(PY) -m tools.package
 
-plan: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig $(if $(NO_PACKAGE),,package) ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md with the policy results (EMULATOR=1: against the emulator; default for local)
+plan: check-env $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig $(if $(NO_PACKAGE),,package) ## terraform plan ENV=<env>: build/<env>/plan.json and plan.md with the policy results (EMULATOR=1: against the emulator; default for local)
 	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
 	mkdir -p $(PLAN_DIR)
 ifeq ($(EMULATOR),)
@@ -167,8 +169,12 @@ endif
 
 apply: tfconfig ## terraform apply ENV=<env> of the plan saved by `make plan ENV=<env>`
 	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
+	@test "$(ENV)" != local || { echo "environments/local lives on the emulator: 'make demo' applies it"; exit 2; }
 	@test -f $(BUILD)/$(ENV)/plan.tfplan || { echo "no saved plan: run 'make plan ENV=$(ENV)' first"; exit 2; }
 	terraform -chdir=environments/$(ENV) apply -input=false $(CURDIR)/$(BUILD)/$(ENV)/plan.tfplan
+
+check-env:
+	@test -n "$(ENV)" -a -d "environments/$(ENV)" || { echo "ENV must be one of: $(ENVS)"; exit 2; }
 
 lock: ## Re-resolve requirements/*.in into the exact lock files requirements/*.txt
 	rm -rf $(BUILD)/lock && mkdir -p $(BUILD)/lock

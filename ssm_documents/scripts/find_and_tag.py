@@ -165,11 +165,16 @@ def claim_instances(
         ``{"claimed": [...], "skipped": [...], "released": [...]}`` (instance ids, sorted).
 
     Raises:
-        ValueError: ``execution_id`` is empty.
+        ValueError: ``execution_id`` is empty, "None" or holds a wildcard (* or ?).
         botocore.exceptions.ClientError: from CreateTags / DescribeInstances / DeleteTags.
     """
-    if not execution_id.strip():
-        raise ValueError("execution_id must not be empty")
+    if not execution_id.strip() or execution_id == "None" or set("*?") & set(execution_id):
+        # EC2 filter values treat * and ? as wildcards: such an id would match (and stop)
+        # instances claimed by other executions.
+        raise ValueError(
+            f"ExecutionId must be this Automation execution's id, not {execution_id!r} "
+            "(empty, None and the EC2 filter wildcards * and ? are refused)"
+        )
     candidates: list[str] = []
     skipped: list[str] = []
     for instance in instances:

@@ -78,11 +78,16 @@ def start_claimed(
         ``{"started": [...], "failed": [...]}`` (instance ids, sorted).
 
     Raises:
-        ValueError: ``execution_id`` is empty.
+        ValueError: ``execution_id`` is empty, "None" or holds a wildcard (* or ?).
         botocore.exceptions.ClientError: any other StartInstances / DeleteTags error.
     """
-    if not execution_id.strip():
-        raise ValueError("execution_id must not be empty")
+    if not execution_id.strip() or execution_id == "None" or set("*?") & set(execution_id):
+        # EC2 filter values treat * and ? as wildcards: such an id would match (and stop)
+        # instances claimed by other executions.
+        raise ValueError(
+            f"ExecutionId must be this Automation execution's id, not {execution_id!r} "
+            "(empty, None and the EC2 filter wildcards * and ? are refused)"
+        )
     to_start = claimed_stopped(ec2, instance_ids, execution_id)
     started: list[str] = []
     failed: list[str] = []

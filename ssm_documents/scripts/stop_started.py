@@ -83,13 +83,18 @@ def stop_claimed(
         call stopped, and every instance whose marker it removed.
 
     Raises:
-        ValueError: ``execution_id`` is empty.
+        ValueError: ``execution_id`` is empty, "None" or holds a wildcard (* or ?).
         StopFailedError: some instances stayed pending or StopInstances refused them (the rest
             are stopped and untagged first; the failed ones keep their marker).
         botocore.exceptions.ClientError: any other DescribeInstances / DeleteTags error.
     """
-    if not execution_id.strip():
-        raise ValueError("execution_id must not be empty")
+    if not execution_id.strip() or execution_id == "None" or set("*?") & set(execution_id):
+        # EC2 filter values treat * and ? as wildcards: such an id would match (and stop)
+        # instances claimed by other executions.
+        raise ValueError(
+            f"ExecutionId must be this Automation execution's id, not {execution_id!r} "
+            "(empty, None and the EC2 filter wildcards * and ? are refused)"
+        )
     states = tagged_instances(ec2, execution_id, page_size=page_size)
     deadline = clock() + pending_timeout
     while any(s == "pending" for s in states.values()) and clock() < deadline:

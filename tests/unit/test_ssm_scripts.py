@@ -176,7 +176,7 @@ def test_bad_target_changes_nothing(ec2: Any) -> None:
 
 def test_empty_execution_id_is_rejected(ec2: Any) -> None:
     stopped = launch(ec2, "web", "stopped")
-    with pytest.raises(ValueError, match="execution_id"):
+    with pytest.raises(ValueError, match="ExecutionId"):
         find_and_tag.run(
             {"ExecutionId": " ", "PatchGroupTagKey": "PatchGroup", "PatchGroup": "web"}, ec2
         )
@@ -287,7 +287,7 @@ def test_start_propagates_other_errors(ec2: Any) -> None:
 def test_start_rejects_bad_payload(ec2: Any) -> None:
     with pytest.raises(ValueError, match="list"):
         start_instances.run({"ExecutionId": "e", "InstanceIds": "i-1"}, ec2)
-    with pytest.raises(ValueError, match="execution_id"):
+    with pytest.raises(ValueError, match="ExecutionId"):
         start_instances.run({"ExecutionId": "", "InstanceIds": []}, ec2)
 
 
@@ -595,8 +595,26 @@ def test_stop_propagates_unexpected_errors_and_rejects_empty_id(ec2: Any) -> Non
     with pytest.raises(ClientError, match="UnauthorizedOperation"):
         stop_started.stop_claimed(RefuseStop(ec2, instance, "UnauthorizedOperation"), "exec-1")  # type: ignore[arg-type]
     assert state_of(ec2, instance) == "running"
-    with pytest.raises(ValueError, match="execution_id"):
+    with pytest.raises(ValueError, match="ExecutionId"):
         stop_started.run({"ExecutionId": ""}, ec2)
+
+
+def test_wildcard_or_none_execution_ids_never_reach_an_ec2_filter(ec2: Any) -> None:
+    mine = launch(ec2, "web")
+    ec2.create_tags(Resources=[mine], Tags=[{"Key": MARKER, "Value": "exec-1"}])
+    for bad in ("*", "exec-?", "None"):
+        with pytest.raises(ValueError, match="wildcards"):
+            stop_started.run({"ExecutionId": bad}, ec2)
+        with pytest.raises(ValueError, match="wildcards"):
+            start_instances.run({"ExecutionId": bad, "InstanceIds": [mine]}, ec2)
+        with pytest.raises(ValueError, match="wildcards"):
+            find_and_tag.run(
+                {"ExecutionId": bad, "PatchGroupTagKey": "PatchGroup", "PatchGroup": "web"}, ec2
+            )
+    with pytest.raises(ValueError, match="wildcards"):
+        stop_started.run({"ExecutionId": None}, ec2)
+    assert state_of(ec2, mine) == "running", "another execution's instance is left alone"
+    assert marker_of(ec2, mine) == "exec-1"
 
 
 # --- the embedded copies in the generated document ----------------------------------------------

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -276,6 +276,8 @@ def iter_s3(
                 keys.extend(o["Key"] for o in page.get("Contents", []) if "Key" in o)
     except ClientError as exc:
         raise _s3_error(exc, url) from exc
+    except BotoCoreError as exc:  # no credentials, endpoint unreachable, ...
+        raise SourceError(f"cannot list {url}: {exc}") from exc
     if not any(k[len(base) :].startswith("AWS:InstanceInformation/") for k in keys):
         raise SourceError(
             f"{url} holds no AWS:InstanceInformation/ objects: is the prefix the one of the "
@@ -292,6 +294,8 @@ def iter_s3(
             if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
                 return None  # deleted between listing and reading
             raise _s3_error(exc, url) from exc
+        except BotoCoreError as exc:
+            raise SourceError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
         return SyncObject(
             match["type"], match["accountid"], match["region"], match["resourcetype"], body
         )

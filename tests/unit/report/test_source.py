@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+import botocore.config
 import pytest
 from moto import mock_aws
 
@@ -154,3 +155,16 @@ def test_pack_local_handles_untidy_objects(tmp_path: Path) -> None:
     records = [json.loads(line) for p in info.paths for line in p.read_text().splitlines()]
     assert sorted(r["resourceId"] for r in records) == ["i-1", "i-2", "i-3", "i-3b"]
     assert {r["_accountid"] for r in records} == {"111111111111"}
+
+
+def test_unreachable_s3_is_a_clear_error_not_a_traceback() -> None:
+    client = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    with pytest.raises(SourceError, match="cannot list s3://sec-ssm-data-sync"):
+        list(iter_s3("s3://sec-ssm-data-sync", ["AWS:InstanceInformation"], client=client))
