@@ -22,9 +22,9 @@ export CHECKPOINT_DISABLE := 1
 export BC_SKIP_MAPPING := TRUE
 export PYTHONDONTWRITEBYTECODE := 1
 
-# The integration tests mostly wait on the emulator and the provider's consistency waits: three
-# pytest-xdist workers (one emulator each, one test file per worker) fit two cores.
-INTEGRATION_WORKERS ?= 3
+# The integration tests mostly wait on the emulator and the provider's consistency waits: two
+# pytest-xdist workers (one emulator each, one test file per worker).
+INTEGRATION_WORKERS ?= 2
 
 comma := ,
 ENVS := $(notdir $(wildcard environments/*))
