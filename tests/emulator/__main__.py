@@ -1,17 +1,23 @@
 """Run the embedded AWS emulator in the foreground: ``python -m tests.emulator --port 5000``.
 
-Loads fleetpatch's SSM extensions into moto, then serves moto's server on ``--host``/``--port``
+Loads fleetpatch's extensions into moto, then serves moto's server on ``--host``/``--port``, with
+the emulator's control plane (``/fleetpatch/...``, :mod:`tests.emulator.control`) in front of it,
 until SIGTERM or Ctrl-C. :class:`tests.emulator.launcher.Emulator` starts it this way.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
-from moto import server
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
 
 from . import install
+from .control import wrap
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,8 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, required=True, help="TCP port to listen on")
     args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    os.environ["FLEETPATCH_EMULATOR_ENDPOINT"] = f"http://{args.host}:{args.port}"
     install()
-    server.main(["--host", args.host, "--port", str(args.port)])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(
+        args.host,
+        args.port,
+        wrap(app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
 
 
 if __name__ == "__main__":
