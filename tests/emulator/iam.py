@@ -125,6 +125,15 @@ def assume_role(
     raise NotImplementedError  # STUB
 
 
+def principal_from_request(account_id: str, headers: Any) -> Principal:
+    """The caller of an HTTP request: from its SigV4 access key and ``X-Amz-Security-Token``.
+
+    ``account_id`` is the account moto attributed the request to. Admin for the base key and for
+    sessions of roles that do not exist in IAM; ``role`` for sessions of existing roles.
+    """
+    return Principal(account_id, f"arn:aws:iam::{account_id}:root", "admin")  # STUB
+
+
 def denials() -> list[Json]:
     """Every refused call since the last :func:`reset_denials`: ``{"actor","action","resource"}``."""
     return []
