@@ -96,10 +96,30 @@ resource "aws_iam_role_policy" "automation" {
         Effect   = "Allow"
         Action   = ["ec2:CreateTags", "ec2:DeleteTags"]
         Resource = local.instance_arns
+        # ForAllValues is true for a request that names no tag keys, and EC2 DeleteTags without
+        # Tags deletes every user tag: the Null condition requires the request to name its keys.
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
         Condition = {
           StringEquals                = local.patch_group_condition
           "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.marker_tag] }
+          Null                        = { "aws:TagKeys" = "false" }
         }
+      },
+      {
+        # ResourceGroupName targets: ListGroupResources of a tag-based group needs
+        # resource-groups:ListGroupResources and tag:GetResources (its API reference, "Minimum
+        # permissions"); tag:GetResources supports no resource-level permissions.
+        # https://docs.aws.amazon.com/ResourceGroups/latest/APIReference/API_ListGroupResources.html
+        Sid      = "ListResourceGroupMembers"
+        Effect   = "Allow"
+        Action   = ["resource-groups:ListGroupResources"]
+        Resource = "arn:${local.partition}:resource-groups:${local.region}:${local.account}:group/*"
+      },
+      {
+        Sid      = "ResolveTagBasedGroups"
+        Effect   = "Allow"
+        Action   = ["tag:GetResources"]
+        Resource = "*"
       },
       {
         Sid      = "RunPatchAndAgentUpdateDocuments"

@@ -124,6 +124,14 @@ run "automation_role_is_least_privilege" {
     error_message = "the role can only write the marker tag"
   }
   assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "TagClaimedInstances"]).Condition.Null["aws:TagKeys"] == "false"
+    error_message = "a tag request must name its keys (DeleteTags without Tags deletes every tag)"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "ListResourceGroupMembers"]).Resource == "arn:aws:resource-groups:us-west-2:111111111111:group/*" && one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "ResolveTagBasedGroups"]).Action == ["tag:GetResources"]
+    error_message = "ResourceGroupName targets need ListGroupResources and tag:GetResources"
+  }
+  assert {
     condition     = contains(one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "RunPatchAndAgentUpdateDocuments"]).Resource, "arn:aws:ssm:us-west-2::document/AWS-RunPatchBaseline") && contains(one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "RunPatchAndAgentUpdateDocuments"]).Resource, "arn:aws:ssm:us-west-2::document/AWS-UpdateSSMAgent")
     error_message = "SendCommand is limited to the two AWS documents (and instances)"
   }
