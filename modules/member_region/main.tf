@@ -83,18 +83,19 @@ module "scan" {
 module "patch_automation" {
   source = "../patch_automation"
 
-  name_prefix           = var.name_prefix
-  patch_groups          = local.patch_group
-  patch_group_tag_key   = var.patch_group_tag_key
-  schedule_expression   = var.patch_schedule_expression
-  schedule_overrides    = var.patch_schedule_overrides
-  enabled               = var.patch_enabled
-  reboot_option         = var.patch_reboot_option
-  max_concurrency       = var.patch_max_concurrency
-  max_errors            = var.patch_max_errors
-  ebs_kms_key_arns      = var.ebs_kms_key_arns
-  output_s3_bucket_name = module.log_buckets.patch_baseline_bucket
-  tags                  = var.tags
+  name_prefix            = var.name_prefix
+  patch_groups           = local.patch_group
+  patch_group_tag_key    = var.patch_group_tag_key
+  schedule_expression    = var.patch_schedule_expression
+  schedule_overrides     = var.patch_schedule_overrides
+  enabled                = var.patch_enabled
+  reboot_option          = var.patch_reboot_option
+  max_concurrency        = var.patch_max_concurrency
+  max_errors             = var.patch_max_errors
+  online_timeout_seconds = var.patch_online_timeout_seconds
+  ebs_kms_key_arns       = var.ebs_kms_key_arns
+  output_s3_bucket_name  = module.log_buckets.patch_baseline_bucket
+  tags                   = var.tags
 }
 
 module "role_check" {

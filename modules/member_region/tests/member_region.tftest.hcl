@@ -363,6 +363,22 @@ run "rejects_bad_max_errors" {
   expect_failures = [var.patch_max_errors]
 }
 
+run "rejects_online_timeout_below_30" {
+  command = plan
+  variables {
+    patch_online_timeout_seconds = 29
+  }
+  expect_failures = [var.patch_online_timeout_seconds]
+}
+
+run "rejects_online_timeout_fraction" {
+  command = plan
+  variables {
+    patch_online_timeout_seconds = 60.5
+  }
+  expect_failures = [var.patch_online_timeout_seconds]
+}
+
 run "rejects_bad_ebs_kms_key" {
   command = plan
   variables {
