@@ -25,3 +25,6 @@ def install() -> None:
     config.install()
     athena.install()
     awslambda.install()
+    from . import datasync  # noqa: PLC0415 - SYNC: Resource Data Sync + Config managed rules
+
+    datasync.install()
