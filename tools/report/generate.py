@@ -8,7 +8,16 @@ S3 ``Prefix``)::
 
 Each object is newline-delimited JSON (the sync's only ``SyncFormat``, ``JsonSerDe``): one record
 per line, the inventory attributes with their schema names (``InstanceId``, ``PatchSeverity``,
-...) plus ``resourceId``, ``captureTime`` and ``schemaVersion`` added by the sync. Sources:
+...) plus ``resourceId``, ``captureTime`` and ``schemaVersion`` added by the sync.
+
+AWS's pages disagree on how ``AWS:InstanceInformation`` names its node: the resource data sync
+walkthrough declares the table with ``InstanceId`` and no ``ResourceId`` and joins other tables'
+``resourceid`` to its ``instanceid``; AWS's "Centralized patch compliance reporting" guide (AWS
+Cloud Operations best practices, Glue-crawled tables) selects
+``aws_instanceinformation.resourceid``.
+Records here carry both by default (what the embedded emulator's sync writes, too);
+``instance_key="InstanceId"`` writes the walkthrough's variant (no ``resourceId`` in
+``AWS:InstanceInformation``). The queries read ``COALESCE(resourceid, instanceid)``. Sources:
 
 - AWS Systems Manager User Guide, "Walkthrough: Use resource data sync to aggregate inventory
   data" and "Configuring resource data sync for Inventory" (folder layout, one JSON per node);
@@ -54,6 +63,7 @@ TYPES: tuple[str, ...] = (
     "AWS:Application",
     "AWS:Tag",
 )
+INSTANCE_KEYS: tuple[str, ...] = ("both", "InstanceId")
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 PREFIX_RE = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
@@ -200,6 +210,7 @@ def generate(
     seed: int = 1,
     now: datetime | None = None,
     prefix: str = "",
+    instance_key: str = "both",
 ) -> GenerationResult:
     """Write a sample Resource Data Sync dataset of ``nodes`` managed nodes under ``out``.
 
@@ -211,15 +222,19 @@ def generate(
         seed: random seed; the same seed and ``now`` give byte-identical output.
         now: the moment "now" for capture times (UTC; default: the current time).
         prefix: the sync's S3 prefix, written as sub-folders of ``out`` ("" for none).
+        instance_key: ``"both"`` (``AWS:InstanceInformation`` records carry ``InstanceId`` and
+            ``resourceId``) or ``"InstanceId"`` (only ``InstanceId``, the walkthrough's variant).
 
     Returns:
         A :class:`GenerationResult` (files written, bytes, seconds).
 
     Raises:
-        ValueError: see :func:`validate_fleet_args`.
+        ValueError: see :func:`validate_fleet_args`; ``instance_key`` is neither value.
         OSError: ``out`` cannot be written.
     """
     validate_fleet_args(nodes, accounts, regions, prefix)
+    if instance_key not in INSTANCE_KEYS:
+        raise ValueError(f"instance_key must be one of {INSTANCE_KEYS}, got {instance_key!r}")
     started = time.perf_counter()
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     rng = random.Random(seed)  # noqa: S311 - sample data, not cryptography
@@ -236,7 +251,9 @@ def generate(
         account = accounts[k % len(accounts)]
         region = regions[(k // len(accounts)) % len(regions)]
         objects = _node_objects(rng, k, moment, baseline_ids)
-        node_id = objects["AWS:InstanceInformation"][0]["resourceId"]
+        node_id = objects["AWS:InstanceInformation"][0]["InstanceId"]
+        if instance_key == "InstanceId":
+            del objects["AWS:InstanceInformation"][0]["resourceId"]
         for type_name, records in objects.items():
             folder = (
                 root
@@ -484,6 +501,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", nargs="+", default=list(DEFAULT_ACCOUNTS))
     parser.add_argument("--regions", nargs="+", default=list(DEFAULT_REGIONS))
     parser.add_argument("--prefix", default="", help="the sync's S3 prefix (sub-folders)")
+    parser.add_argument(
+        "--instance-key",
+        choices=INSTANCE_KEYS,
+        default="both",
+        help="AWS:InstanceInformation node key: InstanceId and resourceId, or InstanceId only",
+    )
     args = parser.parse_args(argv)
     try:
         result = generate(
@@ -493,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
             regions=tuple(args.regions),
             seed=args.seed,
             prefix=args.prefix,
+            instance_key=args.instance_key,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,7 +2,9 @@
 -- description: Managed nodes that are not terminated with an application installed, per account, Region and version. Parameters: the application name (case-insensitive, e.g. openssl) and a version pattern for LIKE (e.g. 3.0.% or % for every version).
 -- params: application_name, version_pattern
 WITH live AS (
-  SELECT accountid, region, resourceid
+  -- AWS:InstanceInformation names the node InstanceId (AWS's walkthrough table declares no
+  -- ResourceId); syncs also write resourceId. Either joins the other types' resourceid.
+  SELECT accountid, region, COALESCE(NULLIF(resourceid, ''), instanceid) AS resourceid
   FROM aws_instanceinformation
   WHERE COALESCE(instancestatus, '') <> 'Terminated'
 )

@@ -1,7 +1,9 @@
 -- title: Missing patches by severity
 -- description: Patches that are Missing or Failed on managed nodes that are not terminated, counted per patch severity (vendor severity; empty shown as Unspecified), with the number of nodes affected.
 WITH live AS (
-  SELECT accountid, region, resourceid
+  -- AWS:InstanceInformation names the node InstanceId (AWS's walkthrough table declares no
+  -- ResourceId); syncs also write resourceId. Either joins the other types' resourceid.
+  SELECT accountid, region, COALESCE(NULLIF(resourceid, ''), instanceid) AS resourceid
   FROM aws_instanceinformation
   WHERE COALESCE(instancestatus, '') <> 'Terminated'
 )

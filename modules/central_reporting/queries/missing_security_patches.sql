@@ -1,7 +1,9 @@
 -- title: Missing Critical and Important security patches
 -- description: Security patches (classification Security, SecurityUpdates or CriticalUpdates) of severity Critical or Important that are Missing or Failed on managed nodes that are not terminated, with the number of nodes and accounts affected.
 WITH live AS (
-  SELECT accountid, region, resourceid
+  -- AWS:InstanceInformation names the node InstanceId (AWS's walkthrough table declares no
+  -- ResourceId); syncs also write resourceId. Either joins the other types' resourceid.
+  SELECT accountid, region, COALESCE(NULLIF(resourceid, ''), instanceid) AS resourceid
   FROM aws_instanceinformation
   WHERE COALESCE(instancestatus, '') <> 'Terminated'
 )

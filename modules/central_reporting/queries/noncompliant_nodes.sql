@@ -1,7 +1,9 @@
 -- title: Patch compliance by account, Region and patch group
 -- description: Managed nodes that are not terminated, per account, Region and patch group, split into COMPLIANT, NON_COMPLIANT and not scanned (no Patch compliance summary yet).
 WITH live AS (
-  SELECT accountid, region, resourceid
+  -- AWS:InstanceInformation names the node InstanceId (AWS's walkthrough table declares no
+  -- ResourceId); syncs also write resourceId. Either joins the other types' resourceid.
+  SELECT accountid, region, COALESCE(NULLIF(resourceid, ''), instanceid) AS resourceid
   FROM aws_instanceinformation
   WHERE COALESCE(instancestatus, '') <> 'Terminated'
 ),

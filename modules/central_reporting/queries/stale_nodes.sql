@@ -3,7 +3,8 @@
 SELECT
   accountid,
   region,
-  resourceid,
+  -- The node ID is InstanceId (AWS's walkthrough) or resourceId, whichever the record has.
+  COALESCE(NULLIF(resourceid, ''), instanceid) AS resourceid,
   CAST(floor((to_unixtime(current_timestamp) - to_unixtime(from_iso8601_timestamp(capturetime)))
     / 86400) AS bigint) AS days_silent,
   capturetime AS last_reported,
@@ -13,4 +14,4 @@ SELECT
 FROM aws_instanceinformation
 WHERE COALESCE(instancestatus, '') <> 'Terminated'
   AND from_iso8601_timestamp(capturetime) < current_timestamp - INTERVAL '7' DAY
-ORDER BY days_silent DESC, accountid, region, resourceid
+ORDER BY days_silent DESC, accountid, region, 3

@@ -26,8 +26,24 @@ def read_type(root: Path, type_name: str) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """240 managed nodes over 3 accounts x 2 Regions, captured relative to the real now."""
+def now() -> datetime:
+    """The "now" both generated fleets are captured relative to (the real now)."""
+    return datetime.now(UTC)
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory: pytest.TempPathFactory, now: datetime) -> Path:
+    """240 managed nodes over 3 accounts x 2 Regions; AWS:InstanceInformation records carry
+    both InstanceId and resourceId."""
     root = tmp_path_factory.mktemp("fleet")
-    generate(root, 240, seed=7, now=datetime.now(UTC))
+    generate(root, 240, seed=7, now=now)
+    return root
+
+
+@pytest.fixture(scope="session")
+def fleet_instance_id(tmp_path_factory: pytest.TempPathFactory, now: datetime) -> Path:
+    """The same fleet with AWS:InstanceInformation keyed by InstanceId only (no resourceId),
+    as the table of AWS's resource data sync walkthrough declares it."""
+    root = tmp_path_factory.mktemp("fleet-instanceid")
+    generate(root, 240, seed=7, now=now, instance_key="InstanceId")
     return root

@@ -32,10 +32,31 @@ def results(fleet: Path) -> dict[str, list[dict[str, Any]]]:
 
 def _live(fleet: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
     return {
-        (r["_a"], r["_r"], r["resourceId"]): r
+        (r["_a"], r["_r"], r["InstanceId"]): r
         for r in read_type(fleet, "AWS:InstanceInformation")
         if r["InstanceStatus"] != "Terminated"
     }
+
+
+def test_instanceid_only_records_give_the_same_answers(
+    fleet_instance_id: Path, results: dict[str, list[dict[str, Any]]]
+) -> None:
+    """AWS's walkthrough declares AWS_InstanceInformation with InstanceId and no ResourceId:
+    every query answers the same on records without resourceId."""
+    info = list(read_type(fleet_instance_id, "AWS:InstanceInformation"))
+    assert info and all("resourceId" not in r and r["InstanceId"] == r["_file"] for r in info)
+    other = {n: r.dicts() for n, r in run_all(fleet_instance_id, PARAMS, threads=1).items()}
+
+    def stable(rows: list[dict[str, Any]]) -> list[str]:
+        # days_silent counts from the moment each query ran: not compared.
+        return sorted(
+            repr(sorted((k, v) for k, v in row.items() if k != "days_silent")) for row in rows
+        )
+
+    for name, rows in results.items():
+        assert stable(other[name]) == stable(rows), name
+    nodes = sum(row["nodes"] for row in other["node_types"])
+    assert nodes == len(_live(fleet_instance_id)) > 0
 
 
 def test_every_query_ran(results: dict[str, list[dict[str, Any]]]) -> None:
