@@ -28,3 +28,4 @@ def install() -> None:
     from . import datasync  # noqa: PLC0415 - SYNC: Resource Data Sync + Config managed rules
 
     datasync.install()
+    __import__("tests.emulator.events", fromlist=["install"]).install()  # EVENTS: EventBridge, Lambda
