@@ -7,7 +7,10 @@ instance a managed node without taking anything away:
   (``ec2:AssociateIamInstanceProfile``);
 * a profile without a role -> add the configured SSM role to it (``iam:AddRoleToInstanceProfile``);
 * a role without SSM permissions -> attach the configured AWS managed policy
-  (``iam:AttachRolePolicy``, default ``AmazonSSMManagedInstanceCore``);
+  (``iam:AttachRolePolicy``, default ``AmazonSSMManagedInstanceCore``) and, when
+  ``NODE_LOG_POLICY_ARN`` is set, that customer managed policy (the managed nodes' write access
+  to the command-output log buckets, which the AWS managed policy lacks);
+* a role with SSM permissions but without the configured node log policy -> attach only that;
 * otherwise -> nothing. It never disassociates, replaces or detaches anything.
 
 Modules: :mod:`.config` (environment variables), :mod:`.events` (the three trigger shapes),

@@ -2,8 +2,12 @@
 
 Per instance (see :class:`~.summary.Outcome`): no profile -> associate the configured profile;
 a profile without a role -> add the configured role; a role lacking the SSM core actions ->
-attach the configured managed policy; otherwise nothing. Existing profiles are never
-disassociated or replaced and nothing is ever detached or removed.
+attach the configured managed policy (and the node log policy, when configured and not attached);
+a role reaching SSM without the configured node log policy -> attach only that policy; otherwise
+nothing. With a node log policy configured, the SSM role an association or a role addition
+brings is checked the same way (member_region attaches the policy to it itself, so this is
+normally one cached read). Existing profiles are never disassociated or replaced and nothing is
+ever detached or removed.
 
 Concurrency and retries converge instead of failing:
 
@@ -14,7 +18,9 @@ Concurrency and retries converge instead of failing:
 * ``LimitExceeded`` from AddRoleToInstanceProfile (another run added a role first): the profile
   is read again and its role checked.
 * AttachRolePolicy is idempotent in IAM; each role and profile is changed at most once per
-  invocation however many instances share it.
+  invocation however many instances share it. ``LimitExceeded`` (the role already has as many
+  managed policies as its quota allows) and ``NoSuchEntity`` (the role or the policy is gone)
+  are recorded with what to do.
 * ``InvalidParameterValue`` "Invalid IAM Instance Profile" (IAM eventual consistency right after
   the profile was created) is retried with exponential backoff (:data:`PROPAGATION_DELAYS`);
   once the retries are exhausted the remaining instances fail fast with the same error.
@@ -51,7 +57,7 @@ from .discovery import (
     profile_name_from_arn,
 )
 from .events import Trigger
-from .summary import Outcome, Result, Summary
+from .summary import FAILED_OUTCOMES, Outcome, Result, Summary
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2.client import EC2Client
@@ -101,7 +107,7 @@ class RoleChecker:
         self._sleep = sleep
         self._delays = tuple(propagation_delays)
         self._profiles = profile_directory or ProfileDirectory(iam)
-        self._roles = RoleInspector(iam, config.managed_policy_arn)
+        self._roles = RoleInspector(iam, config.managed_policy_arn, config.node_log_policy_arn)
         self._profile_results: dict[str, Result] = {}
         self._role_results: dict[str, Result] = {}
         self._profile_broken: str | None = None
@@ -114,7 +120,8 @@ class RoleChecker:
         iam:ListInstanceProfiles / iam:GetInstanceProfile, iam:ListAttachedRolePolicies,
         iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion; and only
         when a change is due (never in dry-run mode): ec2:AssociateIamInstanceProfile,
-        iam:AddRoleToInstanceProfile, iam:AttachRolePolicy.
+        iam:AddRoleToInstanceProfile, iam:AttachRolePolicy (the managed policy and, when
+        configured, the node log policy).
 
         Args:
             trigger: what to check (see :func:`.events.parse_event`).
@@ -196,7 +203,9 @@ class RoleChecker:
             return Result(Outcome.FAILED, self._profile_broken)
         if self._config.dry_run:
             self._change("AssociateIamInstanceProfile")
-            return Result(Outcome.PROFILE_ASSOCIATED, f"dry run: would associate {name}")
+            return self._ssm_role_checked(
+                Result(Outcome.PROFILE_ASSOCIATED, f"dry run: would associate {name}")
+            )
         try:
             self._with_propagation_retry(
                 lambda: self._ec2.associate_iam_instance_profile(
@@ -206,7 +215,7 @@ class RoleChecker:
         except ClientError as exc:
             return self._association_refused(instance, exc)
         self._change("AssociateIamInstanceProfile")
-        return Result(Outcome.PROFILE_ASSOCIATED, f"associated {name}")
+        return self._ssm_role_checked(Result(Outcome.PROFILE_ASSOCIATED, f"associated {name}"))
 
     def _association_refused(self, instance: Instance, exc: ClientError) -> Result:
         name = self._config.instance_profile_name
@@ -252,7 +261,10 @@ class RoleChecker:
         role = self._config.role_name
         if self._config.dry_run:
             self._change("AddRoleToInstanceProfile")
-            return Result(Outcome.ROLE_ADDED, f"dry run: would add role {role} to {profile.name}")
+            return self._ssm_role_checked(
+                Result(Outcome.ROLE_ADDED, f"dry run: would add role {role} to {profile.name}"),
+                profile,
+            )
         try:
             self._iam.add_role_to_instance_profile(InstanceProfileName=profile.name, RoleName=role)
         except ClientError as exc:
@@ -268,7 +280,39 @@ class RoleChecker:
             return self._role_result(fresh.role)
         self._change("AddRoleToInstanceProfile")
         self._summary.profiles_changed.add(profile.name)
-        return Result(Outcome.ROLE_ADDED, f"added role {role} to {profile.name}")
+        return self._ssm_role_checked(
+            Result(Outcome.ROLE_ADDED, f"added role {role} to {profile.name}"), profile
+        )
+
+    def _ssm_role_checked(self, done: Result, into: Profile | None = None) -> Result:
+        """``done`` (an association or a role addition), once the SSM role it brought is checked.
+
+        Only with a node log policy configured (without one the result is ``done`` unchanged, as
+        before the log policy existed). The role is the one of the configured instance profile
+        after an association, the configured role after it was added to ``into``.
+
+        Returns:
+            ``done`` when the role is compliant; ``done`` with the role's attachment appended to
+            its detail when a policy was attached; the role's failure (with ``done``'s detail in
+            front) when the role could not be read or fixed, so the instance is reported.
+        """
+        if self._config.node_log_policy_arn is None:
+            return done
+        if into is None:
+            checked = self._profile_result(self._config.instance_profile_name)
+        else:
+            # The profile's ARN gives the partition and account; the role's path is not needed
+            # (RoleRef.arn is only read for the partition).
+            _, partition, _, _, account, _ = into.arn.split(":", 5)
+            name = self._config.role_name
+            checked = self._role_result(
+                RoleRef(name, f"arn:{partition}:iam::{account}:role/{name}")
+            )
+        if checked.outcome in FAILED_OUTCOMES:
+            return Result(checked.outcome, f"{done.detail}; then {checked.detail}")
+        if checked.outcome in (Outcome.COMPLIANT, Outcome.ALREADY_ASSOCIATED):
+            return done
+        return Result(done.outcome, f"{done.detail}; {checked.detail}")
 
     def _role_result(self, role: RoleRef) -> Result:
         if role.name not in self._role_results:
@@ -280,18 +324,58 @@ class RoleChecker:
             verdict = self._roles.verdict(role)
         except ClientError as exc:
             return self._failure(exc, f"reading the policies of role {role.name}")
-        if verdict.status in (RoleStatus.MANAGED_POLICY, RoleStatus.GRANTED_BY_POLICIES):
-            return Result(Outcome.COMPLIANT, f"role {role.name}: {verdict.status}")
         if verdict.status == RoleStatus.BLOCKED:
             return Result(Outcome.BLOCKED_BY_DENY, f"role {role.name}: {verdict.detail}")
-        arn = self._config.managed_policy_arn(role.partition)
-        if self._config.dry_run:
+        reaches_ssm = verdict.status in (RoleStatus.MANAGED_POLICY, RoleStatus.GRANTED_BY_POLICIES)
+        missing: list[str] = []
+        if not reaches_ssm:
+            missing.append(self._config.managed_policy_arn(role.partition))
+        log_policy = self._config.node_log_policy_arn
+        if log_policy is not None and verdict.log_policy_missing:
+            missing.append(log_policy)
+        if not missing:
+            return Result(Outcome.COMPLIANT, f"role {role.name}: {verdict.status}")
+        outcome = Outcome.LOG_POLICY_ATTACHED if reaches_ssm else Outcome.POLICY_ATTACHED
+        return self._attach(role, missing, outcome)
+
+    def _attach(self, role: RoleRef, policy_arns: Sequence[str], outcome: Outcome) -> Result:
+        """Attach ``policy_arns`` to ``role`` in order (AWS API: ``iam:AttachRolePolicy``).
+
+        Returns:
+            ``outcome`` naming what was (in dry-run mode: would be) attached; on an error the
+            failure, naming what was attached before it (each success is counted in the summary).
+        """
+        attached: list[str] = []
+        for arn in policy_arns:
+            if not self._config.dry_run:
+                try:
+                    self._iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
+                except ClientError as exc:
+                    failure = self._attach_refused(exc, role, arn)
+                    if not attached:
+                        return failure
+                    done = " and ".join(attached)
+                    return Result(failure.outcome, f"attached {done}; then {failure.detail}")
+                self._summary.roles_changed.add(role.name)
             self._change("AttachRolePolicy")
-            return Result(Outcome.POLICY_ATTACHED, f"dry run: would attach {arn} to {role.name}")
-        try:
-            self._iam.attach_role_policy(RoleName=role.name, PolicyArn=arn)
-        except ClientError as exc:
-            return self._failure(exc, f"attaching {arn} to role {role.name}")
-        self._change("AttachRolePolicy")
-        self._summary.roles_changed.add(role.name)
-        return Result(Outcome.POLICY_ATTACHED, f"attached {arn} to role {role.name}")
+            self._summary.policies_attached[arn] += 1
+            attached.append(arn)
+        verb = "dry run: would attach" if self._config.dry_run else "attached"
+        return Result(outcome, f"{verb} {' and '.join(attached)} to role {role.name}")
+
+    def _attach_refused(self, exc: ClientError, role: RoleRef, arn: str) -> Result:
+        what = f"attaching {arn} to role {role.name}"
+        code = error_code(exc)
+        if code == "LimitExceeded":
+            return Result(
+                Outcome.FAILED,
+                f"{what}: the role has as many managed policies as its quota allows "
+                f"(PoliciesPerRole); detach one or raise the quota ({error_text(exc)})",
+            )
+        if code == "NoSuchEntity":
+            return Result(
+                Outcome.FAILED,
+                f"{what}: the role or the policy does not exist (deleted meanwhile, or a "
+                f"wrong NODE_LOG_POLICY_ARN) ({error_text(exc)})",
+            )
+        return self._failure(exc, what)

@@ -12,6 +12,12 @@ _IAM_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # An AWS managed policy name, optionally under a path such as "service-role/".
 _POLICY_NAME = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}$")
+# A customer managed policy: arn:<partition>:iam::<12-digit account>:policy/<path><name>, where the
+# path is "/" (nothing in the ARN) or "/<segments>/" of printable ASCII (IAM Identifiers,
+# "IAM ARNs"; CreatePolicy Path and PolicyName patterns).
+_CUSTOMER_POLICY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:policy/(?:[!-.0-~]+/)*[\w+=,.@-]{1,128}$", re.ASCII
+)
 _TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -31,6 +37,10 @@ class Config:
         role_name: role added to instance profiles that have no role.
         managed_policy_name: AWS managed policy attached to roles lacking SSM permissions; its
             ARN is ``arn:<partition of the role>:iam::aws:policy/<name>``.
+        node_log_policy_arn: ARN of the customer managed policy that lets managed nodes upload
+            command output to the log buckets (``NODE_LOG_POLICY_ARN``); attached, with the
+            managed policy, to every role the check fixes, and to roles that reach SSM but lack
+            it. ``None`` disables it (only the managed policy is checked and attached).
         opt_out_tag_key: instances carrying this tag key (any value) are reported and left
             alone; ``None`` disables the opt-out.
         dry_run: report what would change and change nothing.
@@ -40,6 +50,7 @@ class Config:
     instance_profile_name: str
     role_name: str
     managed_policy_name: str = DEFAULT_MANAGED_POLICY_NAME
+    node_log_policy_arn: str | None = None
     opt_out_tag_key: str | None = None
     dry_run: bool = False
 
@@ -61,7 +72,9 @@ def load_config(env: Mapping[str, str]) -> Config:
     """Build a :class:`Config` from environment variables.
 
     Variables: ``SSM_INSTANCE_PROFILE_NAME`` and ``SSM_ROLE_NAME`` (required, IAM names),
-    ``SSM_MANAGED_POLICY_NAME`` (default ``AmazonSSMManagedInstanceCore``), ``OPT_OUT_TAG_KEY``
+    ``SSM_MANAGED_POLICY_NAME`` (default ``AmazonSSMManagedInstanceCore``),
+    ``NODE_LOG_POLICY_ARN`` (optional customer managed policy ARN; empty disables it),
+    ``OPT_OUT_TAG_KEY``
     (optional tag key; empty disables it), ``DRY_RUN`` (true/false, default false) and the Region
     from ``AWS_REGION`` (set by Lambda) or ``AWS_DEFAULT_REGION``.
 
@@ -95,6 +108,16 @@ def load_config(env: Mapping[str, str]) -> Config:
             "SSM_MANAGED_POLICY_NAME must be the name of an AWS managed policy, optionally with "
             "its path (e.g. AmazonSSMManagedInstanceCore), not an ARN"
         )
+    log_policy = env.get("NODE_LOG_POLICY_ARN", "").strip() or None
+    if log_policy is not None and (
+        not _CUSTOMER_POLICY_ARN.fullmatch(log_policy) or len(log_policy) > 2048
+    ):
+        problems.append(
+            "NODE_LOG_POLICY_ARN must be empty or the ARN of a customer managed policy, "
+            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
+            "(e.g. arn:aws:iam::123456789012:policy/fleetpatch-managed-node-logs), "
+            f"got {log_policy!r}"
+        )
     opt_out = env.get("OPT_OUT_TAG_KEY", "").strip() or None
     if opt_out is not None and (
         not _TAG_KEY.fullmatch(opt_out) or opt_out.lower().startswith("aws:")
@@ -114,6 +137,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         instance_profile_name=profile,
         role_name=role,
         managed_policy_name=policy,
+        node_log_policy_arn=log_policy,
         opt_out_tag_key=opt_out,
         dry_run=dry_run,
     )

@@ -12,8 +12,9 @@ pages and distinct profiles/roles, not with instances. Call budget of one invoca
 * instance profiles: with :data:`BULK_PROFILE_THRESHOLD` or more distinct profiles, one
   ``iam:ListInstanceProfiles`` call per page of 1000 profiles of the account (stopping once all
   wanted profiles are seen), else one ``iam:GetInstanceProfile`` per profile;
-* per distinct role: ``iam:ListAttachedRolePolicies`` (1 call; the role is compliant when the
-  configured managed policy is attached), then ``iam:ListRolePolicies`` (1 call) and
+* per distinct role: ``iam:ListAttachedRolePolicies`` (1 call; it also tells whether the node
+  log policy, when configured, is attached; the role reaches SSM when the configured managed
+  policy is attached), then ``iam:ListRolePolicies`` (1 call) and
   ``iam:GetRolePolicy`` per inline policy, then ``iam:GetPolicy`` + ``iam:GetPolicyVersion`` per
   distinct other attached policy (cached across roles), stopping as soon as the grants suffice.
 """
@@ -307,19 +308,39 @@ class RoleStatus(StrEnum):
 
 @dataclass(frozen=True)
 class RoleVerdict:
-    """The status of one role, with the missing or denied actions for the log."""
+    """The status of one role, with the missing or denied actions for the log.
+
+    Attributes:
+        status: whether the role lets an instance reach SSM.
+        detail: the missing or denied actions (``None`` when it reaches SSM).
+        log_policy_missing: a node log policy is configured and not attached to the role (only
+            that exact ARN counts; other grants of ``s3:PutObject`` are not evaluated).
+    """
 
     status: RoleStatus
     detail: str | None = None
+    log_policy_missing: bool = False
 
 
 class RoleInspector:
     """Decides, once per role and invocation, whether the role grants the SSM core actions."""
 
-    def __init__(self, iam: IAMClient, managed_policy_arn: Callable[[str], str]) -> None:
-        """Wrap ``iam``; ``managed_policy_arn(partition)`` is the configured policy's ARN."""
+    def __init__(
+        self,
+        iam: IAMClient,
+        managed_policy_arn: Callable[[str], str],
+        log_policy_arn: str | None = None,
+    ) -> None:
+        """Wrap ``iam``.
+
+        Args:
+            iam: IAM client.
+            managed_policy_arn: ``managed_policy_arn(partition)`` is the configured policy's ARN.
+            log_policy_arn: the node log policy every role must carry too, or ``None``.
+        """
         self._iam = iam
         self._managed_policy_arn = managed_policy_arn
+        self._log_policy_arn = log_policy_arn
         self._roles = _Memo()
         self._policies = _Memo()
 
@@ -328,7 +349,11 @@ class RoleInspector:
 
         AWS APIs, stopping as soon as the answer is known: ``iam:ListAttachedRolePolicies``,
         ``iam:ListRolePolicies``, ``iam:GetRolePolicy`` per inline policy, ``iam:GetPolicy`` and
-        ``iam:GetPolicyVersion`` per other attached policy (cached across roles).
+        ``iam:GetPolicyVersion`` per other attached policy (cached across roles; the node log
+        policy is not read, it grants no SSM action).
+
+        Returns:
+            The :class:`RoleVerdict`, with ``log_policy_missing`` from the attached policies.
 
         Raises:
             botocore.exceptions.ClientError: a read failed (e.g. AccessDenied, NoSuchEntity).
@@ -342,8 +367,9 @@ class RoleInspector:
             RoleName=role.name
         ):
             attached.extend(p["PolicyArn"] for p in page.get("AttachedPolicies", []))
+        log_missing = self._log_policy_arn is not None and self._log_policy_arn not in attached
         if managed in attached:
-            return RoleVerdict(RoleStatus.MANAGED_POLICY)
+            return RoleVerdict(RoleStatus.MANAGED_POLICY, log_policy_missing=log_missing)
         grants = Grants()
         inline = self._iam.get_paginator("list_role_policies")
         for names_page in inline.paginate(RoleName=role.name):
@@ -351,22 +377,28 @@ class RoleInspector:
                 doc = self._iam.get_role_policy(RoleName=role.name, PolicyName=policy_name)
                 add_document(grants, doc["PolicyDocument"])
                 if grants.complete or grants.blocked:
-                    return self._conclude(grants)
+                    return self._conclude(grants, log_missing)
         for arn in attached:
+            if arn == self._log_policy_arn:
+                continue
             add_document(grants, self._policies.get(arn, partial(self._document, arn)))
             if grants.complete or grants.blocked:
-                return self._conclude(grants)
-        return self._conclude(grants)
+                return self._conclude(grants, log_missing)
+        return self._conclude(grants, log_missing)
 
     @staticmethod
-    def _conclude(grants: Grants) -> RoleVerdict:
+    def _conclude(grants: Grants, log_missing: bool) -> RoleVerdict:
         if grants.blocked:
             return RoleVerdict(
-                RoleStatus.BLOCKED, "explicit Deny on " + ", ".join(sorted(grants.denied))
+                RoleStatus.BLOCKED,
+                "explicit Deny on " + ", ".join(sorted(grants.denied)),
+                log_missing,
             )
         if grants.complete:
-            return RoleVerdict(RoleStatus.GRANTED_BY_POLICIES)
-        return RoleVerdict(RoleStatus.LACKING, "missing " + ", ".join(grants.missing()))
+            return RoleVerdict(RoleStatus.GRANTED_BY_POLICIES, log_policy_missing=log_missing)
+        return RoleVerdict(
+            RoleStatus.LACKING, "missing " + ", ".join(grants.missing()), log_missing
+        )
 
     def _document(self, policy_arn: str) -> Any:
         policy = self._iam.get_policy(PolicyArn=policy_arn)["Policy"]

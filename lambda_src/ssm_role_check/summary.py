@@ -18,7 +18,10 @@ class Outcome(StrEnum):
     ROLE_ADDED = "role_added"
     """Its profile had no role; the configured SSM role was added to the profile."""
     POLICY_ATTACHED = "policy_attached"
-    """Its role lacked SSM permissions; the managed policy was attached to the role."""
+    """Its role lacked SSM permissions; the managed policy (and the node log policy, when
+    configured and missing) was attached to the role."""
+    LOG_POLICY_ATTACHED = "log_policy_attached"
+    """Its role reached SSM but lacked the configured node log policy; only that was attached."""
     ALREADY_ASSOCIATED = "already_associated"
     """Another invocation associated the SSM profile first (concurrent run); converged."""
     DEFERRED = "deferred"
@@ -36,7 +39,12 @@ class Outcome(StrEnum):
 
 
 CHANGED_OUTCOMES = frozenset(
-    {Outcome.PROFILE_ASSOCIATED, Outcome.ROLE_ADDED, Outcome.POLICY_ATTACHED}
+    {
+        Outcome.PROFILE_ASSOCIATED,
+        Outcome.ROLE_ADDED,
+        Outcome.POLICY_ATTACHED,
+        Outcome.LOG_POLICY_ATTACHED,
+    }
 )
 FAILED_OUTCOMES = frozenset({Outcome.BLOCKED_BY_DENY, Outcome.ACCESS_DENIED, Outcome.FAILED})
 
@@ -55,12 +63,15 @@ class Summary:
 
     ``changes`` counts mutating API calls that succeeded (or, in dry-run mode, would have been
     made) by operation name; a role or profile shared by many instances is changed once.
+    ``policies_attached`` counts the same AttachRolePolicy calls by policy ARN (the managed
+    policy and the node log policy), i.e. the number of roles each policy was attached to.
     """
 
     trigger: str | None
     dry_run: bool
     results: dict[str, Result] = field(default_factory=dict)
     changes: Counter[str] = field(default_factory=Counter)
+    policies_attached: Counter[str] = field(default_factory=Counter)
     roles_changed: set[str] = field(default_factory=set)
     profiles_changed: set[str] = field(default_factory=set)
     error: str | None = None
@@ -85,8 +96,9 @@ class Summary:
 
         Shape: ``{"status": "ok"|"error", "error": str|None, "trigger": str|None,
         "dry_run": bool, "instances": int, "outcomes": {outcome: count}, "changes":
-        {operation: count}, "changed_instance_ids": [...], "failed": [{"instance_id",
-        "outcome", "error"}], "opted_out_instance_ids": [...], "deferred_instance_ids": [...],
+        {operation: count}, "policies_attached": {policy_arn: roles}, "changed_instance_ids":
+        [...], "failed": [{"instance_id", "outcome", "error"}], "opted_out_instance_ids": [...],
+        "deferred_instance_ids": [...],
         "roles_changed": [...], "profiles_changed": [...], "api_calls": int|None,
         "truncated": [list names]}``.
         """
@@ -106,6 +118,7 @@ class Summary:
             "instances": len(self.results),
             "outcomes": self.counts(),
             "changes": dict(sorted(self.changes.items())),
+            "policies_attached": dict(sorted(self.policies_attached.items())),
             "changed_instance_ids": sorted(
                 i for i, r in self.results.items() if r.outcome in CHANGED_OUTCOMES
             ),

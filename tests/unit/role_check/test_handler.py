@@ -45,6 +45,7 @@ def env(monkeypatch: pytest.MonkeyPatch, fleet: Fleet) -> Env:
     monkeypatch.setenv("SSM_ROLE_NAME", SSM_ROLE)
     monkeypatch.setenv("OPT_OUT_TAG_KEY", "fleetpatch:role-check-opt-out")
     monkeypatch.delenv("DRY_RUN", raising=False)
+    monkeypatch.delenv("NODE_LOG_POLICY_ARN", raising=False)
     return Env(fleet, logs)
 
 
