@@ -29,3 +29,4 @@ def install() -> None:
 
     datasync.install()
     __import__("tests.emulator.events", fromlist=["install"]).install()  # EVENTS: EventBridge, Lambda
+    __import__("tests.emulator.patching", fromlist=["install"]).install()  # PATCH: patching
