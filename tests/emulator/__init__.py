@@ -29,4 +29,5 @@ def install() -> None:
 
     datasync.install()
     __import__("tests.emulator.events", fromlist=["install"]).install()  # EVENTS: EventBridge, Lambda
+    __import__("tests.emulator.automation", fromlist=["install"]).install()  # AUTOMATION: runbooks
     __import__("tests.emulator.patching", fromlist=["install"]).install()  # PATCH: patching
