@@ -28,6 +28,7 @@ def install() -> None:
     from . import datasync  # noqa: PLC0415 - SYNC: Resource Data Sync + Config managed rules
 
     datasync.install()
+    __import__("tests.emulator.agent", fromlist=["install"]).install()  # AGENT: nodes, SendCommand
     __import__("tests.emulator.events", fromlist=["install"]).install()  # EVENTS: EventBridge, Lambda
     __import__("tests.emulator.automation", fromlist=["install"]).install()  # AUTOMATION: runbooks
     __import__("tests.emulator.patching", fromlist=["install"]).install()  # PATCH: patching

@@ -195,6 +195,8 @@ class Activation:
     description: str | None = None
     default_instance_name: str | None = None
     tags: list[Json] = field(default_factory=list)
+    # nodes registered with it so far (the agent's hybrid registration increments it)
+    registrations_count: int = 0
 
     def item(self) -> Json:
         """The ``Activation`` item of DescribeActivations."""
@@ -202,7 +204,7 @@ class Activation:
             "ActivationId": self.activation_id,
             "IamRole": self.iam_role,
             "RegistrationLimit": self.registration_limit,
-            "RegistrationsCount": 0,
+            "RegistrationsCount": self.registrations_count,
             "ExpirationDate": self.expiration,
             "Expired": self.expiration <= _now(),
             "CreatedDate": self.created,
