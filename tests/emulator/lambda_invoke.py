@@ -22,8 +22,11 @@ runs the handler of a Python function from the zip moto keeps (``LambdaFunction.
 * the credentials come from :func:`tests.emulator.iam.assume_role` of the execution role by
   ``lambda.amazonaws.com`` (session name = the function name, as Lambda names it), so a role
   whose trust policy does not allow Lambda fails the invocation as on AWS;
-* ``Timeout`` (seconds) is enforced: the process is killed and the invocation reports
-  ``Task timed out after N.NN seconds`` with ``FunctionError: Unhandled``;
+* ``Timeout`` (seconds) is enforced from the handler call on (the Init phase — interpreter
+  start and imports — has its own 10 s limit, as on AWS:
+  https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): the process
+  ends and the invocation reports ``<request id> Task timed out after N.NN seconds`` with
+  ``FunctionError: Unhandled``;
 * an exception in the handler is reported as AWS's Python runtime reports it:
   ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with ``FunctionError:
   Unhandled`` (https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html).
@@ -70,19 +73,24 @@ Json = dict[str, Any]
 _MARK = "_fleetpatch_lambda_invoke_installed"
 LOG_TAIL_BYTES = 4096  # the Invoke API's LogResult is "the last 4 KB of the execution log"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # synchronous response payload quota (6 MB)
+# The Init phase (runtime start, imports) may take 10 s besides the function's Timeout:
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+INIT_LIMIT_SECONDS = 10.0
 
 # The child process: read the event from stdin, import the handler, call it with a context
 # object like the Python runtime's, write {"ok", "payload"|"error"} to the result file argv[1].
 _BOOTSTRAP = r"""
-import importlib, json, os, sys, time, traceback
+import importlib, json, os, sys, threading, time, traceback
 result_path = sys.argv[1]
-deadline = time.time() + float(os.environ["FLEETPATCH_LAMBDA_TIMEOUT"])
+timeout = float(os.environ["FLEETPATCH_LAMBDA_TIMEOUT"])
+request_id = os.environ["FLEETPATCH_LAMBDA_REQUEST_ID"]
+deadline = None
 class Context:
     function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
     function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
     invoked_function_arn = os.environ["FLEETPATCH_LAMBDA_FUNCTION_ARN"]
     memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-    aws_request_id = os.environ["FLEETPATCH_LAMBDA_REQUEST_ID"]
+    aws_request_id = request_id
     log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
     log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
     identity = None
@@ -90,22 +98,43 @@ class Context:
     @staticmethod
     def get_remaining_time_in_millis():
         return max(0, int((deadline - time.time()) * 1000))
+lock = threading.Lock()
+finished = []
 def write(document):
     with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(document, handle)
+def timed_out():
+    with lock:
+        if finished:
+            return
+        write({"ok": False, "error": {"errorType": "Sandbox.Timedout",
+            "errorMessage": f"{request_id} Task timed out after {timeout:.2f} seconds"}})
+        sys.stdout.flush(); sys.stderr.flush()
+        os._exit(124)
+def finish():
+    with lock:
+        finished.append(True)
 try:
     event = json.loads(sys.stdin.read() or "null")
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
     sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
     handler = getattr(importlib.import_module(module_name), function_name)
-    payload = handler(event, Context())
+    # The Init phase (imports) is not part of the function's timeout; the Invoke phase is.
+    deadline = time.time() + timeout
+    timer = threading.Timer(timeout, timed_out)
+    timer.daemon = True
+    timer.start()
+    try:
+        payload = handler(event, Context())
+    finally:
+        finish()
     write({"ok": True, "payload": json.dumps(payload)})
 except BaseException as error:
     frames = traceback.format_list(traceback.extract_tb(error.__traceback__))
     write({"ok": False, "error": {
         "errorMessage": str(error),
         "errorType": type(error).__name__,
-        "requestId": os.environ["FLEETPATCH_LAMBDA_REQUEST_ID"],
+        "requestId": request_id,
         "stackTrace": frames,
     }})
     traceback.print_exc()
@@ -295,14 +324,16 @@ def _run(fn: Any, region: str, payload: bytes, invocation: Invocation) -> None:
                 cwd=task_root,
                 env=env,
                 capture_output=True,
-                timeout=float(fn.timeout),
+                timeout=INIT_LIMIT_SECONDS + float(fn.timeout) + 5.0,
                 check=False,
             )
             logs = process.stdout + process.stderr
         except subprocess.TimeoutExpired as expired:
             logs = (expired.stdout or b"") + (expired.stderr or b"")
             invocation.function_error = "Unhandled"
-            message = f"Task timed out after {float(fn.timeout):.2f} seconds"
+            message = (
+                f"{invocation.request_id} Task timed out after {float(fn.timeout):.2f} seconds"
+            )
             invocation.payload = json.dumps(
                 {"errorType": "Sandbox.Timedout", "errorMessage": message}
             ).encode()
