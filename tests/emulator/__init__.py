@@ -32,3 +32,4 @@ def install() -> None:
     __import__("tests.emulator.events", fromlist=["install"]).install()  # EVENTS: EventBridge, Lambda
     __import__("tests.emulator.automation", fromlist=["install"]).install()  # AUTOMATION: runbooks
     __import__("tests.emulator.patching", fromlist=["install"]).install()  # PATCH: patching
+    __import__("tests.emulator.auth", fromlist=["install"]).install()  # IAM: request hook, denials

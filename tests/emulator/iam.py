@@ -801,6 +801,44 @@ def _split_role_arn(role_arn: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def check_assume_role(
+    principal: Principal, role_arn: str, context: Json | None = None, *, record: bool = True
+) -> None:
+    """Raise :class:`AccessDenied` unless ``principal`` may assume ``role_arn`` (sts:AssumeRole).
+
+    The role's trust policy is evaluated as the resource policy (a Deny refuses, some Allow
+    must name the principal or its account); a role session also needs ``sts:AssumeRole`` on
+    the role in its identity policy (stricter than AWS for a same-account trust policy naming
+    the session's role directly). Admin callers are not evaluated. Denials are recorded
+    unless ``record`` is False.
+    """
+    if not principal.evaluated:
+        return
+    action = "sts:AssumeRole"
+    account, name = _split_role_arn(role_arn)
+    role = find_role(account, name) if account else None
+
+    def refuse(reason: str) -> AccessDenied:
+        if record:
+            record_denial(principal, action, role_arn)
+        return AccessDenied(principal, action, role_arn, reason)
+
+    if role is None:
+        raise refuse("the role does not exist")
+    trust = parse_policy(role.assume_role_policy_document)
+    ctx = request_context(principal, context)
+    if _any(trust, "Deny", action, role_arn, ctx, principal):
+        raise refuse("with an explicit deny in a resource-based policy")
+    if _resource_allow(trust, action, role_arn, ctx, principal) is None:
+        raise refuse("no resource-based policy allows the sts:AssumeRole action")
+    if principal.kind == "role":
+        identity, _ = identity_statements(principal)
+        if _any(identity, "Deny", action, role_arn, ctx):
+            raise refuse("with an explicit deny in an identity-based policy")
+        if not _any(identity, "Allow", action, role_arn, ctx):
+            raise refuse("no identity-based policy allows the sts:AssumeRole action")
+
+
 def assume_role(
     principal: Principal, role_arn: str, session_name: str, context: Json | None = None
 ) -> Json:
@@ -820,40 +858,8 @@ def assume_role(
     """
     from moto.sts.models import sts_backends  # noqa: PLC0415
 
-    action = "sts:AssumeRole"
     account, name = _split_role_arn(role_arn)
-    role = find_role(account, name) if account else None
-    if principal.evaluated:
-        if role is None:
-            record_denial(principal, action, role_arn)
-            raise AccessDenied(principal, action, role_arn, "the role does not exist")
-        trust = parse_policy(role.assume_role_policy_document)
-        ctx = request_context(principal, context)
-        if _any(trust, "Deny", action, role_arn, ctx, principal):
-            record_denial(principal, action, role_arn)
-            raise AccessDenied(
-                principal, action, role_arn, "with an explicit deny in a resource-based policy"
-            )
-        if _resource_allow(trust, action, role_arn, ctx, principal) is None:
-            record_denial(principal, action, role_arn)
-            raise AccessDenied(
-                principal,
-                action,
-                role_arn,
-                "no resource-based policy allows the sts:AssumeRole action",
-            )
-        if principal.kind == "role":
-            identity, _ = identity_statements(principal)
-            if _any(identity, "Deny", action, role_arn, ctx) or not _any(
-                identity, "Allow", action, role_arn, ctx
-            ):
-                record_denial(principal, action, role_arn)
-                raise AccessDenied(
-                    principal,
-                    action,
-                    role_arn,
-                    "no identity-based policy allows the sts:AssumeRole action",
-                )
+    check_assume_role(principal, role_arn, context)
     caller_account = principal.account_id if principal.account_id.isdigit() else account
     backend = sts_backends[caller_account or account][PARTITION]
     session = backend.assume_role(
