@@ -142,6 +142,7 @@ module "hybrid_region" {
   patch_reboot_option           = local.patch_reboot_option
   patch_max_concurrency         = local.patch_max_concurrency
   patch_max_errors              = local.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   automatic_remediation         = local.automatic_remediation
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = local.role_check_dry_run

@@ -46,6 +46,7 @@ module "shared_services_primary" {
   patch_reboot_option           = local.patch_reboot_option
   patch_max_concurrency         = local.patch_max_concurrency
   patch_max_errors              = local.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   ebs_kms_key_arns              = []
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = local.role_check_dry_run
@@ -81,6 +82,7 @@ module "shared_services_secondary" {
   patch_reboot_option           = local.patch_reboot_option
   patch_max_concurrency         = local.patch_max_concurrency
   patch_max_errors              = local.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   ebs_kms_key_arns              = []
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = local.role_check_dry_run
@@ -124,6 +126,7 @@ module "application_primary" {
   patch_reboot_option           = local.patch_reboot_option
   patch_max_concurrency         = local.patch_max_concurrency
   patch_max_errors              = local.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   ebs_kms_key_arns              = []
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = local.role_check_dry_run
@@ -159,6 +162,7 @@ module "application_secondary" {
   patch_reboot_option           = local.patch_reboot_option
   patch_max_concurrency         = local.patch_max_concurrency
   patch_max_errors              = local.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   ebs_kms_key_arns              = []
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = local.role_check_dry_run

@@ -111,3 +111,14 @@ variable "role_check_zip_path" {
     error_message = "role_check_zip_path must be the path of a .zip file, or null."
   }
 }
+
+variable "patch_online_timeout_seconds" {
+  type        = number
+  description = "The demo passes a short value. Seconds (30-570) the patch run waits for the instances it started to run and report Online to SSM before it patches without them."
+  default     = 480
+
+  validation {
+    condition     = var.patch_online_timeout_seconds >= 30 && var.patch_online_timeout_seconds <= 570 && floor(var.patch_online_timeout_seconds) == var.patch_online_timeout_seconds
+    error_message = "patch_online_timeout_seconds must be a whole number from 30 to 570 (an aws:executeScript step runs at most 600 seconds)."
+  }
+}

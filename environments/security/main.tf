@@ -82,6 +82,7 @@ module "hybrid_region" {
   patch_reboot_option           = var.patch_reboot_option
   patch_max_concurrency         = var.patch_max_concurrency
   patch_max_errors              = var.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   automatic_remediation         = var.automatic_remediation
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = var.role_check_dry_run

@@ -54,6 +54,7 @@ module "primary" {
   patch_reboot_option           = var.patch_reboot_option
   patch_max_concurrency         = var.patch_max_concurrency
   patch_max_errors              = var.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   ebs_kms_key_arns              = lookup(var.ebs_kms_key_arns, var.primary_region, [])
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = var.role_check_dry_run
@@ -89,6 +90,7 @@ module "secondary" {
   patch_reboot_option           = var.patch_reboot_option
   patch_max_concurrency         = var.patch_max_concurrency
   patch_max_errors              = var.patch_max_errors
+  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
   ebs_kms_key_arns              = lookup(var.ebs_kms_key_arns, var.secondary_region, [])
   role_check_package_path       = local.role_check_zip_path
   role_check_dry_run            = var.role_check_dry_run

@@ -302,3 +302,11 @@ run "rejects_too_many_registrations" {
   }
   expect_failures = [var.hybrid_activation_registration_limit]
 }
+
+run "rejects_online_timeout_above_570" {
+  command = plan
+  variables {
+    patch_online_timeout_seconds = 571
+  }
+  expect_failures = [var.patch_online_timeout_seconds]
+}

@@ -332,3 +332,11 @@ run "rejects_recorder_outside_the_regions" {
   }
   expect_failures = [var.config_recorder_regions]
 }
+
+run "rejects_online_timeout_above_570" {
+  command = plan
+  variables {
+    patch_online_timeout_seconds = 571
+  }
+  expect_failures = [var.patch_online_timeout_seconds]
+}
