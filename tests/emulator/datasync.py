@@ -521,6 +521,16 @@ def schedule(account_id: str, region: str, _node_id: str | None = None) -> None:
             _TIMER.start()
 
 
+def cancel_pending() -> None:
+    """Drop scheduled syncs that have not started (tests; ``/moto-api/reset`` leaves them)."""
+    global _TIMER  # noqa: PLW0603 - the one pending timer
+    with _PENDING_LOCK:
+        if _TIMER is not None:
+            _TIMER.cancel()
+        _TIMER = None
+        _PENDING.clear()
+
+
 def _run_endpoint(body: Json) -> Json:
     account_id, region = body.get("account_id"), body.get("region")
     for name, value in (("account_id", account_id), ("region", region)):

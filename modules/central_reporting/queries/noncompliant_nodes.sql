@@ -23,10 +23,10 @@ SELECT
   n.region,
   COALESCE(NULLIF(p.patchgroup, ''), NULLIF(t.patchgroup, ''), '(none)') AS patchgroup,
   COUNT(*) AS nodes,
-  count_if(p.status = 'COMPLIANT') AS compliant,
-  count_if(p.status = 'NON_COMPLIANT') AS noncompliant,
+  count_if(COALESCE(p.status = 'COMPLIANT', false)) AS compliant,
+  count_if(COALESCE(p.status = 'NON_COMPLIANT', false)) AS noncompliant,
   count_if(p.status IS NULL) AS not_scanned,
-  ROUND(100.0 * count_if(p.status = 'COMPLIANT') / COUNT(*), 1) AS compliant_pct
+  ROUND(100.0 * count_if(COALESCE(p.status = 'COMPLIANT', false)) / COUNT(*), 1) AS compliant_pct
 FROM live n
 LEFT JOIN patch p
   ON p.accountid = n.accountid AND p.region = n.region AND p.resourceid = n.resourceid
