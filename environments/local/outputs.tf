@@ -43,6 +43,15 @@ output "regions" {
       compliance_topic_arn     = item.region.compliance_topic_arn
       role_check_function_name = item.region.role_check_function_name
       ssm_instance_profile     = item.region.ssm_instance_profile_name
+      scan_rule_arns           = item.region.scan_schedule_rule_arns
+      patch_rule_arns          = item.region.patch_schedule_rule_arns
+      role_check_rule_arns     = item.region.role_check_rule_arns
     } if item.region != null
   }
+}
+
+output "hybrid_activation_code" {
+  description = "Code of the hybrid activation (a registration secret; the demo registers its hybrid managed nodes with it), or null without one."
+  value       = try(module.hybrid_activation[0].activation_code, null)
+  sensitive   = true
 }

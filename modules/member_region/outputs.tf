@@ -107,3 +107,16 @@ output "managed_node_log_policy_arn" {
   description = "ARN of the IAM policy letting managed nodes upload command output to the log buckets; attached to the role-check SSM role, attach it to your own instance roles (or a hybrid activation's service role) too. Spelled out from the policy's name so it is known at plan time (usable in for_each)."
   value       = "arn:${local.partition}:iam::${local.account_id}:policy${aws_iam_policy.managed_node_logs.path}${aws_iam_policy.managed_node_logs.name}"
 }
+
+output "patch_schedule_rule_arns" {
+  description = "Map of patch group to the ARN of the EventBridge rule that starts its patch run."
+  value       = module.patch_automation.schedule_rule_arns
+}
+
+output "role_check_rule_arns" {
+  description = "ARNs of the EventBridge rules that invoke the role check: state_change (EC2 instance state changes) and sweep (the scheduled sweep); null without the role check."
+  value = try({
+    state_change = module.role_check[0].state_change_rule_arn
+    sweep        = module.role_check[0].sweep_rule_arn
+  }, null)
+}
