@@ -108,7 +108,10 @@ def _patch_states(account_id: str, region: str) -> dict[str, Json]:
     states = getattr(_module("patching"), "patch_states", None)
     if states is None:
         return {}
-    return {s["InstanceId"]: s for s in states(account_id, region)}
+    found = states(account_id, region)
+    if isinstance(found, dict):  # {node id: state}
+        return dict(found)
+    return {s["InstanceId"]: s for s in found}
 
 
 def _iso(value: Any) -> str:

@@ -178,7 +178,7 @@ def sources(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "patching",
         inventory=lambda a, r: data["inventory"] if (a, r) == (MEMBER, REGION) else {},
         compliance_items=lambda a, r: data["items"] if (a, r) == (MEMBER, REGION) else [],
-        patch_states=lambda a, r: [],
+        patch_states=lambda a, r: data.get("states", {}),
         on_change=lambda callback: None,
     )
     stand_in(
@@ -454,3 +454,24 @@ def test_changes_are_debounced_into_one_run(
     assert done.wait(5)
     assert runs == [(MEMBER, REGION)]
     assert _objects(central)
+
+
+def test_patch_summary_comes_from_the_patch_state(
+    sources: Any, central: Any, member_ssm: Any
+) -> None:
+    """With DescribeInstancePatchStates data ({node id: state}) AWS:PatchSummary is that state."""
+    sources["states"] = {
+        "i-0aaaaaaaaaaaaaaa1": {
+            "InstanceId": "i-0aaaaaaaaaaaaaaa1", "PatchGroup": "linux",
+            "BaselineId": "pb-0123456789abcdef0", "SnapshotId": "snap-1",
+            "InstalledCount": 40, "MissingCount": 3, "FailedCount": 0,
+            "Operation": "Install", "RebootOption": "RebootIfNeeded",
+            "OperationStartTime": NOW, "OperationEndTime": NOW,
+        }
+    }  # fmt: skip
+    _sync(member_ssm, Prefix=PREFIX)
+    assert datasync.run(MEMBER, REGION)[0].error is None
+    [record] = next(v for k, v in _objects(central).items() if "AWS:PatchSummary/" in k)
+    assert (record["InstalledCount"], record["MissingCount"]) == ("40", "3")
+    assert (record["OperationType"], record["RebootOption"]) == ("Install", "RebootIfNeeded")
+    assert record["OperationStartTime"] == "2025-03-01T12:00:00Z" and "InstanceId" not in record
