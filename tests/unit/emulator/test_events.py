@@ -119,10 +119,14 @@ def queue(
     return sqs, url, arn
 
 
-def messages(sqs: Any, url: str, want: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+def messages(
+    sqs: Any, url: str, want: int, timeout: float = 15.0, until: Any = None
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     while len(found) < want and time.monotonic() < deadline:
+        if until is not None and until(found):
+            break
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         found += [json.loads(m["Body"]) for m in answer.get("Messages", [])]
     return found
@@ -177,7 +181,8 @@ def function(emu: Emulator, name: str, timeout: int = 10) -> tuple[Any, str, str
 # --- schedule rule → SSM Automation --------------------------------------------------------------
 AUTOMATION_DOC = {
     "schemaVersion": "0.3",
-    "parameters": {"Message": {"type": "String"}},
+    "assumeRole": "{{ AutomationAssumeRole }}",
+    "parameters": {"AutomationAssumeRole": {"type": "String"}, "Message": {"type": "String"}},
     "mainSteps": [{"name": "wait", "action": "aws:sleep", "inputs": {"Duration": "PT0S"}}],
 }
 
@@ -191,7 +196,25 @@ def automation_rule(emu: Emulator, name: str, actions: list[str]) -> str:
         DocumentFormat="JSON",
     )
     definition = f"arn:aws:ssm:{REGION}:{ACCOUNT}:automation-definition/{name}-doc:$DEFAULT"
+    automation_role = role(emu, f"{name}-automation", "ssm.amazonaws.com", [])
     role_arn = role(emu, f"{name}-events", "events.amazonaws.com", actions, definition)
+    emu.client("iam", ACCOUNT, REGION).put_role_policy(
+        RoleName=f"{name}-events",
+        PolicyName="pass",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:PassRole",
+                        "Resource": automation_role,
+                        "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+                    }
+                ],
+            }
+        ),
+    )
     client = emu.client("events", ACCOUNT, REGION)
     client.put_rule(Name=name, ScheduleExpression="rate(7 days)")
     client.put_targets(
@@ -201,7 +224,9 @@ def automation_rule(emu: Emulator, name: str, actions: list[str]) -> str:
                 "Id": "run",
                 "Arn": definition,
                 "RoleArn": role_arn,
-                "Input": json.dumps({"Message": ["from the schedule"]}),
+                "Input": json.dumps(
+                    {"AutomationAssumeRole": [automation_role], "Message": ["from the schedule"]}
+                ),
             }
         ],
     )
@@ -548,7 +573,12 @@ def test_run_instances_emits_state_changes(emu: Emulator) -> None:
     ec2 = emu.client("ec2", ACCOUNT, REGION)
     image = ec2.describe_images()["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]
-    found = messages(sqs, url, 2)
+    instance_id = instance["InstanceId"]
+
+    def running(found: list[dict[str, Any]]) -> bool:
+        return any(m["detail"] == {"instance-id": instance_id, "state": "running"} for m in found)
+
+    found = messages(sqs, url, 10, until=running)
     states = {
         m["detail"]["state"] for m in found if m["detail"]["instance-id"] == instance["InstanceId"]
     }
