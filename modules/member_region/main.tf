@@ -108,12 +108,17 @@ module "role_check" {
   sweep_schedule       = var.role_check_sweep_schedule
   dry_run              = var.role_check_dry_run
   alarm_actions        = var.role_check_alarm_actions
-  tags                 = var.tags
+  # Attached with AmazonSSMManagedInstanceCore to the instance roles the function fixes (that
+  # policy has no s3:PutObject, so their command output would not reach the log buckets).
+  node_log_policy_arn = aws_iam_policy.managed_node_logs.arn
+  tags                = var.tags
 }
 
 # The managed nodes upload AWS-RunPatchBaseline and AWS-GatherSoftwareInventory output to the log
 # buckets with their instance profile: the role of the profile role_check associates gets this
-# policy; attach it (output managed_node_log_policy_arn) to the roles of your own profiles too.
+# policy here, and the role check attaches it to every instance role it fixes (or that reaches SSM
+# without it); attach it (output managed_node_log_policy_arn) to roles it does not check
+# (e.g. a hybrid activation's service role).
 data "aws_iam_policy_document" "managed_node_logs" {
   statement {
     sid       = "UploadCommandOutput"

@@ -9,9 +9,11 @@ locals {
   function_name      = "${var.name_prefix}-role-check"
   ssm_role_name      = "${var.name_prefix}-ssm-instance"
   managed_policy_arn = "arn:${local.partition}:iam::aws:policy/${var.managed_policy_name}"
-  log_group_name     = "/aws/lambda/${local.function_name}"
-  service_name       = "ssm-role-check"
-  iam_arn            = "arn:${local.partition}:iam::${local.account_id}"
+  # The policies the function may attach: the SSM managed policy and, when given, the node log policy.
+  attachable_policy_arns = concat([local.managed_policy_arn], var.node_log_policy_arn == null ? [] : [var.node_log_policy_arn])
+  log_group_name         = "/aws/lambda/${local.function_name}"
+  service_name           = "ssm-role-check"
+  iam_arn                = "arn:${local.partition}:iam::${local.account_id}"
 }
 
 # --- the SSM role and instance profile the function associates -----------------------------------
@@ -123,10 +125,10 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid     = "ReadAttachedPolicyDocuments"
     actions = ["iam:GetPolicy", "iam:GetPolicyVersion"]
-    resources = [
-      "${local.iam_arn}:policy/*",
-      "arn:${local.partition}:iam::aws:policy/*",
-    ]
+    resources = distinct(concat(
+      ["${local.iam_arn}:policy/*", "arn:${local.partition}:iam::aws:policy/*"],
+      var.node_log_policy_arn == null ? [] : [var.node_log_policy_arn],
+    ))
   }
 
   statement {
@@ -136,7 +138,7 @@ data "aws_iam_policy_document" "function" {
     condition {
       test     = "ArnEquals"
       variable = "iam:PolicyARN"
-      values   = [local.managed_policy_arn]
+      values   = local.attachable_policy_arns
     }
   }
 
@@ -216,6 +218,7 @@ resource "aws_lambda_function" "this" {
       SSM_INSTANCE_PROFILE_NAME    = aws_iam_instance_profile.ssm.name
       SSM_ROLE_NAME                = aws_iam_role.ssm_instance.name
       SSM_MANAGED_POLICY_NAME      = var.managed_policy_name
+      NODE_LOG_POLICY_ARN          = var.node_log_policy_arn == null ? "" : var.node_log_policy_arn
       OPT_OUT_TAG_KEY              = var.opt_out_tag_key == null ? "" : var.opt_out_tag_key
       DRY_RUN                      = tostring(var.dry_run)
       POWERTOOLS_SERVICE_NAME      = local.service_name

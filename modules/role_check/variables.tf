@@ -82,6 +82,19 @@ variable "managed_policy_name" {
   }
 }
 
+variable "node_log_policy_arn" {
+  type        = string
+  description = "ARN of the customer managed policy letting managed nodes upload command output to the log buckets (member_region's managed_node_log_policy_arn). The function attaches it, with managed_policy_name, to every role it fixes and alone to roles that reach SSM without it (NODE_LOG_POLICY_ARN); AmazonSSMManagedInstanceCore has no s3:PutObject. This module does not attach it to its own SSM role: attach it there yourself (member_region does), else the function does when it next checks an instance using that role. null: only managed_policy_name is checked and attached."
+  default     = null
+
+  validation {
+    # AWS ARN format for IAM policies: arn:<partition>:iam::<account>:policy/<path><name>
+    # (path "/" or "/<segments>/" of printable ASCII, name 1-128 of letters, digits and +=,.@_-).
+    condition     = var.node_log_policy_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/([!-.0-~]+/)*[A-Za-z0-9+=,.@_-]{1,128}$", coalesce(var.node_log_policy_arn, "x")))
+    error_message = "node_log_policy_arn must be null or a customer managed policy ARN, arn:<partition>:iam::<12-digit account>:policy/<path><name> (an AWS managed policy, arn:aws:iam::aws:policy/..., is not one)."
+  }
+}
+
 variable "opt_out_tag_key" {
   type        = string
   description = "Instances carrying this tag key (any value) are reported and left alone, and the function's role is not allowed to associate a profile with them. null disables the opt-out."

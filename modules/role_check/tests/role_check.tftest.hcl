@@ -96,6 +96,7 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
       SSM_INSTANCE_PROFILE_NAME    = "ss-oregon-ssm-instance"
       SSM_ROLE_NAME                = "ss-oregon-ssm-instance"
       SSM_MANAGED_POLICY_NAME      = "AmazonSSMManagedInstanceCore"
+      NODE_LOG_POLICY_ARN          = ""
       OPT_OUT_TAG_KEY              = "fleetpatch:role-check-opt-out"
       DRY_RUN                      = "false"
       POWERTOOLS_SERVICE_NAME      = "ssm-role-check"
@@ -217,6 +218,51 @@ run "inputs_reach_the_function_and_encryption_keys" {
     condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "EncryptDeadLetters"][0] == toset([var.dlq_kms_key_arn])
     error_message = "the function may use the dead-letter queue's key"
   }
+}
+
+run "node_log_policy_reaches_the_function_and_may_be_attached" {
+  command = plan
+
+  variables {
+    node_log_policy_arn = "arn:aws:iam::111111111111:policy/fleetpatch/ss-oregon-managed-node-logs"
+  }
+
+  assert {
+    condition     = one(aws_lambda_function.this.environment).variables["NODE_LOG_POLICY_ARN"] == var.node_log_policy_arn
+    error_message = "the function is given the node log policy (NODE_LOG_POLICY_ARN)"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PolicyARN" && c.test == "ArnEquals"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::111111111111:policy/fleetpatch/ss-oregon-managed-node-logs"])
+    error_message = "AttachRolePolicy is limited to the SSM managed policy and the node log policy"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.actions if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == toset(["iam:AttachRolePolicy"]) && [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == toset(["arn:aws:iam::111111111111:role/*"])
+    error_message = "the statement grants only AttachRolePolicy on the account's roles"
+  }
+  assert {
+    condition     = contains([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "ReadAttachedPolicyDocuments"][0], var.node_log_policy_arn)
+    error_message = "the function may read the node log policy"
+  }
+  assert {
+    condition     = aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    error_message = "the module does not attach the log policy to its own SSM role (member_region does)"
+  }
+}
+
+run "rejects_aws_managed_policy_as_node_log_policy" {
+  command = plan
+  variables {
+    node_log_policy_arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+  }
+  expect_failures = [var.node_log_policy_arn]
+}
+
+run "rejects_non_policy_arn_as_node_log_policy" {
+  command = plan
+  variables {
+    node_log_policy_arn = "arn:aws:iam::111111111111:role/ss-oregon-managed-node-logs"
+  }
+  expect_failures = [var.node_log_policy_arn]
 }
 
 run "rejects_bad_name_prefix" {
