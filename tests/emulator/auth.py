@@ -772,20 +772,42 @@ def _s3_action(self: Any, bucket_name: str | None = None, key_name: str | None =
         raise S3ClientError("AccessDenied", str(error)) from error
 
 
+_ORIGINAL_KEY_RESPONSE: Any = None
+
+
+def _key_response(self: Any, request: Any, full_url: str) -> Any:
+    """moto's S3 object dispatch, with the IAM check of an evaluated caller made first: moto
+    refuses a bucket-policy Deny itself before any auth hook, with an empty 403 and no record."""
+    principal = iam.principal_from_request(self.current_account, self.headers)
+    if principal.evaluated and request.method in ("GET", "PUT", "HEAD", "DELETE"):
+        from urllib.parse import parse_qs  # noqa: PLC0415
+
+        self._set_action("KEY", request.method, parse_qs(urlparse(full_url).query, True))
+        _s3_action(
+            self,
+            bucket_name=self.parse_bucket_name_from_url(request, full_url),
+            key_name=self.parse_key_name(),
+        )
+    return _ORIGINAL_KEY_RESPONSE(self, request, full_url)
+
+
 _INSTALLED = False
 
 
 def install() -> None:
     """Put the hook in front of every moto service (idempotent) and register the IAM control
     endpoints (``GET /fleetpatch/iam/denials``, ``POST /fleetpatch/iam/reset``)."""
-    global _INSTALLED  # noqa: PLW0603 - patched once per process
+    global _INSTALLED, _ORIGINAL_KEY_RESPONSE  # noqa: PLW0603 - patched once per process
     from moto.core.responses import BaseResponse  # noqa: PLC0415
+    from moto.s3.responses import S3Response  # noqa: PLC0415
 
     iam.install()
     if _INSTALLED:
         return
     setattr(BaseResponse, "_authenticate_and_authorize_normal_action", _normal_action)  # noqa: B010
     setattr(BaseResponse, "_authenticate_and_authorize_s3_action", _s3_action)  # noqa: B010
+    _ORIGINAL_KEY_RESPONSE = S3Response._key_response
+    setattr(S3Response, "_key_response", _key_response)  # noqa: B010
     _INSTALLED = True
 
 
