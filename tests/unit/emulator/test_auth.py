@@ -96,7 +96,7 @@ def instance(emu: Emulator, **tags: str) -> str:
 def error_of(call: Any, **kwargs: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as info:
         call(**kwargs)
-    response: dict[str, Any] = info.value.response
+    response: Any = info.value.response
     return {
         "code": response["Error"]["Code"],
         "status": response["ResponseMetadata"]["HTTPStatusCode"],
