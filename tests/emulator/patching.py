@@ -68,6 +68,9 @@ RUN_PATCH_BASELINE = "AWS-RunPatchBaseline"
 GATHER_INVENTORY = "AWS-GatherSoftwareInventory"
 REFRESH_ASSOCIATION = "AWS-RefreshAssociation"
 
+# Whether associations run through the agent's command engine (agent_commands.send_command);
+# False calls the registered plugin directly (unit tests with hand-made nodes).
+USE_COMMAND_ENGINE = True
 _LOCK = threading.RLock()
 _CALLBACKS: list[Callable[[str, str, str], None]] = []
 
@@ -1004,41 +1007,68 @@ def _targets(account_id: str, region: str, members: Json) -> list[Json]:
     return list(chosen.values())
 
 
-def _run_on_node(account_id: str, region: str, association: Any, node: Json) -> tuple[str, str]:
-    """Run the association's document on ``node`` through the agent; (status, detail)."""
+def _run_on_nodes(
+    account_id: str, region: str, association: Any, nodes: list[Json]
+) -> dict[str, str]:
+    """Run the association's document on ``nodes`` through the agent's command engine (one
+    SendCommand-equivalent command, the association's rate controls and output location; the
+    node role uploads the output); ``{node_id: invocation status}``."""
+    members = association.members
+    name = str(members["Name"]).rsplit("/", 1)[-1]
+    parameters = {k: [str(x) for x in v] for k, v in (members.get("Parameters") or {}).items()}
+    ids = [str(n["InstanceId"]) for n in nodes]
+    try:
+        if not USE_COMMAND_ENGINE:
+            raise ImportError("command engine disabled")
+        from . import agent_commands  # noqa: PLC0415 - the agent's engine
+    except ImportError:
+        return {
+            node_id: _run_plugin(account_id, region, name, parameters, n)
+            for node_id, n in zip(ids, nodes, strict=True)
+        }
+    request: Json = {
+        "DocumentName": name,
+        "InstanceIds": ids,
+        "Parameters": parameters,
+        "MaxConcurrency": str(members.get("MaxConcurrency") or "50"),
+        "MaxErrors": str(members.get("MaxErrors") or "100%"),
+        "Comment": f"State Manager association {association.association_id}",
+    }
+    location = (members.get("OutputLocation") or {}).get("S3Location") or {}
+    if location.get("OutputS3BucketName"):
+        request["OutputS3BucketName"] = location["OutputS3BucketName"]
+        if location.get("OutputS3KeyPrefix"):
+            request["OutputS3KeyPrefix"] = location["OutputS3KeyPrefix"]
+        if location.get("OutputS3Region"):
+            request["OutputS3Region"] = location["OutputS3Region"]
+    command_id = agent_commands.send_command(account_id, region, request)["Command"]["CommandId"]
+    agent_commands.wait(account_id, region, command_id, timeout=600)
+    invocations = agent_commands.list_command_invocations(
+        account_id, region, {"CommandId": command_id}
+    )["CommandInvocations"]
+    return {str(i["InstanceId"]): str(i["Status"]) for i in invocations}
+
+
+def _run_plugin(
+    account_id: str, region: str, name: str, parameters: dict[str, list[str]], node: Json
+) -> str:
     from . import agent  # noqa: PLC0415
 
-    name = str(association.members["Name"]).rsplit("/", 1)[-1]
-    parameters = {
-        k: [str(x) for x in v] for k, v in (association.members.get("Parameters") or {}).items()
-    }
-    runner = getattr(agent, "run_document", None)
-    if runner is not None:
-        result = runner(
-            account_id,
-            region,
-            str(node["InstanceId"]),
-            name,
-            parameters,
-            association_id=association.association_id,
-        )
-    else:
-        plugin = agent._PLUGINS.get(name)
-        if plugin is None:
-            return "Failed", f"document {name} is not executable on the emulator"
-        ctx = agent.CommandContext(
-            account_id=account_id,
-            region=region,
-            node=node,
-            node_id=str(node["InstanceId"]),
-            command_id=str(uuid.uuid4()),
-            document_name=name,
-            parameters=parameters,
-            principal=None,
-            faults={},
-        )
-        result = plugin(ctx)
-    return str(result.status), str(result.stderr or result.stdout)[:200]
+    plugin = agent.plugin_for(name) if hasattr(agent, "plugin_for") else None
+    if plugin is None:
+        return "Failed"
+    ctx = agent.CommandContext(
+        account_id=account_id,
+        region=region,
+        node=node,
+        node_id=str(node["InstanceId"]),
+        command_id=str(uuid.uuid4()),
+        document_name=name,
+        parameters=parameters,
+        principal=None,
+        faults={},
+    )
+    return str(plugin(ctx).status)
 
 
 def run_associations(
@@ -1071,16 +1101,20 @@ def run_associations(
     results: Json = {}
     for association in associations:
         per_node: dict[str, str] = {}
+        online: list[Json] = []
         for node in _targets(account_id, region, association.members):
             node_id = str(node["InstanceId"])
             if node_ids is not None and node_id not in node_ids:
                 continue
             if node.get("PingStatus") != "Online":
+                # Applied when the node is back online (not emulated: it stays Pending).
                 per_node[node_id] = "Pending"
-                continue
-            status, _ = _run_on_node(account_id, region, association, node)
-            per_node[node_id] = status
-            _record_association(account_id, region, association, node_id, status)
+            else:
+                online.append(node)
+        if online:
+            for node_id, status in _run_on_nodes(account_id, region, association, online).items():
+                per_node[node_id] = status
+                _record_association(account_id, region, association, node_id, status)
         results[association.association_id] = per_node
         _update_overview(association, per_node)
     return results

@@ -90,6 +90,7 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     nodes = [dict(LINUX), dict(WINDOWS)]
     monkeypatch.setattr(agent, "nodes", lambda account, region: nodes, raising=False)
+    monkeypatch.setattr(patching, "USE_COMMAND_ENGINE", False)
     ssm_ext.install()
     patching.install()
     with mock_aws():
