@@ -1,27 +1,39 @@
-"""``make demo``: the whole seed topology of fleetpatch on the embedded AWS emulator.
+"""``make demo``: the seed's topology *and its workflows* on the embedded AWS emulator.
 
-Eight steps, each printing its name, what it did and its time:
+The steps, each printing its name, what it did (a before/after table of the fleet where the fleet
+changes) and its time:
 
-1. start the emulator (moto + fleetpatch's extensions, tests/emulator) on a free port;
+1. start the emulator (moto + fleetpatch's execution engines, tests/emulator) on a free port;
 2. ``terraform init`` + ``apply`` of environments/local: the security account (home Region) and
-   the shared services and application accounts (two Regions each), distinct account ids
-   reached through ``sts:AssumeRole``;
-3. seed a fleet in every member account and Region: linux, windows and appa patch groups, some
-   instances stopped, some without an instance profile, some whose role lacks SSM permissions,
-   one opted out of the role check;
-4. run the role-check sweep (the Lambda's handler, in-process, pointed at the emulator) in each
-   account and Region and print a before/after table;
-5. run the patch run's discovery step (ssm_documents/scripts/find_and_tag.py) and print which
-   instances the next patch run would start and stop;
-6. print where everything lives (buckets, documents, schedules, rules, topics) and write the
-   compliance report (tools.report) over a sample in the central bucket's sync layout;
-7. ``terraform plan -detailed-exitcode`` must report no changes;
-8. ``terraform destroy`` and stop the emulator (skipped with ``KEEP=1`` / ``--keep``).
+   the shared services and application accounts (two Regions each);
+3. seed a fleet in every member account and Region (linux, windows and appa patch groups, some
+   stopped, some without an instance profile, some whose role lacks SSM, one opted out; in the
+   first one a node that never comes Online and one whose patching fails) and register two hybrid
+   managed nodes through the security account's activation; subscribe a queue to the central
+   compliance topic;
+4. role check: the EC2 state changes of the launch invoke the role-check Lambda through its
+   EventBridge rule, then its sweep schedule is fired;
+5. weekly scan: every scan schedule is fired (EventBridge → SSM Automation → Run Command →
+   the agents);
+6. compliance: the nodes' patch compliance and the Config rules' evaluations;
+7. patch run: every patch schedule is fired; one run is cancelled while its instances run;
+8. rescan (the scan schedules fired again);
+9. Resource Data Sync of every member account and Region into the central bucket;
+10. the compliance report, read from the central bucket;
+11. Config: NON_COMPLIANT changes forwarded to the security account's bus and delivered by the
+    central SNS topic to the demo's queue;
+12. ``terraform plan -detailed-exitcode`` must report no changes (the workflows changed nothing
+    Terraform manages), then the emulator stops (``KEEP=1`` / ``--keep`` leaves it running).
 
-A failed step says which step failed and why, and the clean-up (step 8) still runs. Exit status
-0 when every step passed, 1 otherwise. Work files go to build/demo/: the output of each terraform
-command (``apply.txt``, ``plan.txt``, ...), the provider's debug log (``terraform.log``, which
-names any call the emulator answered with a server error) and the emulator's log.
+Every actor calls with its own credentials and the emulator evaluates its IAM policies (see
+tests/emulator/README.md); a refused call is an IAM denial, listed in the summary. The demo
+itself acts as the administrator (the deployer): it launches instances, fires schedules and reads
+results, as an operator would.
+
+A failed step says which step failed and why; later steps are skipped and the emulator still
+stops. Exit status 0 when every step passed, 1 otherwise. Work files go to build/demo/:
+``summary.json`` (the machine-readable record, a contract other checks read), the output of each
+terraform command, the provider's debug log (``terraform.log``) and the emulator's log.
 """
 
 from __future__ import annotations
@@ -29,44 +41,71 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import io
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.emulator.launcher import Emulator, EmulatorError
 from tests.emulator.tfrun import TerraformResult, api_calls, server_errors, terraform, terraform_env
+from tools.demo_fleet import (
+    AMI_LINUX,
+    FAULTY,
+    FLEET,
+    HYBRID,
+    OPT_OUT_TAG,
+    Host,
+    app_role,
+    compliance_of,
+    ping_of,
+    ssm_status,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = ROOT / "environments" / "local"
 WORK = ROOT / "build" / "demo"
 PACKAGE = ROOT / "build" / "ssm_role_check.zip"
-TOTAL_STEPS = 8
-REPORT_NODES = 60
 PARALLELISM = 30  # the provider mostly waits on consistency checks: overlap them
-AMI = "ami-12c6146b"  # one of moto's default images
-DEMO_ROLE = "fleetpatch-demo-app-no-ssm"
-SCHEDULED_EVENT = {
-    "version": "0",
-    "id": "fleetpatch-demo-sweep",
-    "detail-type": "Scheduled Event",
-    "source": "aws.events",
-    "detail": {},
+# The patch run waits this long for the instances it started (the document's minimum is 30 s):
+# the node that never comes Online costs the demo this much.
+ONLINE_TIMEOUT_SECONDS = 30
+# Emulated time: a node is Online 2 s after it runs; an undeliverable command gives up after 5 s
+# (AWS: the command's TimeoutSeconds, 600 s in our documents). Everything else is real time.
+AGENT_CONFIG = {
+    "online_delay_seconds": 2.0,
+    "connection_lost_delay_seconds": 0.5,
+    "command_seconds": 0.2,
+    "delivery_timeout_seconds": 5.0,
 }
+WAIT_SECONDS = 300  # longest wait for one Automation execution
+QUEUE_NAME = "fleetpatch-demo-compliance-alerts"
 
 
 class StepError(RuntimeError):
     """A demo step failed; the message says why."""
+
+
+@dataclass
+class Node:
+    """One node of the demo fleet (EC2 instance or hybrid managed node)."""
+
+    id: str
+    name: str
+    group: str
+    key: str  # "<account name>/<region>"
+    account_id: str
+    region: str
+    launched: str  # running | stopped | hybrid
+    kind: str = "ec2"
+    profile: str | None = None
 
 
 @dataclass
@@ -78,21 +117,24 @@ class Demo:
     env: dict[str, str] = field(default_factory=dict)
     variables: list[str] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
-    fleet: dict[str, list[dict[str, str]]] = field(default_factory=dict)
-    applied: bool = False
+    nodes: list[Node] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    queue_url: str = ""
 
 
 @contextlib.contextmanager
-def step(number: int, name: str, demo: Demo) -> Iterator[list[str]]:
-    """Print ``[n/8] name``, run the body, then its report lines and time (or why it failed).
+def step(number: int, total: int, name: str, demo: Demo) -> Iterator[list[str]]:
+    """Print ``[n/total] name``, run the body, then its report lines and time (or why it failed).
 
     The body appends report lines to the yielded list. A failure is recorded on ``demo`` and
     printed; it does not propagate, so later steps (and the clean-up) decide for themselves.
     """
-    print(f"\n[{number}/{TOTAL_STEPS}] {name}", flush=True)
+    print(f"\n[{number}/{total}] {name}", flush=True)
     lines: list[str] = []
     started = time.monotonic()
+    ok = True
     try:
         yield lines
     except (
@@ -100,24 +142,65 @@ def step(number: int, name: str, demo: Demo) -> Iterator[list[str]]:
         EmulatorError,
         OSError,
         ValueError,
+        KeyError,
         ClientError,
         BotoCoreError,
-        subprocess.SubprocessError,
     ) as error:
+        ok = False
         demo.failed.append(f"step {number} ({name}): {error}")
         for line in lines:
             print(f"      {line}")
         print(f"    FAILED after {time.monotonic() - started:.1f}s: {error}", flush=True)
-        return
-    for line in lines:
-        print(f"      {line}")
-    print(f"    done in {time.monotonic() - started:.1f}s", flush=True)
+    else:
+        for line in lines:
+            print(f"      {line}")
+        print(f"    done in {time.monotonic() - started:.1f}s", flush=True)
+    finally:
+        demo.steps.append({"name": name, "seconds": round(time.monotonic() - started, 1), "ok": ok})
+
+
+# --- the emulator's control plane and AWS clients ----------------------------------------------
+def control(demo: Demo, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST (or GET without ``body``) ``/fleetpatch/<path>`` on the emulator; the JSON answer.
+
+    Raises:
+        StepError: the emulator answered an error (its message is included).
+    """
+    url = f"{demo.emulator.endpoint}/fleetpatch/{path}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - the emulator on loopback
+        url, data=data, method="GET" if body is None else "POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_SECONDS + 60) as response:  # noqa: S310
+            answer: dict[str, Any] = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise StepError(f"emulator {path}: {error.code} {error.read().decode()[:500]}") from error
+    return answer
+
+
+def client(demo: Demo, service: str, account_id: str, region: str) -> Any:
+    """A boto3 client acting as the administrator of ``account_id`` in ``region``."""
+    return demo.emulator.client(service, account_id, region)
+
+
+def member_regions(demo: Demo) -> dict[str, dict[str, Any]]:
+    """``{"<account>/<region>": region output}`` of the member accounts (not security)."""
+    return {
+        k: v for k, v in demo.outputs.get("regions", {}).items() if not k.startswith("security/")
+    }
+
+
+def all_regions(demo: Demo) -> dict[str, dict[str, Any]]:
+    """Every account-Region running member_region, the security one (hybrid nodes) included."""
+    regions: dict[str, dict[str, Any]] = demo.outputs.get("regions", {})
+    return regions
 
 
 def _terraform(demo: Demo, *args: str) -> TerraformResult:
     result = terraform(list(args), ENVIRONMENT, demo.env)
     (WORK / f"{args[0]}.txt").write_text(result.stdout + result.stderr)
-    # plan -detailed-exitcode exits 2 for "changes"; its caller decides what that means.
     accepted = (0, 2) if args[0] == "plan" else (0,)
     if result.returncode not in accepted:
         missing = server_errors(api_calls(WORK / "terraform.log"))
@@ -126,12 +209,56 @@ def _terraform(demo: Demo, *args: str) -> TerraformResult:
     return result
 
 
+def fleet_table(demo: Demo, lines: list[str], column: str = "after") -> dict[str, dict[str, str]]:
+    """Append the fleet table to ``lines``.
+
+    Columns: node, account/Region, EC2 state, patch group, ping, patch compliance.
+    Returns ``{node id: {"state","ping","compliance"}}``.
+    """
+    rows: dict[str, dict[str, str]] = {}
+    by_region: dict[tuple[str, str], list[Node]] = {}
+    for node in demo.nodes:
+        by_region.setdefault((node.account_id, node.region), []).append(node)
+    for (account_id, region), nodes in sorted(by_region.items()):
+        ec2_ids = [n.id for n in nodes if n.kind == "ec2"]
+        states: dict[str, str] = {}
+        if ec2_ids:
+            ec2 = client(demo, "ec2", account_id, region)
+            for page in ec2.get_paginator("describe_instances").paginate(InstanceIds=ec2_ids):
+                for reservation in page["Reservations"]:
+                    for instance in reservation["Instances"]:
+                        states[instance["InstanceId"]] = instance["State"]["Name"]
+        ssm = client(demo, "ssm", account_id, region)
+        ids = [n.id for n in nodes]
+        pings = ping_of(ssm, ids)
+        compliance = compliance_of(ssm, [i for i in ids if i in pings])
+        for node in nodes:
+            rows[node.id] = {
+                "state": states.get(node.id, "hybrid" if node.kind == "hybrid" else "?"),
+                "ping": pings.get(node.id, "not a node"),
+                "compliance": compliance.get(node.id, "-"),
+            }
+    lines.append(
+        f"  {'node':21} {'name':16} {'account/Region':28} {'state':8} {'group':13} "
+        f"{'ping':15} patch compliance ({column})"
+    )
+    for node in demo.nodes:
+        row = rows[node.id]
+        lines.append(
+            f"  {node.id:21} {node.name:16} {node.key:28} {row['state']:8} {node.group:13} "
+            f"{row['ping']:15} {row['compliance']}"
+        )
+    return rows
+
+
 # --- steps ---------------------------------------------------------------------------------------
 def start_emulator(demo: Demo, lines: list[str]) -> None:
-    """Step 1: the emulator in a child process on a free loopback port."""
+    """Step 1: the emulator in a child process on a free loopback port, agent timings set."""
     demo.emulator.start()
+    config = control(demo, "agent/config", AGENT_CONFIG)["config"]
     lines.append(
-        f"moto + fleetpatch extensions on {demo.emulator.endpoint} (pid {demo.emulator.pid})"
+        f"moto + fleetpatch engines on {demo.emulator.endpoint} (pid {demo.emulator.pid}); "
+        f"agent timings {config}"
     )
 
 
@@ -145,11 +272,11 @@ def apply_topology(demo: Demo, lines: list[str]) -> None:
         f"-var=endpoint={demo.emulator.endpoint}",
         f"-var=hybrid_activation_expiration_date={expires}",
         f"-var=role_check_zip_path={PACKAGE}",
+        f"-var=patch_online_timeout_seconds={ONLINE_TIMEOUT_SECONDS}",
         f"-state={WORK / 'terraform.tfstate'}",
     ]
     init = _terraform(demo, "init", "-input=false", "-backend=false")
     lines.append(f"terraform init: {init.seconds:.1f}s")
-    demo.applied = True  # from here on, clean-up destroys whatever the apply created
     apply = _terraform(
         demo,
         "apply",
@@ -166,100 +293,550 @@ def apply_topology(demo: Demo, lines: list[str]) -> None:
         lines.append(f"{key:28} account {region['account_id']}  prefix {region['name_prefix']}")
 
 
-def _member_regions(demo: Demo) -> dict[str, dict[str, Any]]:
-    return {
-        k: v for k, v in demo.outputs.get("regions", {}).items() if not k.startswith("security/")
+def _launch(demo: Demo, key: str, region: dict[str, Any], host: Host, app_profile: str) -> Node:
+    account_id, name = region["account_id"], region["region"]
+    ec2 = client(demo, "ec2", account_id, name)
+    tags = [
+        {"Key": "Name", "Value": host.name},
+        {"Key": region["patch_group_tag_key"], "Value": host.group},
+    ]
+    if host.opted_out:
+        tags.append({"Key": OPT_OUT_TAG, "Value": "legacy"})
+    launch: dict[str, Any] = {
+        "ImageId": AMI_LINUX,
+        "InstanceType": "t3.micro",
+        "MinCount": 1,
+        "MaxCount": 1,
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}],
     }
+    profile = {"ssm": region["ssm_instance_profile"], "app": app_profile}.get(host.profile or "")
+    if profile:
+        launch["IamInstanceProfile"] = {"Name": profile}
+    instance_id = ec2.run_instances(**launch)["Instances"][0]["InstanceId"]
+    if host.faults:
+        control(
+            demo,
+            "agent/faults",
+            {"account_id": account_id, "region": name, "instance_id": instance_id, **host.faults},
+        )
+    if host.state == "stopped":
+        ec2.stop_instances(InstanceIds=[instance_id])
+    return Node(
+        instance_id, host.name, host.group, key, account_id, name, host.state, profile=host.profile
+    )
 
 
 def seed_fleet(demo: Demo, lines: list[str]) -> None:
-    """Step 3: EC2 instances in every member account and Region, in every situation."""
-    for key, region in sorted(_member_regions(demo).items()):
-        account, name = region["account_id"], region["region"]
-        ec2 = demo.emulator.client("ec2", account, name)
-        iam = demo.emulator.client("iam", account, name)
-        app_role = _demo_role(iam, name)
-        tag_key = region["patch_group_tag_key"]
-        good_profile = region["ssm_instance_profile"]
-        plan = [
-            ("linux-web-1", "linux", "running", good_profile, False),
-            ("linux-web-2", "linux", "stopped", good_profile, False),
-            ("windows-ad-1", "windows", "running", None, False),
-            ("windows-ad-2", "windows", "stopped", None, False),
-            ("appa-app-1", "appa", "running", app_role, False),
-            ("appa-app-2", "appa", "stopped", app_role, False),
-            ("linux-legacy-1", "linux", "running", None, True),
-        ]
-        fleet: list[dict[str, str]] = []
-        for host, group, state, profile, opted_out in plan:
-            tags = [{"Key": "Name", "Value": host}, {"Key": tag_key, "Value": group}]
-            if opted_out:
-                tags.append({"Key": "fleetpatch:role-check-opt-out", "Value": "legacy"})
-            launch: dict[str, Any] = {
-                "ImageId": AMI,
-                "InstanceType": "t3.micro",
-                "MinCount": 1,
-                "MaxCount": 1,
-                "TagSpecifications": [{"ResourceType": "instance", "Tags": tags}],
-            }
-            if profile:
-                launch["IamInstanceProfile"] = {"Name": profile}
-            instance_id = ec2.run_instances(**launch)["Instances"][0]["InstanceId"]
-            if state == "stopped":
-                ec2.stop_instances(InstanceIds=[instance_id])
-            fleet.append({"id": instance_id, "name": host, "group": group, "state": state})
-        demo.fleet[key] = fleet
-        stopped = sum(1 for item in fleet if item["state"] == "stopped")
-        lines.append(f"{key:28} {len(fleet)} instances ({stopped} stopped)")
+    """Step 3: EC2 instances in every member account and Region, two hybrid nodes, the queue."""
+    for index, (key, region) in enumerate(sorted(member_regions(demo).items())):
+        iam = client(demo, "iam", region["account_id"], region["region"])
+        app_profile = app_role(iam, region["region"])
+        hosts = FLEET + (FAULTY if index == 0 else ())
+        demo.nodes.extend(_launch(demo, key, region, host, app_profile) for host in hosts)
+        stopped = sum(1 for h in hosts if h.state == "stopped")
+        lines.append(f"{key:28} {len(hosts)} instances ({stopped} stopped)")
+    for region in all_regions(demo).values():
+        _start_config_recorder(demo, region)
+    lines.append("Config recorder started in every account-Region (the organisation's recorder)")
+    _register_hybrid_nodes(demo, lines)
+    _subscribe_queue(demo, lines)
+    lines.append("as launched (the role check has not run yet):")
+    lines.append(
+        f"  {'node':21} {'name':16} {'account/Region':28} {'launched':8} {'group':13} profile"
+    )
+    for node in demo.nodes:
+        profile = {"ssm": "fleetpatch SSM profile", "app": "customer role without SSM"}.get(
+            node.profile or "", "activation role" if node.kind == "hybrid" else "none"
+        )
+        lines.append(
+            f"  {node.id:21} {node.name:16} {node.key:28} {node.launched:8} {node.group:13} "
+            f"{profile}"
+        )
 
 
-def _demo_role(iam: Any, region: str) -> str:
-    """A role and profile without SSM permissions, as an application team might have made.
+def _start_config_recorder(demo: Demo, region: dict[str, Any]) -> None:
+    """Stand in for an organisation-wide Config recorder (environments keep create_recorder off).
 
-    One per Region (IAM is global to the account): each Region's sweep then has a role to fix.
-    Returns the instance profile name (the role's name too).
+    Records the two SSM compliance types the fleetpatch rules evaluate. Calls Config
+    PutConfigurationRecorder, PutDeliveryChannel, StartConfigurationRecorder.
     """
-    name = f"{DEMO_ROLE}-{region}"
-    trust = {
+    config = client(demo, "config", region["account_id"], region["region"])
+    if config.describe_configuration_recorders()["ConfigurationRecorders"]:
+        return
+    role = (
+        f"arn:aws:iam::{region['account_id']}:role/aws-service-role/config.amazonaws.com/"
+        "AWSServiceRoleForConfig"
+    )
+    config.put_configuration_recorder(
+        ConfigurationRecorder={
+            "name": "default",
+            "roleARN": role,
+            "recordingGroup": {
+                "allSupported": False,
+                "includeGlobalResourceTypes": False,
+                "resourceTypes": ["AWS::SSM::PatchCompliance", "AWS::SSM::AssociationCompliance"],
+            },
+        }
+    )
+    config.put_delivery_channel(
+        DeliveryChannel={"name": "default", "s3BucketName": region["config_delivery_bucket"]}
+    )
+    config.start_configuration_recorder(ConfigurationRecorderName="default")
+
+
+def _register_hybrid_nodes(demo: Demo, lines: list[str]) -> None:
+    central = demo.outputs["central"]
+    code = demo.outputs.get("hybrid_activation_code")
+    security_key = f"security/{central['region']}"
+    hybrid_region = demo.outputs["regions"].get(security_key)
+    if not central.get("hybrid_activation_id") or not code or hybrid_region is None:
+        raise StepError("environments/local has no hybrid activation / hybrid member region")
+    ssm = client(demo, "ssm", central["account_id"], central["region"])
+    groups = sorted(hybrid_region["patch_groups"])
+    for name, platform, vm_id in HYBRID:
+        node_id = control(
+            demo,
+            "agent/register-hybrid",
+            {
+                "account_id": central["account_id"],
+                "region": central["region"],
+                "activation_id": central["hybrid_activation_id"],
+                "activation_code": code,
+                "name": name,
+                "platform": platform,
+                "source_id": vm_id,
+            },
+        )["instance_id"]
+        group = next((g for g in groups if g.endswith(platform.lower())), groups[0])
+        # Stands in for the daily Azure tag job, which mirrors the VM's patch group tag onto
+        # its managed node (SSM tags, ResourceType=ManagedInstance).
+        ssm.add_tags_to_resource(
+            ResourceType="ManagedInstance",
+            ResourceId=node_id,
+            Tags=[{"Key": hybrid_region["patch_group_tag_key"], "Value": group}],
+        )
+        demo.nodes.append(
+            Node(
+                node_id,
+                name,
+                group,
+                security_key,
+                central["account_id"],
+                central["region"],
+                "hybrid",
+                kind="hybrid",
+            )
+        )
+    lines.append(f"{security_key:28} {len(HYBRID)} hybrid managed nodes registered")
+
+
+def _subscribe_queue(demo: Demo, lines: list[str]) -> None:
+    central = demo.outputs["central"]
+    sqs = client(demo, "sqs", central["account_id"], central["region"])
+    sns = client(demo, "sns", central["account_id"], central["region"])
+    topic = central["compliance_topic_arn"]
+    demo.queue_url = sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=demo.queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
+                "Sid": "CentralComplianceTopicDelivers",
                 "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
             }
         ],
     }
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
-    iam.create_instance_profile(InstanceProfileName=name)
-    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
-    return name
+    sqs.set_queue_attributes(QueueUrl=demo.queue_url, Attributes={"Policy": json.dumps(policy)})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    lines.append(f"queue {QUEUE_NAME} subscribed to {topic}")
 
 
-def _ssm_status(ec2: Any, iam: Any, instance_id: str) -> str:
-    """What stands between the instance and SSM: ``ok``, ``no profile`` or ``role lacks SSM``."""
-    associations = ec2.describe_iam_instance_profile_associations(
-        Filters=[{"Name": "instance-id", "Values": [instance_id]}]
-    )["IamInstanceProfileAssociations"]
-    current = [a for a in associations if a.get("State") in ("associating", "associated")]
-    if not current:
-        return "no profile"
-    profile_name = current[0]["IamInstanceProfile"]["Arn"].rsplit("/", 1)[1]
-    roles = iam.get_instance_profile(InstanceProfileName=profile_name)["InstanceProfile"]["Roles"]
-    if not roles:
-        return "profile without role"
-    attached = [
-        p["PolicyName"]
-        for page in iam.get_paginator("list_attached_role_policies").paginate(
-            RoleName=roles[0]["RoleName"]
+def role_check(demo: Demo, lines: list[str]) -> None:
+    """Step 4: state-change invocations of the launch, then the fired sweep, per Region."""
+    drained = control(demo, "events/drain", {"timeout_seconds": 120})
+    invocations = [d for d in control(demo, "events/log")["deliveries"] if d.get("invocation")]
+    lines.append(
+        f"EC2 state changes of the launch invoked the role check {len(invocations)} times "
+        f"(pending deliveries left: {drained['pending']})"
+    )
+    summaries: dict[str, Any] = {}
+    for key, region in sorted(member_regions(demo).items()):
+        rule = region["role_check_rule_arns"]["sweep"].rsplit("/", 1)[1]
+        results = control(
+            demo,
+            "events/fire",
+            {
+                "account_id": region["account_id"],
+                "region": region["region"],
+                "rule_name": rule,
+                "wait": True,
+                "timeout_seconds": 120,
+            },
+        )["results"]
+        for result in results:
+            if not result.get("ok"):
+                raise StepError(f"sweep {rule} in {key}: {result.get('error')}")
+            payload = (result.get("invocation") or {}).get("payload") or {}
+            summaries[key] = payload
+            changes = payload.get("changes") if isinstance(payload, dict) else None
+            lines.append(f"{key:28} sweep {rule}: changes {changes or 'none'}")
+    _wait_for_nodes(demo)
+    before = {
+        n.id: {"ssm": "ok", "app": "role lacks SSM"}.get(n.profile or "", "no profile")
+        for n in demo.nodes
+        if n.kind == "ec2"
+    }
+    lines.append(f"  {'node':21} {'name':16} {'account/Region':28} {'before':22} after")
+    for node in demo.nodes:
+        if node.kind != "ec2":
+            continue
+        region = demo.outputs["regions"][node.key]
+        after = ssm_status(
+            client(demo, "ec2", node.account_id, node.region),
+            client(demo, "iam", node.account_id, node.region),
+            node.id,
+            region.get("managed_node_log_policy"),
         )
-        for p in page["AttachedPolicies"]
-    ]
-    return "ok" if "AmazonSSMManagedInstanceCore" in attached else "role lacks SSM"
+        note = " (opted out)" if node.name.startswith("linux-legacy") else ""
+        lines.append(
+            f"  {node.id:21} {node.name:16} {node.key:28} {before[node.id]:22} {after}{note}"
+        )
+    demo.summary["role_check"] = summaries
+
+
+def _wait_for_nodes(demo: Demo, seconds: float = 20.0) -> None:
+    """Give the running instances whose role was just fixed time to come Online."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rows = fleet_table(demo, [], "")
+        waiting = [
+            n.id
+            for n in demo.nodes
+            if n.kind == "ec2"
+            and rows[n.id]["state"] == "running"
+            and rows[n.id]["ping"] == "not a node"
+            and not n.name.startswith("linux-legacy")
+        ]
+        if not waiting:
+            return
+        time.sleep(1.0)
+
+
+def _fire_all(
+    demo: Demo, rules_key: str, regions: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Fire every rule in each Region's ``rules_key`` output map.
+
+    Returns the deliveries with their
+    execution ids (``[{"key","group","rule","execution_id"}]``).
+    """
+    started: list[dict[str, Any]] = []
+    for key, region in sorted(regions.items()):
+        for group, arn in sorted((region.get(rules_key) or {}).items()):
+            rule = arn.rsplit("/", 1)[1]
+            results = control(
+                demo,
+                "events/fire",
+                {
+                    "account_id": region["account_id"],
+                    "region": region["region"],
+                    "rule_name": rule,
+                    "wait": True,
+                    "timeout_seconds": 60,
+                },
+            )["results"]
+            for result in results:
+                if not result.get("ok") or not result.get("execution_id"):
+                    raise StepError(
+                        f"{rule} in {key}: the target did not start: {result.get('error')}"
+                    )
+                started.append(
+                    {
+                        "key": key,
+                        "group": group,
+                        "rule": rule,
+                        "execution_id": result["execution_id"],
+                        "region": region,
+                    }
+                )
+    return started
+
+
+def _wait_all(demo: Demo, started: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    finished = []
+    for item in started:
+        execution = control(
+            demo,
+            "automation/wait",
+            {"execution_id": item["execution_id"], "timeout_seconds": WAIT_SECONDS},
+        )["execution"]
+        finished.append({**item, "execution": execution})
+    return finished
+
+
+def scan(demo: Demo, lines: list[str], label: str = "scan") -> None:
+    """Steps 5 and 8: fire every scan schedule, wait for the executions, show compliance."""
+    started = _fire_all(demo, "scan_rule_arns", all_regions(demo))
+    finished = _wait_all(demo, started)
+    for item in finished:
+        execution = item["execution"]
+        lines.append(
+            f"{item['key']:28} {item['group']:13} {item['rule']:34} "
+            f"{execution['AutomationExecutionStatus']}"
+        )
+    rows = fleet_table(demo, lines)
+    noncompliant = sum(1 for r in rows.values() if r["compliance"].startswith("NON_COMPLIANT"))
+    demo.summary[label] = {
+        "executions": len(finished),
+        "statuses": _count(e["execution"]["AutomationExecutionStatus"] for e in finished),
+        "noncompliant_nodes": noncompliant,
+    }
+    lines.append(f"{len(finished)} scan executions; {noncompliant} NON_COMPLIANT managed nodes")
+
+
+def _count(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def compliance(demo: Demo, lines: list[str]) -> None:
+    """Step 6: SSM compliance summaries and the Config rules' evaluations per Region."""
+    for key, region in sorted(all_regions(demo).items()):
+        ssm = client(demo, "ssm", region["account_id"], region["region"])
+        summaries = ssm.list_compliance_summaries()["ComplianceSummaryItems"]
+        parts = [
+            f"{s['ComplianceType']}: {s['CompliantSummary']['CompliantCount']} compliant, "
+            f"{s['NonCompliantSummary']['NonCompliantCount']} non-compliant"
+            for s in summaries
+        ]
+        result = control(
+            demo,
+            "config/evaluate",
+            {"account_id": region["account_id"], "region": region["region"]},
+        )
+        lines.append(f"{key:28} {'; '.join(parts) or 'no compliance data'}")
+        lines.append(f"{'':28} Config rules: {result}")
+
+
+def patch_run(demo: Demo, lines: list[str]) -> None:
+    """Step 7: fire every patch schedule; cancel one run while its instances run."""
+    before = fleet_table(demo, [], "")
+    running_before = {
+        n.id for n in demo.nodes if n.kind == "ec2" and before[n.id]["state"] == "running"
+    }
+    started = _fire_all(demo, "patch_rule_arns", member_regions(demo))
+    cancelled = _cancel_one(demo, started, lines)
+    finished = _wait_all(demo, started)
+    after_lines: list[str] = []
+    after = fleet_table(demo, after_lines)
+    record: dict[str, Any] = {
+        "executions": len(finished),
+        "cancelled": 0,
+        "statuses": _count(e["execution"]["AutomationExecutionStatus"] for e in finished),
+        "started": [],
+        "stopped_again": [],
+        "running_before_untouched": [],
+        "patched": [],
+        "failed": [],
+    }
+    for item in finished:
+        execution = item["execution"]
+        status = execution["AutomationExecutionStatus"]
+        outputs = execution.get("Outputs") or {}
+        record["cancelled"] += status == "Cancelled"
+        record["started"] += [
+            i
+            for i in outputs.get("FindAndTagStoppedInstances.InstanceIds", [])
+            if i.startswith("i-")
+        ]
+        record["stopped_again"] += [
+            i
+            for i in outputs.get("StopStartedInstances.StoppedInstanceIds", [])
+            if i.startswith("i-")
+        ]
+        patched, failed = _command_results(demo, item, outputs)
+        record["patched"] += patched
+        record["failed"] += failed
+        if status not in ("Success", "Cancelled") and not failed:
+            record["failed"].append(
+                {
+                    "id": execution["AutomationExecutionId"],
+                    "reason": f"execution {status}: {execution.get('FailureMessage', '')[:300]}",
+                }
+            )
+        note = " (cancelled by the demo)" if item["execution_id"] == cancelled else ""
+        lines.append(
+            f"{item['key']:28} {item['group']:13} {status:10} started "
+            f"{len(outputs.get('FindAndTagStoppedInstances.InstanceIds', []))}, "
+            f"patched {len(patched)}, failed {len(failed)}{note}"
+        )
+    stopped_again = set(record["stopped_again"])
+    record["running_before_untouched"] = sorted(
+        i for i in running_before if after[i]["state"] == "running" and i not in stopped_again
+    )
+    for name in ("started", "stopped_again", "patched"):
+        record[name] = sorted(set(record[name]))
+    left_running = sorted(set(record["started"]) - stopped_again)
+    demo.summary["patch_run"] = record
+    lines.extend(after_lines)
+    lines.append(
+        f"{len(record['started'])} instances started, {len(stopped_again)} stopped again, "
+        f"{len(record['running_before_untouched'])} running before and untouched, "
+        f"{len(record['patched'])} patched, {len(record['failed'])} failed"
+    )
+    if left_running:
+        raise StepError(f"instances started by a run and left running: {left_running}")
+    touched = stopped_again & running_before
+    if touched:
+        raise StepError(f"instances that were running before were stopped: {sorted(touched)}")
+
+
+def _cancel_one(demo: Demo, started: list[dict[str, Any]], lines: list[str]) -> str:
+    """Cancel the first run that started instances, once they run; its execution id."""
+    for item in started:
+        region = item["region"]
+        ssm = client(demo, "ssm", region["account_id"], region["region"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            steps = ssm.describe_automation_step_executions(
+                AutomationExecutionId=item["execution_id"]
+            )["StepExecutions"]
+            status = {s["StepName"]: s["StepStatus"] for s in steps}
+            if status.get("StartStoppedInstances") == "Success":
+                ssm.stop_automation_execution(
+                    AutomationExecutionId=item["execution_id"], Type="Cancel"
+                )
+                lines.append(
+                    f"cancelled {item['execution_id']} ({item['key']} {item['group']}) after "
+                    "it started its instances"
+                )
+                return str(item["execution_id"])
+            if (
+                status.get("AnyInstancesToStart") == "Success"
+                and "StartStoppedInstances" not in status
+            ):
+                break  # nothing to start in this run: try the next one
+            if any(v in ("Failed", "Cancelled", "TimedOut") for v in status.values()):
+                break
+            time.sleep(0.5)
+    lines.append("no run had instances to start: nothing cancelled")
+    return ""
+
+
+def _command_results(
+    demo: Demo, item: dict[str, Any], outputs: dict[str, Any]
+) -> tuple[list[str], list[dict[str, str]]]:
+    """Per-node results of the run's PatchNodes command: patched ids, failed ``{id, reason}``."""
+    command_ids = outputs.get("PatchNodes.CommandId") or []
+    if (
+        not command_ids
+        or not command_ids[0]
+        or command_ids[0] == "No output available yet because the step is not successfully executed"
+    ):
+        return [], []
+    region = item["region"]
+    ssm = client(demo, "ssm", region["account_id"], region["region"])
+    patched: list[str] = []
+    failed: list[dict[str, str]] = []
+    for page in ssm.get_paginator("list_command_invocations").paginate(CommandId=command_ids[0]):
+        for invocation in page["CommandInvocations"]:
+            if invocation["Status"] == "Success":
+                patched.append(invocation["InstanceId"])
+            else:
+                failed.append(
+                    {
+                        "id": invocation["InstanceId"],
+                        "reason": f"{invocation['Status']} ({invocation.get('StatusDetails', '')})",
+                    }
+                )
+    return patched, failed
+
+
+def data_sync(demo: Demo, lines: list[str]) -> None:
+    """Step 9: Resource Data Sync of every member account and Region into the central bucket."""
+    result = control(demo, "datasync/run", {})
+    if result.get("failed"):
+        raise StepError(f"Resource Data Sync failed: {result['failed']}")
+    central = demo.outputs["central"]
+    lines.append(
+        f"{result['objects_written']} objects written to "
+        f"s3://{central['sync_bucket_name']}/{central['sync_prefix']}"
+    )
+
+
+def report(demo: Demo, lines: list[str]) -> None:
+    """Step 10: the compliance report (tools.report) over the central bucket."""
+    from tools.report.html import summary, write_report  # noqa: PLC0415 - optional component
+    from tools.report.queries import run_all  # noqa: PLC0415
+
+    central = demo.outputs["central"]
+    source = f"s3://{central['sync_bucket_name']}/{central['sync_prefix']}"
+    credentials = demo.emulator.session(central["account_id"], central["region"]).get_credentials()
+    if credentials is None:
+        raise StepError("no credentials for the security account")
+    frozen = credentials.get_frozen_credentials()
+    variables = {
+        "AWS_ENDPOINT_URL": demo.emulator.endpoint,
+        "AWS_ACCESS_KEY_ID": frozen.access_key,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+        "AWS_SESSION_TOKEN": frozen.token or "",
+        "AWS_DEFAULT_REGION": central["region"],
+    }
+    import boto3  # noqa: PLC0415
+
+    with _environment(variables):
+        boto3.DEFAULT_SESSION = None
+        params = {"application_name": "openssl", "version_pattern": "%"}
+        results = run_all(source, params)
+        write_report(
+            results,
+            WORK / "report",
+            source=source,
+            generated_at=dt.datetime.now(dt.UTC),
+            params=params,
+        )
+    boto3.DEFAULT_SESSION = None
+    numbers = summary(results)
+    managed = _managed_node_count(demo)
+    demo.summary["report"] = {
+        "source": source,
+        "nodes": int(numbers["nodes"]),
+        "ec2_nodes": int(numbers["ec2_nodes"]),
+        "hybrid_nodes": int(numbers["hybrid_nodes"]),
+        "noncompliant": int(numbers["noncompliant"]),
+        "managed_nodes": managed,
+    }
+    lines.append(
+        f"report of {source}: {int(numbers['nodes'])} managed nodes "
+        f"({int(numbers['ec2_nodes'])} EC2, {int(numbers['hybrid_nodes'])} hybrid), "
+        f"{int(numbers['noncompliant'])} non-compliant -> {WORK / 'report' / 'index.html'}"
+    )
+    if int(numbers["nodes"]) != managed:
+        raise StepError(
+            f"the report counts {int(numbers['nodes'])} nodes, "
+            f"the fleet has {managed} managed nodes"
+        )
+
+
+def _managed_node_count(demo: Demo) -> int:
+    total = 0
+    for region in all_regions(demo).values():
+        ssm = client(demo, "ssm", region["account_id"], region["region"])
+        for page in ssm.get_paginator("describe_instance_information").paginate():
+            total += len(page["InstanceInformationList"])
+    return total
 
 
 @contextlib.contextmanager
-def _lambda_environment(variables: dict[str, str]) -> Iterator[None]:
+def _environment(variables: dict[str, str]) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in variables}
     os.environ.update(variables)
     try:
@@ -272,163 +849,35 @@ def _lambda_environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def role_check(demo: Demo, lines: list[str]) -> None:
-    """Step 4: the role-check Lambda handler, in-process, sweeping each account and Region."""
-    sys.path.insert(0, str(ROOT / "lambda_src"))
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    import boto3  # noqa: PLC0415 - the handler's clients come from boto3's default session
-    from ssm_role_check import handler  # noqa: PLC0415 - lambda_src joins sys.path here
-
-    for key, region in sorted(_member_regions(demo).items()):
-        account, name = region["account_id"], region["region"]
-        ec2 = demo.emulator.client("ec2", account, name)
-        iam = demo.emulator.client("iam", account, name)
-        fleet = demo.fleet.get(key, [])
-        before = {item["id"]: _ssm_status(ec2, iam, item["id"]) for item in fleet}
-        function = demo.emulator.client("lambda", account, name).get_function_configuration(
-            FunctionName=region["role_check_function_name"]
-        )
-        session_credentials = demo.emulator.session(account, name).get_credentials()
-        if session_credentials is None:
-            raise StepError(f"no credentials for account {account}")
-        credentials = session_credentials.get_frozen_credentials()
-        variables = dict(function["Environment"]["Variables"])
-        variables.update(
-            {
-                "AWS_REGION": name,
-                "AWS_DEFAULT_REGION": name,
-                "AWS_ENDPOINT_URL": demo.emulator.endpoint,
-                "AWS_ACCESS_KEY_ID": credentials.access_key,
-                "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-                "AWS_SESSION_TOKEN": credentials.token or "",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-            }
-        )
-        context = SimpleNamespace(
-            function_name=function["FunctionName"],
-            function_version="$LATEST",
-            invoked_function_arn=function["FunctionArn"],
-            memory_limit_in_mb=function["MemorySize"],
-            aws_request_id=f"demo-{key}",
-            log_group_name=f"/aws/lambda/{function['FunctionName']}",
-            log_stream_name="demo",
-        )
-        event = dict(SCHEDULED_EVENT, region=name, account=account)
-        with _lambda_environment(variables), contextlib.redirect_stdout(io.StringIO()):
-            boto3.DEFAULT_SESSION = None  # pick up this account's credentials
-            summary = handler.lambda_handler(event, context)
-        boto3.DEFAULT_SESSION = None
-        after = {item["id"]: _ssm_status(ec2, iam, item["id"]) for item in fleet}
-        opted = set(summary.get("opted_out_instance_ids", []))
-        lines.append(
-            f"{key}: {summary['instances']} instances, changes {summary['changes'] or 'none'}, "
-            f"{summary['api_calls']} API calls"
-        )
-        lines.append(f"  {'instance':21} {'name':15} {'state':8} {'before':15} after")
-        for item in fleet:
-            note = " (opted out)" if item["id"] in opted else ""
-            lines.append(
-                f"  {item['id']:21} {item['name']:15} {item['state']:8} "
-                f"{before[item['id']]:15} {after[item['id']]}{note}"
-            )
-        if summary.get("failed"):
-            raise StepError(f"role check failed in {key}: {summary['failed']}")
-
-
-def patch_discovery(demo: Demo, lines: list[str]) -> None:
-    """Step 5: the patch run's discovery (FindAndTagStoppedInstances), read-only."""
-    from ssm_documents.scripts.find_and_tag import (  # noqa: PLC0415 - optional component
-        find_stopped_instances,
-        resolve_target,
-    )
-
-    for key, region in sorted(_member_regions(demo).items()):
-        ec2 = demo.emulator.client("ec2", region["account_id"], region["region"])
-        names = {item["id"]: item["name"] for item in demo.fleet.get(key, [])}
-        for group in sorted(region["patch_groups"]):
-            target_key, target_value = resolve_target(region["patch_group_tag_key"], group, "")
-            stopped = find_stopped_instances(ec2, target_key, target_value)
-            ids = [f"{i['InstanceId']} ({names.get(i['InstanceId'], '?')})" for i in stopped]
-            schedule = (
-                region["patch_schedules"].get(group, "")
-                if isinstance(region["patch_schedules"], dict)
-                else ""
-            )
-            lines.append(
-                f"{key:28} {group:8} {schedule!s:18} start+stop: {', '.join(ids) or 'none'}"
-            )
-
-
-def where_everything_lives(demo: Demo, lines: list[str]) -> None:
-    """Step 6: the buckets, documents, schedules, rules and topics; then the compliance report."""
+def config_notifications(demo: Demo, lines: list[str]) -> None:
+    """Step 11: the NON_COMPLIANT notifications the demo's queue received."""
+    control(demo, "events/drain", {"timeout_seconds": 60})
     central = demo.outputs["central"]
-    lines.append(f"security {central['account_id']} / {central['region']} (central):")
-    lines.append(
-        f"  Resource Data Sync bucket s3://{central['sync_bucket_name']}/{central['sync_prefix']}"
-    )
-    database, workgroup = central["glue_database_name"], central["athena_workgroup_name"]
-    lines.append(f"  Glue database {database}, Athena workgroup {workgroup}")
-    lines.append(f"  Config aggregator {central['config_aggregator_arn']}")
-    lines.append(f"  compliance topic {central['compliance_topic_arn']}")
-    lines.append(f"  hybrid activation {central['hybrid_activation_id']}")
-    for key, region in sorted(demo.outputs["regions"].items()):
-        lines.append(f"{key} ({region['account_id']}):")
-        lines.append(
-            f"  log buckets {region['patch_baseline_bucket']}, {region['inventory_bucket']}"
+    sqs = client(demo, "sqs", central["account_id"], central["region"])
+    messages: list[dict[str, Any]] = []
+    for _ in range(20):
+        batch = sqs.receive_message(QueueUrl=demo.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
         )
-        lines.append(f"  documents {region['scan_document_name']}, {region['patch_document_name']}")
-        lines.append(f"  patch schedules {json.dumps(region['patch_schedules'], sort_keys=True)}")
-        association, sync = region["inventory_association_id"], region["resource_data_sync_name"]
-        lines.append(f"  inventory association {association} -> sync {sync}")
-        lines.append(f"  Config rules {', '.join(region['config_rule_names'])}")
-        topic, function = region["compliance_topic_arn"], region["role_check_function_name"]
-        lines.append(f"  topic {topic}, role check {function}")
-    compliance_report(demo, lines)
-
-
-def compliance_report(demo: Demo, lines: list[str]) -> None:
-    """End of step 6: the compliance report (``python -m tools.report``) for the topology.
-
-    The emulator runs no Resource Data Sync, and it speaks plain HTTP, so the central bucket's
-    TLS-only policy (rightly) refuses uploads to it: the report reads a generated sample of the
-    sync layout for the topology's accounts and Regions (tools.report.generate) from
-    build/demo/sync-sample, exactly as it reads ``s3://<central bucket>/<prefix>`` in AWS.
-
-    Raises:
-        StepError: the report command failed (its error output is in the message).
-    """
-    from tools.report.generate import generate  # noqa: PLC0415 - optional component
-
-    central = demo.outputs["central"]
-    regions = demo.outputs["regions"].values()
-    sample = WORK / "sync-sample"
-    shutil.rmtree(sample, ignore_errors=True)
-    generate(
-        sample,
-        REPORT_NODES,
-        accounts=tuple(sorted({r["account_id"] for r in regions})),
-        regions=tuple(sorted({r["region"] for r in regions})),
-        seed=6,
-    )
-    out = WORK / "report"
-    report = subprocess.run(
-        [sys.executable, "-m", "tools.report", "--source", str(sample), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if report.returncode != 0:
-        raise StepError(f"tools.report exited {report.returncode}: {report.stderr[-2000:]}")
+        if not batch:
+            break
+        messages.extend(batch)
+    resources = set()
+    for message in messages:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            event = json.loads(json.loads(message["Body"])["Message"])
+            resources.add(event["detail"]["resourceId"])
+    demo.summary["config_notifications"] = len(messages)
     lines.append(
-        f"compliance report of a {REPORT_NODES}-node sample in the layout of "
-        f"s3://{central['sync_bucket_name']}/{central['sync_prefix']}: {out / 'index.html'}"
+        f"{len(messages)} NON_COMPLIANT notifications received on {QUEUE_NAME} "
+        f"(resources: {', '.join(sorted(resources)) or 'none'})"
     )
+    if not messages:
+        raise StepError("no Config notification reached the demo's queue")
 
 
 def plan_is_empty(demo: Demo, lines: list[str]) -> None:
-    """Step 7: a second plan must have nothing to do."""
+    """Step 12: after the workflows, a second plan must have nothing to do."""
     plan = _terraform(
         demo,
         "plan",
@@ -438,7 +887,6 @@ def plan_is_empty(demo: Demo, lines: list[str]) -> None:
         *demo.variables,
     )
     if plan.returncode != 0:
-        (WORK / "plan.txt").write_text(plan.stdout)
         changes = [ln for ln in plan.stdout.splitlines() if ln.strip().startswith("# module")]
         raise StepError(
             f"the second plan is not empty ({WORK / 'plan.txt'}):\n" + "\n".join(changes[:30])
@@ -446,31 +894,46 @@ def plan_is_empty(demo: Demo, lines: list[str]) -> None:
     lines.append(f"terraform plan -detailed-exitcode: no changes ({plan.seconds:.1f}s)")
 
 
-def clean_up(demo: Demo, lines: list[str]) -> None:
-    """Step 8: destroy the topology and stop the emulator, unless KEEP=1."""
-    if demo.keep:
-        lines.append(
-            f"KEEP=1: emulator left running on {demo.emulator.endpoint} (pid {demo.emulator.pid}); "
-            f"state in {WORK / 'terraform.tfstate'}; stop it with `kill {demo.emulator.pid}`"
-        )
-        return
-    try:
-        if demo.applied:
-            destroy = _terraform(
-                demo,
-                "destroy",
-                "-auto-approve",
-                "-input=false",
-                f"-parallelism={PARALLELISM}",
-                *demo.variables,
-            )
-            summary = next(
-                (ln for ln in destroy.stdout.splitlines() if ln.startswith("Destroy complete")), ""
-            )
-            lines.append(f"terraform destroy: {summary} ({destroy.seconds:.1f}s)")
-    finally:
-        demo.emulator.stop()
-        lines.append("emulator stopped")
+def write_summary(demo: Demo) -> Path:
+    """Write build/demo/summary.json (the contract: keep field names and meanings stable)."""
+    if demo.emulator.pid is not None:
+        with contextlib.suppress(StepError, OSError):
+            demo.summary["iam_denials"] = control(demo, "iam/denials")["denials"]
+    ec2 = sum(1 for n in demo.nodes if n.kind == "ec2")
+    record = {
+        "steps": demo.steps,
+        "nodes": {"ec2": ec2, "hybrid": len(demo.nodes) - ec2},
+        "scan": demo.summary.get("scan", {}),
+        "rescan": demo.summary.get("rescan", {}),
+        "patch_run": demo.summary.get("patch_run", {}),
+        "report": demo.summary.get("report", {}),
+        "config_notifications": demo.summary.get("config_notifications", 0),
+        "iam_denials": demo.summary.get("iam_denials", []),
+        "ok": not demo.failed,
+        "failures": demo.failed,
+    }
+    path = WORK / "summary.json"
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+STEPS: tuple[tuple[str, Callable[[Demo, list[str]], None]], ...] = (
+    ("Start the embedded AWS emulator", start_emulator),
+    ("terraform init + apply environments/local (3 accounts, 5 account-Regions)", apply_topology),
+    ("Seed the fleet: EC2 instances in every member account and Region, hybrid nodes", seed_fleet),
+    ("Role check: EC2 state changes, then the sweep schedule fired", role_check),
+    ("Weekly scan: every scan schedule fired", scan),
+    ("Compliance: SSM compliance and the Config rules", compliance),
+    ("Patch run: every patch schedule fired, one run cancelled", patch_run),
+    ("Rescan", lambda demo, lines: scan(demo, lines, "rescan")),
+    ("Resource Data Sync into the central bucket", data_sync),
+    ("Compliance report from the central bucket", report),
+    ("Config notifications delivered by the central topic", config_notifications),
+    (
+        "terraform plan -detailed-exitcode (the workflows changed nothing Terraform manages)",
+        plan_is_empty,
+    ),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -482,44 +945,45 @@ def main(argv: list[str] | None = None) -> int:
         "--keep",
         action="store_true",
         default=os.environ.get("KEEP", "") == "1",
-        help="leave the topology and the emulator running (also KEEP=1)",
+        help="leave the emulator running with the topology (also KEEP=1)",
     )
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
-    for stale in ("terraform.tfstate", "terraform.tfstate.backup", "terraform.log"):
+    for stale in ("terraform.tfstate", "terraform.tfstate.backup", "terraform.log", "summary.json"):
         (WORK / stale).unlink(missing_ok=True)
     demo = Demo(Emulator(log_path=WORK / "emulator.log"), keep=args.keep)
     started = time.monotonic()
-    steps = [
-        ("Start the embedded AWS emulator", start_emulator),
-        (
-            "terraform init + apply environments/local (3 accounts, 5 account-Regions)",
-            apply_topology,
-        ),
-        ("Seed a fleet in every member account and Region", seed_fleet),
-        ("Role-check sweep in every member account and Region", role_check),
-        ("Patch run discovery: what the next patch runs would start and stop", patch_discovery),
-        ("Where everything lives, and the compliance report", where_everything_lives),
-        ("terraform plan -detailed-exitcode (idempotence)", plan_is_empty),
-    ]
+    total = len(STEPS)
     try:
-        for number, (name, body) in enumerate(steps, start=1):
+        for number, (name, body) in enumerate(STEPS, start=1):
             if demo.failed:
-                print(f"\n[{number}/{TOTAL_STEPS}] {name}: skipped (an earlier step failed)")
+                print(f"\n[{number}/{total}] {name}: skipped (an earlier step failed)")
+                demo.steps.append({"name": name, "seconds": 0.0, "ok": False})
                 continue
-            with step(number, name, demo) as lines:
+            with step(number, total, name, demo) as lines:
                 body(demo, lines)
     except KeyboardInterrupt:
         demo.failed.append("interrupted")
     finally:
-        with step(TOTAL_STEPS, "Destroy and stop the emulator", demo) as lines:
-            clean_up(demo, lines)
+        path = write_summary(demo)
+        if demo.keep and demo.emulator.pid is not None:
+            print(
+                f"\nKEEP=1: emulator left running on {demo.emulator.endpoint} "
+                f"(pid {demo.emulator.pid}); state in {WORK / 'terraform.tfstate'}"
+            )
+        else:
+            demo.emulator.stop()
     elapsed = time.monotonic() - started
+    denials = json.loads(path.read_text())["iam_denials"]
+    print(f"\nsummary: {path} ({len(denials)} IAM denials)")
     if demo.failed:
         print(f"\nmake demo FAILED after {elapsed:.0f}s:\n  " + "\n  ".join(demo.failed))
         print(f"logs: {WORK / 'terraform.log'}, {WORK / 'emulator.log'}")
         return 1
-    print(f"\nmake demo: all {TOTAL_STEPS} steps passed in {elapsed:.0f}s")
+    if denials:
+        print(f"\nmake demo FAILED: the emulator refused {len(denials)} calls: {denials[:5]}")
+        return 1
+    print(f"\nmake demo: all {total} steps passed in {elapsed:.0f}s")
     return 0
 
 

@@ -46,6 +46,8 @@ output "regions" {
       scan_rule_arns           = item.region.scan_schedule_rule_arns
       patch_rule_arns          = item.region.patch_schedule_rule_arns
       role_check_rule_arns     = item.region.role_check_rule_arns
+      managed_node_log_policy  = item.region.managed_node_log_policy_arn
+      config_delivery_bucket   = item.region.config_delivery_bucket_name
     } if item.region != null
   }
 }
