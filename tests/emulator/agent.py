@@ -226,7 +226,14 @@ _CONFIG: Json = {
     # invocations; None keeps AWS's value (tests set a small one)
     "delivery_timeout_seconds": None,
 }
-FAULT_KEYS = ("never_online", "lost_after_reboot", "patch_exit_code", "command_seconds")
+FAULT_KEYS = (
+    "never_online",
+    "lost_after_reboot",
+    "patch_exit_code",
+    "command_seconds",
+    "start_error",
+    "start_state_reason",
+)
 
 
 def config() -> Json:
@@ -267,7 +274,13 @@ def set_faults(account_id: str, region: str, node_id: str, **values: Any) -> Jso
     Keys: ``never_online`` (bool: the agent never reports Online), ``lost_after_reboot``
     (bool: after a reboot the agent never comes back), ``patch_exit_code`` (int: patching
     exits with this code; read by the AWS-RunPatchBaseline plugin), ``command_seconds``
-    (float: how long a command runs on this node). A None value removes the key.
+    (float: how long a command runs on this node), ``start_error`` (str: EC2 StartInstances
+    refuses a request naming this instance with this error code, e.g.
+    ``InsufficientInstanceCapacity``), ``start_state_reason`` (str: StartInstances succeeds but
+    the instance falls back to ``stopped`` with this StateReason code, as EC2 does with
+    ``Client.InternalError`` when a volume's KMS key may not be used,
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/troubleshooting-launch.html#troubleshooting-launch-internal).
+    A None value removes the key.
 
     Raises:
         ControlError: an unknown key or a value of the wrong type.
@@ -277,6 +290,8 @@ def set_faults(account_id: str, region: str, node_id: str, **values: Any) -> Jso
         "lost_after_reboot": (bool,),
         "patch_exit_code": (int,),
         "command_seconds": (int, float),
+        "start_error": (str,),
+        "start_state_reason": (str,),
     }
     with _LOCK:
         current = _state(account_id, region).faults.setdefault(node_id, {})
@@ -418,10 +433,45 @@ def _run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
     return reservation
 
 
+def _start_faults(backend: Any, instance_ids: list[str]) -> dict[str, str]:
+    """Raise the ``start_error`` fault of a named instance; ``{id: state reason}`` to fall back."""
+    from moto.ec2.exceptions import EC2ClientError  # noqa: PLC0415 - moto import kept local
+
+    with _LOCK:
+        faults = {
+            i: dict(_state(backend.account_id, backend.region_name).faults.get(i, {}))
+            for i in instance_ids
+        }
+    for instance_id, fault in faults.items():
+        if fault.get("start_error"):
+            raise EC2ClientError(
+                str(fault["start_error"]), f"Instance {instance_id} could not be started."
+            )
+    return {
+        i: str(f["start_state_reason"]) for i, f in faults.items() if f.get("start_state_reason")
+    }
+
+
 def _state_change(name: str, final: str, between: str) -> Callable[..., Any]:
     def wrapper(self: Any, instance_ids: list[str], *args: Any, **kwargs: Any) -> Any:
+        fall_back = _start_faults(self, list(instance_ids)) if name == "start_instances" else {}
         result = _ORIGINAL[name](self, instance_ids, *args, **kwargs)
         for instance, previous in result:
+            if instance.id in fall_back:
+                from moto.ec2.models.instances import StateReason  # noqa: PLC0415
+
+                # pending -> stopped with the fault's StateReason (the instance never runs).
+                instance._state.name, instance._state.code = "stopped", 80
+                code = fall_back[instance.id]
+                instance.state_reason = StateReason(f"{code}: Client error on launch", code)
+                _record(self, [instance.id], "stopped")
+                _notify(
+                    self.account_id,
+                    self.region_name,
+                    instance.id,
+                    [(previous.name, "pending"), ("pending", "stopped")],
+                )
+                continue
             _record(self, [instance.id], final)
             _notify(
                 self.account_id,
@@ -1061,6 +1111,31 @@ def _all_nodes_endpoint(body: Json) -> Json:
             for account_id, region in seen
         ]
     }
+
+
+# --- re-exported from tests.emulator.patching (helper PATCH owns them) ----------------------------
+def inventory(account_id: str, region: str) -> dict[str, dict[str, Any]]:
+    """``{node_id: {type_name: PutInventory item}}`` (:func:`tests.emulator.patching.inventory`)."""
+    from . import patching  # noqa: PLC0415 - patching imports this module
+
+    found: dict[str, dict[str, Any]] = patching.inventory(account_id, region)
+    return found
+
+
+def compliance_items(account_id: str, region: str) -> list[dict[str, Any]]:
+    """ListComplianceItems items, every type (:func:`tests.emulator.patching.compliance_items`)."""
+    from . import patching  # noqa: PLC0415
+
+    found: list[dict[str, Any]] = patching.compliance_items(account_id, region)
+    return found
+
+
+def on_change(callback: Callable[[str, str, str], None]) -> None:
+    """``callback(account_id, region, node_id)`` after compliance or inventory changed
+    (:func:`tests.emulator.patching.on_change`)."""
+    from . import patching  # noqa: PLC0415
+
+    patching.on_change(callback)
 
 
 # --- installation -------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import concurrent.futures
 import datetime as dt
 import json
 import math
+import shlex
 import threading
 import time
 import uuid
@@ -485,6 +486,53 @@ def _generic_plugin(ctx: agent.CommandContext) -> agent.PluginResult:
     return agent.PluginResult("Success", 0, "", "", name)
 
 
+def _words(line: str) -> list[str]:
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
+def run_script(ctx: agent.CommandContext) -> agent.PluginResult:
+    """AWS-RunShellScript / AWS-RunPowerShellScript with a tiny interpreter (nothing is executed).
+
+    Understood per line of ``commands``: ``echo TEXT`` / ``Write-Output TEXT`` (stdout; with
+    ``>&2`` on stderr), ``exit N`` (stop with exit code N: non-zero fails the plugin),
+    ``sleep N`` / ``Start-Sleep -Seconds N`` (wait N seconds, honouring cancel and the
+    execution timeout). Every other line is accepted and does nothing. The run takes at least
+    ``command_seconds``.
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-command-ssm-plugin-reference.html#aws-runShellScript
+    """
+    windows = ctx.document_name == "AWS-RunPowerShellScript"
+    name = "aws:runPowerShellScript" if windows else "aws:runShellScript"
+    out: list[str] = []
+    err: list[str] = []
+    code = 0
+    lines = [part for line in ctx.parameters.get("commands") or [] for part in line.splitlines()]
+    for line in lines:
+        words = _words(line.strip())
+        if not words:
+            continue
+        verb = words[0].lower()
+        if verb in ("echo", "write-output", "write-host"):
+            to_err = ">&2" in words or "1>&2" in words
+            text = " ".join(w for w in words[1:] if w not in (">&2", "1>&2"))
+            (err if to_err else out).append(text + "\n")
+        elif verb == "exit":
+            code = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else 0
+            break
+        elif verb in ("sleep", "start-sleep"):
+            numbers = [w for w in words[1:] if w.replace(".", "", 1).isdigit()]
+            if numbers and not ctx.sleep(float(numbers[0])):
+                return agent.PluginResult("Failed", 1, "".join(out), "".join(err), name)
+    if not ctx.sleep(ctx.command_seconds):
+        return agent.PluginResult("Failed", 1, "".join(out), "".join(err), name)
+    status: agent.PluginStatus = "Success" if code == 0 else "Failed"
+    if code:
+        err.append(f"failed to run commands: exit status {code}\n")
+    return agent.PluginResult(status, code, "".join(out), "".join(err), name)
+
+
 def update_ssm_agent(ctx: agent.CommandContext) -> agent.PluginResult:
     """AWS-UpdateSSMAgent: the node's agent becomes the latest version (IsLatestVersion true).
 
@@ -768,7 +816,7 @@ def command_body(command: Command) -> Json:
             ),
             "ServiceRole": request.get("ServiceRoleArn") or "",
             "NotificationConfig": request.get("NotificationConfig")
-            or {"NotificationArn": "", "NotificationEvents": [], "NotificationType": ""},
+            or {"NotificationArn": "", "NotificationEvents": []},
             "CloudWatchOutputConfig": request.get("CloudWatchOutputConfig")
             or {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
             "TimeoutSeconds": command.timeout_seconds,
@@ -823,7 +871,7 @@ def invocation_body(command: Command, invocation: Invocation, details: bool) -> 
             "CommandPlugins": [plugin] if details else [],
             "ServiceRole": request.get("ServiceRoleArn") or "",
             "NotificationConfig": request.get("NotificationConfig")
-            or {"NotificationArn": "", "NotificationEvents": [], "NotificationType": ""},
+            or {"NotificationArn": "", "NotificationEvents": []},
             "CloudWatchOutputConfig": request.get("CloudWatchOutputConfig")
             or {"CloudWatchLogGroupName": "", "CloudWatchOutputEnabled": False},
         }
@@ -1020,3 +1068,5 @@ def install() -> None:
         method = snake(operation)
         setattr(SimpleSystemManagerResponse, method, getattr(_Operations, method))
     agent.register_document("AWS-UpdateSSMAgent", update_ssm_agent)
+    agent.register_document("AWS-RunShellScript", run_script)
+    agent.register_document("AWS-RunPowerShellScript", run_script)
