@@ -379,7 +379,10 @@ def _start_config_recorder(demo: Demo, region: dict[str, Any]) -> None:
         }
     )
     config.put_delivery_channel(
-        DeliveryChannel={"name": "default", "s3BucketName": region["config_delivery_bucket"]}
+        DeliveryChannel={
+            "name": "default",
+            "s3BucketName": region["config_delivery_bucket"] or region["patch_baseline_bucket"],
+        }
     )
     config.start_configuration_recorder(ConfigurationRecorderName="default")
 

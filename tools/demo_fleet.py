@@ -50,16 +50,9 @@ FAULTY: tuple[Host, ...] = (
 )
 # Hybrid managed nodes registered through the security account's activation.
 HYBRID: tuple[tuple[str, str, str], ...] = (
-    (
-        "azure-web-1",
-        "Linux",
-        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/azure-web-1",
-    ),
-    (
-        "azure-sql-1",
-        "Windows",
-        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/demo/providers/Microsoft.Compute/virtualMachines/azure-sql-1",
-    ),
+    # (name, platform, Azure VM id: the vmId the agent's Azure provider option records)
+    ("azure-web-1", "Linux", "5b3c1a7e-2f4d-4c8e-9a61-0d2e7f3b9c14"),
+    ("azure-sql-1", "Windows", "c8e41f02-7d9a-4b3e-8f25-6a1d0b9e4c73"),
 )
 
 

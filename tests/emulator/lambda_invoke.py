@@ -206,6 +206,28 @@ class Invocation:
 
 _RUNNING: set[threading.Thread] = set()
 _RUNNING_LOCK = threading.Lock()
+# Asynchronous invocations wait in the function's queue while its reserved concurrency is in use,
+# as Lambda's asynchronous invocation queue does with throttled events ("How Lambda handles
+# asynchronous invocations": https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html;
+# reserved concurrency: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+# Unreserved functions share the emulator's own cap (a resource limit of this machine, not an AWS
+# quota: every invocation is a Python process).
+EMULATOR_CONCURRENCY = 4
+_SLOTS_LOCK = threading.Lock()
+_FUNCTION_SLOTS: dict[str, threading.BoundedSemaphore] = {}
+_EMULATOR_SLOTS = threading.BoundedSemaphore(EMULATOR_CONCURRENCY)
+
+
+def _function_slots(fn: Any) -> threading.BoundedSemaphore:
+    """The semaphore bounding ``fn``'s concurrent executions (its reserved concurrency)."""
+    reserved = int(getattr(fn, "reserved_concurrency", None) or EMULATOR_CONCURRENCY)
+    with _SLOTS_LOCK:
+        slots = _FUNCTION_SLOTS.get(fn.function_arn)
+        if slots is None or getattr(slots, "_fleetpatch_size", None) != reserved:
+            slots = threading.BoundedSemaphore(max(1, reserved))
+            slots._fleetpatch_size = reserved  # type: ignore[attr-defined]
+            _FUNCTION_SLOTS[fn.function_arn] = slots
+        return slots
 
 
 def _function(account_id: str, region: str, function_name: str, qualifier: str | None) -> Any:
@@ -413,7 +435,8 @@ def invoke(
 
     def run() -> None:
         try:
-            _run(fn, region, payload, invocation)
+            with _function_slots(fn), _EMULATOR_SLOTS:
+                _run(fn, region, payload, invocation)
         finally:
             with _RUNNING_LOCK:
                 _RUNNING.discard(threading.current_thread())
