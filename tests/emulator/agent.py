@@ -804,7 +804,17 @@ def nodes(account_id: str, region: str) -> list[dict[str, Any]]:
 
 def node(account_id: str, region: str, node_id: str) -> Json | None:
     """One managed node as :func:`nodes` returns it, or None when ``node_id`` is not one now."""
-    return next((item for item in nodes(account_id, region) if item["InstanceId"] == node_id), None)
+    with _LOCK:
+        hybrid = _state(account_id, region).hybrid.get(node_id)
+        if hybrid is not None:
+            return _hybrid_node(account_id, region, hybrid)
+        if node_id.startswith("mi-"):
+            return None
+        ec2_backend = ec2_backends[account_id][region]
+        for instance in ec2_backend.all_instances():
+            if instance.id == node_id:
+                return _ec2_node(account_id, region, ec2_backend, instance)
+    return None
 
 
 def node_role(account_id: str, region: str, node_id: str) -> str | None:

@@ -497,7 +497,9 @@ def run_script(ctx: agent.CommandContext) -> agent.PluginResult:
     """AWS-RunShellScript / AWS-RunPowerShellScript with a tiny interpreter (nothing is executed).
 
     Understood per line of ``commands``: ``echo TEXT`` / ``Write-Output TEXT`` (stdout; with
-    ``>&2`` on stderr), ``exit N`` (stop with exit code N: non-zero fails the plugin),
+    ``>&2`` on stderr), ``exit N`` (stop with exit code N: non-zero fails the plugin; 194 on
+    Linux / 3010 on Windows reboots the node and goes on with the next line — AWS reruns the
+    whole script after the reboot),
     ``sleep N`` / ``Start-Sleep -Seconds N`` (wait N seconds, honouring cancel and the
     execution timeout). Every other line is accepted and does nothing. The run takes at least
     ``command_seconds``.
@@ -520,6 +522,15 @@ def run_script(ctx: agent.CommandContext) -> agent.PluginResult:
             (err if to_err else out).append(text + "\n")
         elif verb == "exit":
             code = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else 0
+            if code == (3010 if windows else 194):
+                # Exit 194 (Linux) / 3010 (Windows) asks the agent to reboot the node.
+                # https://docs.aws.amazon.com/systems-manager/latest/userguide/send-commands-reboot.html
+                if not ctx.reboot():
+                    return agent.PluginResult(
+                        "TimedOut", -1, "".join(out), "the node did not come back", name
+                    )
+                code = 0
+                continue
             break
         elif verb in ("sleep", "start-sleep"):
             numbers = [w for w in words[1:] if w.replace(".", "", 1).isdigit()]

@@ -182,9 +182,16 @@ def make_profile(emu: Emulator, name: str, policies: list[str]) -> None:
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
 
 
-def run(emu: Emulator, count: int = 1, profile: str | None = None, **tags: str) -> list[str]:
+def run(
+    emu: Emulator,
+    count: int = 1,
+    profile: str | None = None,
+    extra_tags: dict[str, str] | None = None,
+    **tags: str,
+) -> list[str]:
     ec2 = cl(emu, "ec2")
     extra: dict[str, Any] = {}
+    tags = {**tags, **(extra_tags or {})}
     if profile:
         extra["IamInstanceProfile"] = {"Name": profile}
     if tags:
@@ -617,8 +624,8 @@ def test_output_lands_in_s3_under_the_agent_layout_with_the_node_role(
     )
     _bucket_with_kms(emu, bucket, f"arn:aws:iam::{ACCOUNT}:role/{writer_role}")
     ssm = client(emu, checker, "ssm")
-    (writer,) = run(emu, profile=writer_role, **{f"Fleet-{uid}": "x"})
-    (core_only,) = run(emu, profile="node", **{f"Fleet-{uid}": "x"})
+    (writer,) = run(emu, profile=writer_role, extra_tags={f"Fleet-{uid}": "x"})
+    (core_only,) = run(emu, profile="node", extra_tags={f"Fleet-{uid}": "x"})
     wait_for(lambda: online(ssm, [writer, core_only]))
     command = ssm.send_command(
         DocumentName="AWS-RunShellScript",
@@ -679,6 +686,32 @@ def test_never_online_fault_and_control_errors(emu: Emulator, checker: Checker, 
     assert status == 400
     status, body = control(emu, "agent/nodes")
     assert status == 200 and "accounts" in body
+
+
+def test_reboot_from_a_script_and_agent_lost_after_reboot(
+    emu: Emulator, checker: Checker, uid: str
+) -> None:
+    ssm = client(emu, checker, "ssm")
+    stays, lost = run(emu, 2, profile="node", PatchGroup=f"reboot-{uid}")
+    wait_for(lambda: online(ssm, [stays, lost]))
+    where = {"account_id": ACCOUNT, "region": REGION, "instance_id": lost}
+    assert control(emu, "agent/faults", {**where, "lost_after_reboot": True})[0] == 200
+    command = ssm.send_command(
+        DocumentName="AWS-RunShellScript",
+        Targets=[{"Key": "tag:PatchGroup", "Values": [f"reboot-{uid}"]}],
+        Parameters={"commands": ["echo before", "exit 194", "echo after"]},
+        MaxErrors="1",
+    )["Command"]
+    done = finished(emu, command["CommandId"])
+    assert (done["Status"], done["StatusDetails"]) == ("Success", "Incomplete")
+    found = invocations(ssm, command["CommandId"])
+    assert found[stays]["CommandPlugins"][0]["Output"] == "before\nafter\n"
+    assert (found[lost]["Status"], found[lost]["StatusDetails"]) == (
+        "TimedOut",
+        "Execution Timed Out",
+    )
+    assert pings(ssm)[lost] == "ConnectionLost"
+    assert pings(ssm)[stays] == "Online"
 
 
 def test_thresholds_count_and_percent() -> None:
