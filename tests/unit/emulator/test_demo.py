@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from tools import demo as demo_tool
+from tools import demo_fleet
 
 ACCOUNT = "111111111111"
 REGION = "us-west-2"
@@ -84,17 +85,22 @@ def demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[demo_tool.Demo]:
         yield state
 
 
-def test_seed_fleet_covers_every_situation(demo: demo_tool.Demo) -> None:
-    lines: list[str] = []
-    demo_tool.seed_fleet(demo, lines)
+def test_launch_and_ssm_status_cover_every_situation(demo: demo_tool.Demo) -> None:
     key = f"shared-services/{REGION}"
-    assert list(demo.fleet) == [key]  # member Regions only, not the security account
-    fleet = demo.fleet[key]
-    assert {item["group"] for item in fleet} == {"linux", "windows", "appa"}
-    assert sum(item["state"] == "stopped" for item in fleet) == 3
-    ec2 = demo.emulator.client("ec2", ACCOUNT, REGION)
+    region = demo.outputs["regions"][key]
     iam = demo.emulator.client("iam", ACCOUNT, REGION)
-    status = {item["name"]: demo_tool._ssm_status(ec2, iam, item["id"]) for item in fleet}
+    app_profile = demo_fleet.app_role(iam, REGION)
+    nodes = [demo_tool._launch(demo, key, region, host, app_profile) for host in demo_fleet.FLEET]
+    assert {n.group for n in nodes} == {"linux", "windows", "appa"}
+    assert sum(n.launched == "stopped" for n in nodes) == 3
+    ec2 = demo.emulator.client("ec2", ACCOUNT, REGION)
+    states = {
+        i["InstanceId"]: i["State"]["Name"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+    }
+    assert [states[n.id] for n in nodes] == [h.state for h in demo_fleet.FLEET]
+    status = {n.name: demo_fleet.ssm_status(ec2, iam, n.id, None) for n in nodes}
     assert status == {
         "linux-web-1": "ok",
         "linux-web-2": "ok",
@@ -104,35 +110,22 @@ def test_seed_fleet_covers_every_situation(demo: demo_tool.Demo) -> None:
         "appa-app-2": "role lacks SSM",
         "linux-legacy-1": "no profile",
     }
-    assert lines == [f"{key:28} 7 instances (3 stopped)"]
-
-
-def test_patch_discovery_lists_the_stopped_instances_per_group(demo: demo_tool.Demo) -> None:
-    demo_tool.seed_fleet(demo, [])
-    lines: list[str] = []
-    demo_tool.patch_discovery(demo, lines)
-    assert len(lines) == 3
-    assert "linux-web-2" in next(line for line in lines if " linux " in line)
-    assert "linux-web-1" not in "".join(lines)
-    assert "appa-app-2" in next(line for line in lines if " appa " in line)
+    # a configured log policy the role lacks is reported, not hidden
+    assert demo_fleet.ssm_status(ec2, iam, nodes[0].id, "arn:aws:iam::1:policy/x") == (
+        "role lacks log policy"
+    )
 
 
 def test_a_failed_step_is_recorded_and_later_steps_still_decide(demo: demo_tool.Demo) -> None:
-    with demo_tool.step(3, "boom", demo) as lines:
+    with demo_tool.step(3, 12, "boom", demo) as lines:
         lines.append("partial")
         raise demo_tool.StepError("no fleet")
     assert demo.failed == ["step 3 (boom): no fleet"]
-
-
-def test_clean_up_with_keep_leaves_everything(demo: demo_tool.Demo) -> None:
-    demo.keep = True
-    lines: list[str] = []
-    demo_tool.clean_up(demo, lines)
-    assert "KEEP=1" in lines[0]
+    assert demo.steps[-1]["name"] == "boom" and demo.steps[-1]["ok"] is False
 
 
 def test_an_aws_error_fails_the_step_not_the_demo(demo: demo_tool.Demo) -> None:
-    with demo_tool.step(4, "role check", demo):
+    with demo_tool.step(4, 12, "role check", demo):
         demo.emulator.client("lambda", ACCOUNT, REGION).get_function_configuration(
             FunctionName="missing"
         )
@@ -140,17 +133,48 @@ def test_an_aws_error_fails_the_step_not_the_demo(demo: demo_tool.Demo) -> None:
     assert demo.failed[0].startswith("step 4 (role check): An error occurred (ResourceNotFound")
 
 
-def test_compliance_report_is_written(
+def test_summary_keeps_the_contract_fields(
     demo: demo_tool.Demo, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(demo_tool, "WORK", tmp_path)
-    monkeypatch.setattr(demo_tool, "REPORT_NODES", 12)
-    demo.outputs["central"] = {
-        "sync_bucket_name": "sec-virginia-ssm-data-sync",
-        "sync_prefix": "inventory",
+    with demo_tool.step(1, 12, "ok step", demo):
+        pass
+    demo.nodes.append(
+        demo_tool.Node(
+            "mi-0123456789abcdef0",
+            "azure-web-1",
+            "azure-linux",
+            "security/us-east-1",
+            "333333333333",
+            "us-east-1",
+            "hybrid",
+            kind="hybrid",
+        )
+    )
+    demo.summary["patch_run"] = {
+        "executions": 3,
+        "cancelled": 1,
+        "started": ["i-1"],
+        "stopped_again": ["i-1"],
+        "running_before_untouched": ["i-2"],
+        "patched": ["i-2"],
+        "failed": [],
     }
-    lines: list[str] = []
-    demo_tool.compliance_report(demo, lines)
-    assert (tmp_path / "report" / "index.html").stat().st_size > 0
-    assert sorted((tmp_path / "sync-sample").glob("*")), "no sample written"
-    assert "12-node sample" in lines[0]
+    record = json.loads(demo_tool.write_summary(demo).read_text())
+    for name in (
+        "steps",
+        "nodes",
+        "scan",
+        "patch_run",
+        "report",
+        "config_notifications",
+        "iam_denials",
+    ):
+        assert name in record
+    assert record["steps"] == [
+        {"name": "ok step", "seconds": record["steps"][0]["seconds"], "ok": True}
+    ]
+    assert record["nodes"] == {"ec2": 0, "hybrid": 1}
+    assert record["patch_run"]["cancelled"] == 1
+    assert record["iam_denials"] == []
+    assert record["ok"] is True
