@@ -714,6 +714,45 @@ def test_reboot_from_a_script_and_agent_lost_after_reboot(
     assert pings(ssm)[stays] == "Online"
 
 
+def test_resource_group_targets_and_undeliverable(
+    emu: Emulator, checker: Checker, uid: str
+) -> None:
+    ssm = client(emu, checker, "ssm")
+    member, gone = run(emu, 2, profile="node", PatchGroup=f"rg-{uid}")
+    (outsider,) = run(emu, profile="node", PatchGroup=f"other-{uid}")
+    wait_for(lambda: online(ssm, [member, gone, outsider]))
+    query = {
+        "ResourceTypeFilters": ["AWS::EC2::Instance"],
+        "TagFilters": [{"Key": "PatchGroup", "Values": [f"rg-{uid}"]}],
+    }
+    cl(emu, "resource-groups").create_group(
+        Name=f"group-{uid}",
+        ResourceQuery={"Type": "TAG_FILTERS_1_0", "Query": json.dumps(query)},
+    )
+    ec2 = cl(emu, "ec2")
+    # Time to terminate the node before its delivery times out (the fixture resets it).
+    assert control(emu, "agent/config", {"delivery_timeout_seconds": 10})[0] == 200
+    ec2.stop_instances(InstanceIds=[gone])
+    wait_for(lambda: pings(ssm).get(gone) == "ConnectionLost", timeout=3)
+    command = ssm.send_command(
+        DocumentName="AWS-RunShellScript",
+        Targets=[
+            {"Key": "resource-groups:Name", "Values": [f"group-{uid}"]},
+            {"Key": "resource-groups:ResourceTypeFilters", "Values": ["AWS::EC2::Instance"]},
+        ],
+        Parameters={"commands": ["echo grouped"]},
+    )["Command"]
+    assert command["TargetCount"] == 2
+    wait_for(lambda: invocations(ssm, command["CommandId"])[gone]["Status"] == "Delayed")
+    ec2.terminate_instances(InstanceIds=[gone])  # the node disappears while it waits
+    done = finished(emu, command["CommandId"])
+    found = invocations(ssm, command["CommandId"])
+    assert set(found) == {member, gone}
+    assert (found[gone]["Status"], found[gone]["StatusDetails"]) == ("Failed", "Undeliverable")
+    assert found[member]["Status"] == "Success"
+    assert (done["Status"], done["StatusDetails"], done["ErrorCount"]) == ("Success", "Success", 0)
+
+
 def test_thresholds_count_and_percent() -> None:
     assert agent_commands._threshold("10%", 50, minimum=0) == 5
     assert agent_commands._threshold("10%", 5, minimum=1) == 1
