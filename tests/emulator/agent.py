@@ -319,7 +319,7 @@ class Track:
     stopped_since: float | None = None
     profile_changed_at: float = 0.0
     allowed_since: float | None = None
-    denied_seen: bool = False
+    last_denied: float | None = None
     registered_at: dt.datetime | None = None
     last_ping: dt.datetime | None = None
     agent_version: str = INITIAL_AGENT_VERSION
@@ -344,7 +344,7 @@ class HybridNode:
     ip_address: str
     agent_version: str = INITIAL_AGENT_VERSION
     allowed_since: float | None = None
-    denied_seen: bool = False
+    last_denied: float | None = None
     online_seen: bool = False
     last_ping: dt.datetime | None = None
     ping_override: str | None = None
@@ -408,7 +408,7 @@ def _record(backend: Any, instance_ids: Iterable[str], new_state: str) -> None:
                 track.running_since = stamp
                 track.stopped_since = None
                 track.allowed_since = None
-                track.denied_seen = False
+                track.last_denied = None
                 track.lost = False
                 track.reboot_until = None
             else:
@@ -670,11 +670,13 @@ def _ec2_node(account_id: str, region: str, ec2_backend: Any, instance: Any) -> 
             if track.allowed_since is None:
                 # A role fixed while the instance runs counts from when it became sufficient.
                 start = max(track.running_since or now, track.profile_changed_at)
-                track.allowed_since = now if track.denied_seen else start
-                track.denied_seen = False
+                # ... unless it was seen insufficient after that: then from now.
+                denied = track.last_denied
+                track.allowed_since = start if denied is None or start > denied else now
+                track.last_denied = None
         else:
             track.allowed_since = None
-            track.denied_seen = True
+            track.last_denied = now
         ping = _ping_for(
             now=now,
             eligible_since=track.allowed_since,
@@ -735,11 +737,11 @@ def _hybrid_node(account_id: str, region: str, node: HybridNode) -> Json:
     fault = state.faults.get(node.node_id, {})
     if heartbeat_allowed(account_id, region, node.iam_role, node.node_id):
         if node.allowed_since is None:
-            node.allowed_since = now if node.denied_seen else node.registered_time
-            node.denied_seen = False
+            node.allowed_since = node.registered_time if node.last_denied is None else now
+            node.last_denied = None
     else:
         node.allowed_since = None
-        node.denied_seen = True
+        node.last_denied = now
     ping = _ping_for(
         now=now,
         eligible_since=node.allowed_since,

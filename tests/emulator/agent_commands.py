@@ -743,7 +743,10 @@ def send_command(account_id: str, region: str, params: Json) -> Json:
             ``DuplicateInstanceId``, ``ValidationException`` (neither or both of InstanceIds
             and Targets).
     """
-    name = params["DocumentName"]
+    given = str(params["DocumentName"])
+    # A document ARN (arn:aws:ssm:<region>:<account>:document/<name>) names the document; the
+    # Command reports the name (its DocumentName pattern has no ':' or '/').
+    name = given.rsplit("/", 1)[-1] if given.startswith("arn:") else given
     instance_ids = list(params.get("InstanceIds") or [])
     targets = list(params.get("Targets") or [])
     if bool(instance_ids) == bool(targets):
