@@ -25,6 +25,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The integration tests mostly wait on the emulator and the provider's consistency waits: two
 # pytest-xdist workers (one emulator each, one test file per worker).
 INTEGRATION_WORKERS ?= 2
+# The emulator engines' unit tests mostly wait on their emulator's subprocesses (scripts, Lambda
+# handlers, agents): two workers, one test file per worker.
+UNIT_WORKERS ?= 2
 
 comma := ,
 ENVS := $(notdir $(wildcard environments/*))
@@ -106,8 +109,8 @@ validate: $(VENV)/.stamp tfconfig ## terraform init + validate in every AWS modu
 tftest: $(VENV)/.stamp tfconfig ## terraform test (mock provider) in every module that has tests
 	$(PY) -m tools.terraform_each test
 
-unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no emulator)
-	$(PY) -m pytest -m "not integration and not policy"
+unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no terraform; the engine tests start their own emulator)
+	$(PY) -m pytest -m "not integration and not policy" -n $(UNIT_WORKERS) --dist loadfile
 
 integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
 	$(PY) -m pytest -m integration --no-cov -n $(INTEGRATION_WORKERS) --dist loadfile

@@ -513,6 +513,26 @@ def role_check(demo: Demo, lines: list[str]) -> None:
     demo.summary["role_check"] = summaries
 
 
+def inventory(demo: Demo, lines: list[str]) -> None:
+    """Inventory: State Manager applies each Region's associations (the inventory association).
+
+    AWS runs a new association at once on its targets and then on its schedule; the emulator
+    runs associations when asked (``/fleetpatch/patching/run-associations``).
+    """
+    for key, region in sorted(all_regions(demo).items()):
+        results = control(
+            demo,
+            "patching/run-associations",
+            {"account_id": region["account_id"], "region": region["region"]},
+        )["results"]
+        for association_id, per_node in sorted(results.items()):
+            statuses = _count(per_node.values())
+            lines.append(f"{key:28} association {association_id}: {statuses or 'no targets'}")
+            failed = {n: s for n, s in per_node.items() if s != "Success"}
+            if failed:
+                raise StepError(f"association {association_id} in {key} failed on {failed}")
+
+
 def _wait_for_nodes(demo: Demo, seconds: float = 20.0) -> None:
     """Give the running instances whose role was just fixed time to come Online."""
     deadline = time.monotonic() + seconds
@@ -546,13 +566,7 @@ def _fire_all(
             results = control(
                 demo,
                 "events/fire",
-                {
-                    "account_id": region["account_id"],
-                    "region": region["region"],
-                    "rule_name": rule,
-                    "wait": True,
-                    "timeout_seconds": 60,
-                },
+                {"account_id": region["account_id"], "region": region["region"], "rule_name": rule},
             )["results"]
             for result in results:
                 if not result.get("ok") or not result.get("execution_id"):
@@ -925,6 +939,7 @@ STEPS: tuple[tuple[str, Callable[[Demo, list[str]], None]], ...] = (
     ("terraform init + apply environments/local (3 accounts, 5 account-Regions)", apply_topology),
     ("Seed the fleet: EC2 instances in every member account and Region, hybrid nodes", seed_fleet),
     ("Role check: EC2 state changes, then the sweep schedule fired", role_check),
+    ("Inventory: State Manager applies the inventory association", inventory),
     ("Weekly scan: every scan schedule fired", scan),
     ("Compliance: SSM compliance and the Config rules", compliance),
     ("Patch run: every patch schedule fired, one run cancelled", patch_run),

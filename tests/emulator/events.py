@@ -639,6 +639,9 @@ def drain(timeout: float = 60.0) -> int:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return len(pending)
+        if pending[0].ident is None:  # registered, not started yet
+            time.sleep(min(remaining, 0.05))
+            continue
         pending[0].join(min(remaining, 0.5))
     return lambda_invoke.drain(max(0.0, deadline - time.monotonic()))
 

@@ -464,6 +464,9 @@ def drain(timeout: float = 60.0) -> int:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return len(running)
+        if running[0].ident is None:  # registered, not started yet
+            time.sleep(min(remaining, 0.05))
+            continue
         running[0].join(min(remaining, 0.5))
 
 
