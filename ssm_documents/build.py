@@ -2,9 +2,10 @@
 
 ``ssm_documents/src/<name>.yaml`` is the source of each document. A line
 ``<indent>Script: "@@include <file>.py@@"`` is replaced by a YAML literal block holding
-``ssm_documents/scripts/<file>.py`` verbatim, and the result is written to
-``ssm_documents/generated/<name>.yaml``. The generated files are committed so that Terraform can
-``file()`` them at plan time on a clean checkout; a unit test asserts they equal a fresh render.
+``ssm_documents/scripts/<file>.py`` without its docstrings and comments (:func:`compact`), and
+the result is written to ``ssm_documents/generated/<name>.yaml``. The generated files are
+committed so that Terraform can ``file()`` them at plan time on a clean checkout; a unit test
+asserts they equal a fresh render.
 
 Usage: ``python -m ssm_documents.build [--check]``. ``--check`` writes nothing and exits 1 when a
 generated document differs from its render.
@@ -13,6 +14,7 @@ generated document differs from its render.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from pathlib import Path
@@ -35,10 +37,43 @@ class RenderError(ValueError):
     """A source document or an included script cannot be rendered."""
 
 
+def compact(text: str) -> str:
+    """Return the Python source ``text`` without docstrings and comments (same code).
+
+    SSM refuses document content over 64 KB, and the embedded scripts count toward it, so the
+    documentation stays in ``ssm_documents/scripts`` and the document carries the code only
+    (``ast.unparse`` of the tree with every docstring removed).
+
+    Raises:
+        SyntaxError: ``text`` is not Python.
+    """
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            body.pop(0)
+            if not body:
+                body.append(ast.Pass())
+    return ast.unparse(tree) + "\n"
+
+
 def _embed(indent: str, script: Path) -> list[str]:
     if not script.is_file():
         raise RenderError(f"included script not found: {script}")
-    text = script.read_text(encoding="utf-8")
+    original = script.read_text(encoding="utf-8")
+    if "\t" in original:
+        raise RenderError(f"{script.name} contains a tab character")
+    try:
+        text = compact(original)
+    except SyntaxError as err:
+        raise RenderError(f"{script.name} is not valid Python: {err}") from err
     if AUTOMATION_VARIABLE in text:
         raise RenderError(
             f"{script.name} contains '{AUTOMATION_VARIABLE}', which Automation would treat as "

@@ -9,6 +9,16 @@ locals {
 
   document_name = "${var.name_prefix}-PatchRun"
   marker_tag    = "fleetpatch:started-by"
+  patch_tag     = "fleetpatch:patch-run"
+  asg_tag       = "aws:autoscaling:groupName"
+
+  # Objects the ValidateInputs step checks with S3 HeadObject (s3:GetObject): the override URLs
+  # of the scheduled runs and every object of override_s3_buckets (runs started by hand).
+  override_urls = [for u in [var.baseline_override, var.install_override_list] : u if startswith(u, "s3://")]
+  override_object_arns = distinct(concat(
+    [for u in local.override_urls : "arn:${local.partition}:s3:::${trimprefix(u, "s3://")}"],
+    [for b in var.override_s3_buckets : "arn:${local.partition}:s3:::${b}/*"],
+  ))
 
   # The Automation document is rendered from ssm_documents/src + scripts by `make documents`
   # and committed, so a clean checkout plans without a build step.
@@ -82,16 +92,24 @@ resource "aws_iam_role_policy" "automation" {
         Resource = "*"
       },
       {
-        # Only instances of the managed patch groups that carry a run's marker tag (step 1 tags
-        # before anything is started, and the tag is removed after the stop).
-        Sid       = "StartStopClaimedInstances"
-        Effect    = "Allow"
-        Action    = ["ec2:StartInstances", "ec2:StopInstances"]
-        Resource  = local.instance_arns
-        Condition = { StringEquals = local.patch_group_condition, Null = { "aws:ResourceTag/${local.marker_tag}" = "false" } }
+        # The Summarize step reads the execution's own steps (read-only; requested on "*").
+        Sid      = "ReadOwnExecution"
+        Effect   = "Allow"
+        Action   = ["ssm:DescribeAutomationStepExecutions", "ssm:GetAutomationExecution"]
+        Resource = "*"
       },
       {
-        # Only the marker tag, only on instances of the managed patch groups.
+        # Only instances of the managed patch groups that carry a run's marker tag (step 1 tags
+        # before anything is started, and the tag is removed after the stop).
+        Sid      = "StartStopClaimedInstances"
+        Effect   = "Allow"
+        Action   = ["ec2:StartInstances", "ec2:StopInstances"]
+        Resource = local.instance_arns
+        # Never an Auto Scaling group member: stopping one makes the group replace it.
+        Condition = { StringEquals = local.patch_group_condition, Null = { "aws:ResourceTag/${local.marker_tag}" = "false", "aws:ResourceTag/${local.asg_tag}" = "true" } }
+      },
+      {
+        # Only the two marker tags, only on instances of the managed patch groups.
         Sid      = "TagClaimedInstances"
         Effect   = "Allow"
         Action   = ["ec2:CreateTags", "ec2:DeleteTags"]
@@ -101,7 +119,18 @@ resource "aws_iam_role_policy" "automation" {
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
         Condition = {
           StringEquals                = local.patch_group_condition
-          "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.marker_tag] }
+          "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.marker_tag, local.patch_tag] }
+          Null                        = { "aws:TagKeys" = "false" }
+        }
+      },
+      {
+        # Hybrid (mi-) nodes of the patch group get the patch-set tag the same way.
+        Sid      = "TagSelectedHybridNodes"
+        Effect   = "Allow"
+        Action   = ["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"]
+        Resource = local.managed_instance_arns
+        Condition = {
+          "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.patch_tag] }
           Null                        = { "aws:TagKeys" = "false" }
         }
       },
@@ -135,7 +164,30 @@ resource "aws_iam_role_policy" "automation" {
         Action   = ["ssm:CancelCommand"]
         Resource = "*"
       },
-      ], length(var.ebs_kms_key_arns) == 0 ? [] : [{
+      ],
+      length(local.override_object_arns) == 0 ? [] : [{
+        # ValidateInputs: S3 HeadObject of the override objects needs s3:GetObject.
+        Sid      = "CheckOverrideObjects"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = local.override_object_arns
+      }],
+      var.notification_topic_arn == null ? [] : [{
+        Sid      = "NotifyFailedRuns"
+        Effect   = "Allow"
+        Action   = ["sns:Publish"]
+        Resource = [var.notification_topic_arn]
+      }],
+      var.notification_topic_arn == null || var.notification_kms_key_arn == null ? [] : [{
+        # Publishing to a topic encrypted with a customer managed key (SNS Developer Guide,
+        # sns-key-management.html): GenerateDataKey + Decrypt through SNS only.
+        Sid       = "EncryptNotifications"
+        Effect    = "Allow"
+        Action    = ["kms:GenerateDataKey", "kms:Decrypt"]
+        Resource  = [var.notification_kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = "sns.${local.region}.amazonaws.com" } }
+      }],
+      length(var.ebs_kms_key_arns) == 0 ? [] : [{
         Sid       = "StartInstancesWithEncryptedVolumes"
         Effect    = "Allow"
         Action    = ["kms:CreateGrant"]
@@ -221,7 +273,10 @@ resource "aws_cloudwatch_event_target" "patch_run" {
       OutputS3BucketName   = [var.output_s3_bucket_name]
       OutputS3KeyPrefix    = ["${var.output_s3_key_prefix}/${each.key}"]
       OnlineTimeoutSeconds = [tostring(var.online_timeout_seconds)]
+      PatchTimeoutSeconds  = [tostring(var.patch_timeout_seconds)]
+      OptOutTagKey         = [var.opt_out_tag_key]
     },
+    var.notification_topic_arn == null ? {} : { NotificationTopicArn = [var.notification_topic_arn] },
     var.baseline_override == "" ? {} : { BaselineOverride = [var.baseline_override] },
     var.install_override_list == "" ? {} : { InstallOverrideList = [var.install_override_list] },
   ))

@@ -155,6 +155,61 @@ variable "install_override_list" {
   }
 }
 
+variable "patch_timeout_seconds" {
+  type        = number
+  description = "Seconds (600-43200) during which a run may start AWS-RunPatchBaseline on nodes (Run Command TimeoutSeconds of PatchNodes). Nodes not started by then end DeliveryTimedOut and are reported; nodes already patching finish (AWS-RunPatchBaseline's execution timeout is 7200 s). Size it as ceil(nodes / max_concurrency) waves x the longest patch time."
+  default     = 14400
+
+  validation {
+    condition     = var.patch_timeout_seconds >= 600 && var.patch_timeout_seconds <= 43200 && floor(var.patch_timeout_seconds) == var.patch_timeout_seconds
+    error_message = "patch_timeout_seconds must be a whole number from 600 to 43200."
+  }
+}
+
+variable "opt_out_tag_key" {
+  type        = string
+  description = "Instances carrying this tag key (any value) are neither started nor patched by the run, and are reported as opted out. Empty disables the opt-out."
+  default     = "fleetpatch:patch-opt-out"
+
+  validation {
+    condition     = var.opt_out_tag_key == "" || (can(regex("^[\\w .:/=+@-]{1,128}$", var.opt_out_tag_key)) && !startswith(lower(var.opt_out_tag_key), "aws:"))
+    error_message = "opt_out_tag_key must be empty or a tag key of 1-128 letters, digits, spaces and _.:/=+-@ not starting with aws:."
+  }
+}
+
+variable "notification_topic_arn" {
+  type        = string
+  description = "SNS topic (the member region's compliance topic) receiving one message per failed or partially failed run, naming each failed node and its cause. The Automation role gets sns:Publish on it; the topic policy must not deny it. null: no notification."
+  default     = null
+
+  validation {
+    condition     = var.notification_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notification_topic_arn))
+    error_message = "notification_topic_arn must be null or an SNS topic ARN."
+  }
+}
+
+variable "notification_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key encrypting notification_topic_arn, if any: the Automation role gets kms:GenerateDataKey and kms:Decrypt on it through SNS; the key policy must allow the role (or delegate to IAM). null for an unencrypted topic or alias/aws/sns."
+  default     = null
+
+  validation {
+    condition     = var.notification_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.notification_kms_key_arn))
+    error_message = "notification_kms_key_arn must be null or a KMS key ARN."
+  }
+}
+
+variable "override_s3_buckets" {
+  type        = list(string)
+  description = "Buckets holding BaselineOverride / InstallOverrideList objects of runs started by hand: the Automation role may s3:GetObject (HeadObject) their objects so the run can refuse a URL naming no object before it starts anything. The objects of baseline_override and install_override_list are allowed without listing their buckets."
+  default     = []
+
+  validation {
+    condition     = alltrue([for b in var.override_s3_buckets : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
+    error_message = "override_s3_buckets must be S3 bucket names."
+  }
+}
+
 variable "ebs_kms_key_arns" {
   type        = list(string)
   description = "KMS keys encrypting the EBS volumes of the patched instances (customer managed keys only). Starting such an instance needs kms:CreateGrant on its key; the Automation role gets it for these keys, for EC2 only."

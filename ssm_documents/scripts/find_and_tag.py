@@ -9,6 +9,11 @@ Automation variable marker (two opening braces).
 The stop step later stops exactly the instances carrying this execution's id, so instances that
 were already running, instances claimed by an overlapping execution and instances started by
 hand during the run are never stopped by this run.
+
+Never claimed (so never started, and never stopped by the run): members of an EC2 Auto Scaling
+group (tag ``aws:autoscaling:groupName``; stopping one makes the group replace it as unhealthy,
+https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html) and
+instances carrying the opt-out tag key (any value). Both are reported.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_resource_groups import ResourceGroupsClient
 
 MARKER_TAG = "fleetpatch:started-by"
+ASG_TAG = "aws:autoscaling:groupName"
 EC2_INSTANCE_TYPE = "AWS::EC2::Instance"
 DESCRIBE_BATCH = 200  # instance ids per DescribeInstances call (the API accepts up to 1000)
 TAG_BATCH = 500  # resource ids per CreateTags / DeleteTags call (the API accepts up to 1000)
@@ -63,6 +69,32 @@ def _marker(instance: dict[str, Any]) -> str | None:
         if tag.get("Key") == MARKER_TAG:
             return str(tag.get("Value", ""))
     return None
+
+
+def _tags(instance: dict[str, Any]) -> dict[str, str]:
+    return {str(t.get("Key")): str(t.get("Value", "")) for t in instance.get("Tags", [])}
+
+
+def exclusions(
+    instances: list[dict[str, Any]], opt_out_key: str
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """Split ``instances`` into ``(eligible, Auto Scaling members, opted out)``.
+
+    An instance with the tag ``aws:autoscaling:groupName`` is an Auto Scaling member; one with
+    the tag key ``opt_out_key`` (any value; an empty key disables the opt-out) is opted out.
+    """
+    eligible: list[dict[str, Any]] = []
+    asg: list[str] = []
+    opted: list[str] = []
+    for instance in instances:
+        tags = _tags(instance)
+        if ASG_TAG in tags:
+            asg.append(str(instance["InstanceId"]))
+        elif opt_out_key.strip() and opt_out_key.strip() in tags:
+            opted.append(str(instance["InstanceId"]))
+        else:
+            eligible.append(instance)
+    return eligible, sorted(asg), sorted(opted)
 
 
 def describe_instances(
@@ -210,12 +242,13 @@ def run(
     """Resolve the target, find its stopped instances and claim them; the step's logic.
 
     ``events`` is the step's InputPayload: ``ExecutionId``, ``PatchGroupTagKey``, ``PatchGroup``,
-    ``ResourceGroupName`` (strings).
+    ``ResourceGroupName``, ``OptOutTagKey`` (strings; the last may be empty or absent).
 
     Returns:
         The step output: ``InstanceIds`` (claimed, list), ``InstanceCount`` (int),
         ``SkippedInstanceIds`` (claimed by another execution), ``ReleasedInstanceIds`` (started
-        by hand while being claimed), ``TargetKey`` and ``TargetValue`` (for Run Command).
+        by hand while being claimed), ``AutoScalingInstanceIds`` and ``OptedOutInstanceIds``
+        (stopped, never started), ``TargetKey`` and ``TargetValue``.
 
     Raises:
         ValueError: bad target parameters or an empty ExecutionId.
@@ -227,12 +260,15 @@ def run(
         str(events.get("ResourceGroupName", "")),
     )
     stopped = find_stopped_instances(ec2, key, value, rg=rg, page_size=page_size)
-    result = claim_instances(ec2, stopped, str(events.get("ExecutionId", "")))
+    eligible, asg, opted = exclusions(stopped, str(events.get("OptOutTagKey", "") or ""))
+    result = claim_instances(ec2, eligible, str(events.get("ExecutionId", "")))
     return {
         "InstanceIds": result["claimed"],
         "InstanceCount": len(result["claimed"]),
         "SkippedInstanceIds": result["skipped"],
         "ReleasedInstanceIds": result["released"],
+        "AutoScalingInstanceIds": asg,
+        "OptedOutInstanceIds": opted,
         "TargetKey": key,
         "TargetValue": value,
     }

@@ -75,7 +75,8 @@ def start_claimed(
     fails has its marker removed (DeleteTags with this execution's value).
 
     Returns:
-        ``{"started": [...], "failed": [...]}`` (instance ids, sorted).
+        ``{"started": [...], "failed": [...], "reasons": [...]}`` (instance ids, sorted; one
+        ``"<id>: <error code>: <message>"`` per failed instance).
 
     Raises:
         ValueError: ``execution_id`` is empty, "None" or holds a wildcard (* or ?).
@@ -91,6 +92,7 @@ def start_claimed(
     to_start = claimed_stopped(ec2, instance_ids, execution_id)
     started: list[str] = []
     failed: list[str] = []
+    reasons: list[str] = []
     for begin in range(0, len(to_start), BATCH):
         batch = to_start[begin : begin + BATCH]
         try:
@@ -105,19 +107,22 @@ def start_claimed(
                 ec2.start_instances(InstanceIds=[instance_id])
                 started.append(instance_id)
             except ClientError as err:
-                if err.response.get("Error", {}).get("Code") not in PER_INSTANCE_ERRORS:
+                error = err.response.get("Error", {})
+                if error.get("Code") not in PER_INSTANCE_ERRORS:
                     raise
                 failed.append(instance_id)
+                reasons.append(f"{instance_id}: {error.get('Code')}: {error.get('Message', '')}")
     if failed:
         ec2.delete_tags(Resources=failed, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
-    return {"started": sorted(started), "failed": sorted(failed)}
+    return {"started": sorted(started), "failed": sorted(failed), "reasons": sorted(reasons)}
 
 
 def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
     """The step's logic. ``events``: ``ExecutionId`` (str), ``InstanceIds`` (list of str).
 
     Returns:
-        ``StartedInstanceIds`` (list), ``StartedCount`` (int), ``FailedInstanceIds`` (list).
+        ``StartedInstanceIds`` (list), ``StartedCount`` (int), ``FailedInstanceIds`` (list),
+        ``FailedReasons`` (list of ``"<id>: <error code>: <message>"``).
 
     Raises:
         ValueError: ``InstanceIds`` is not a list or ``ExecutionId`` is empty.
@@ -131,6 +136,7 @@ def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
         "StartedInstanceIds": result["started"],
         "StartedCount": len(result["started"]),
         "FailedInstanceIds": result["failed"],
+        "FailedReasons": result["reasons"],
     }
 
 

@@ -24,8 +24,10 @@ from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ssm import SSMClient
 
 MARKER_TAG = "fleetpatch:started-by"
+PATCH_TAG = "fleetpatch:patch-run"  # set by SelectNodesToPatch on every node to patch
 BATCH = 50  # instance ids per StopInstances call
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
@@ -134,8 +136,58 @@ def stop_claimed(
     return {"stopped": sorted(stopped), "untagged": untagged}
 
 
-def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
+def untag_patch_set(ec2: EC2Client, ssm: SSMClient | None, execution_id: str) -> list[str]:
+    """Remove ``fleetpatch:patch-run = execution_id`` from every node carrying it.
+
+    EC2: DescribeInstances filtered on the tag (paginated), DeleteTags with the value (500 a
+    call). Hybrid nodes (with ``ssm``): DescribeInstanceInformation filtered on the tag and
+    ``ResourceType = ManagedInstance``, RemoveTagsFromResource per node.
+
+    Returns:
+        The node ids untagged, sorted.
+
+    Raises:
+        ValueError: a bad execution id; botocore.exceptions.ClientError: from the calls.
+    """
+    if not execution_id.strip() or execution_id == "None" or set("*?") & set(execution_id):
+        raise ValueError(
+            f"ExecutionId must be this Automation execution's id, not {execution_id!r} "
+            "(empty, None and the EC2 filter wildcards * and ? are refused)"
+        )
+    ids: list[str] = []
+    for page in ec2.get_paginator("describe_instances").paginate(
+        Filters=[{"Name": f"tag:{PATCH_TAG}", "Values": [execution_id]}]
+    ):
+        for reservation in page.get("Reservations", []):
+            ids.extend(str(i["InstanceId"]) for i in reservation.get("Instances", []))
+    ids = sorted(set(ids))
+    for begin in range(0, len(ids), 500):
+        ec2.delete_tags(
+            Resources=ids[begin : begin + 500], Tags=[{"Key": PATCH_TAG, "Value": execution_id}]
+        )
+    hybrid: list[str] = []
+    if ssm is not None:
+        for info_page in ssm.get_paginator("describe_instance_information").paginate(
+            Filters=[
+                {"Key": f"tag:{PATCH_TAG}", "Values": [execution_id]},
+                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
+            ]
+        ):
+            hybrid.extend(
+                str(n["InstanceId"]) for n in info_page.get("InstanceInformationList", [])
+            )
+        for node_id in sorted(set(hybrid)):
+            ssm.remove_tags_from_resource(
+                ResourceType="ManagedInstance", ResourceId=node_id, TagKeys=[PATCH_TAG]
+            )
+    return sorted(set(ids) | set(hybrid))
+
+
+def run(events: dict[str, Any], ec2: EC2Client, ssm: SSMClient | None = None) -> dict[str, Any]:
     """The step's logic. ``events``: ``ExecutionId`` (str).
+
+    Stops and untags what this run started (:func:`stop_claimed`), then removes the patch-set
+    tag (:func:`untag_patch_set`), also when the stop failed.
 
     Returns:
         ``StoppedInstanceIds`` (list), ``StoppedCount`` (int), ``UntaggedInstanceIds`` (list).
@@ -143,7 +195,12 @@ def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
     Raises:
         ValueError, StopFailedError, botocore.exceptions.ClientError: see :func:`stop_claimed`.
     """
-    result = stop_claimed(ec2, str(events.get("ExecutionId", "")))
+    execution_id = str(events.get("ExecutionId", ""))
+    try:
+        result = stop_claimed(ec2, execution_id)
+    finally:
+        # Stopping comes first (it matters more); the patch-set tag goes whatever happened.
+        untag_patch_set(ec2, ssm, execution_id)
     return {
         "StoppedInstanceIds": result["stopped"],
         "StoppedCount": len(result["stopped"]),
@@ -152,9 +209,9 @@ def run(events: dict[str, Any], ec2: EC2Client) -> dict[str, Any]:
 
 
 def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """``aws:executeScript`` entry point: :func:`run` with an EC2 client of the assume role.
+    """``aws:executeScript`` entry point: :func:`run` with EC2 and SSM clients of the role.
 
     Raises:
         ValueError, StopFailedError, botocore.exceptions.ClientError: see :func:`run`.
     """
-    return run(events, boto3.client("ec2", config=RETRIES))
+    return run(events, boto3.client("ec2", config=RETRIES), boto3.client("ssm", config=RETRIES))

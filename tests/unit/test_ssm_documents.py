@@ -26,8 +26,8 @@ def step(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in doc["mainSteps"] if s["name"] == name)
 
 
-def test_every_document_is_generated() -> None:
-    assert [d.name for d in DOCS] == ["patch_janitor.yaml", "patch_run.yaml", "patch_scan.yaml"]
+def test_both_documents_are_generated() -> None:
+    assert [d.name for d in DOCS] == ["patch_run.yaml", "patch_scan.yaml"]
 
 
 def test_generated_documents_equal_a_fresh_render() -> None:
@@ -55,16 +55,19 @@ def test_every_script_step_runs_python_3_11_with_a_handler(path: Path) -> None:
         assert s["inputs"]["Handler"] in functions
 
 
-def test_embedded_scripts_are_the_scripts_verbatim() -> None:
+def test_embedded_scripts_are_the_scripts_without_docstrings() -> None:
     doc = patch_run()
     sources = {
         STARTER: "start_instances.py",
         START: "find_and_tag.py",
         "WaitUntilOnline": "wait_until_online.py",
         STOP: "stop_started.py",
+        "ValidateInputs": "validate_inputs.py",
+        "SelectNodesToPatch": "select_nodes.py",
+        "Summarize": "summarize.py",
     }
     for name, file in sources.items():
-        expected = (build.SCRIPTS / file).read_text().rstrip("\n")
+        expected = build.compact((build.SCRIPTS / file).read_text()).rstrip("\n")
         assert step(doc, name)["inputs"]["Script"] == expected
 
 
@@ -72,16 +75,27 @@ def test_every_path_through_the_start_step_reaches_the_stop_step() -> None:
     doc = patch_run()
     assert check.paths_avoiding(doc, START, STOP) == []
     assert check.paths_avoiding(doc, STARTER, STOP) == []
-    # Every step after step 1 has its cancel edge on the stop step.
-    for s in doc["mainSteps"][:-1]:
+    assert check.paths_avoiding(doc, "ValidateInputs", STOP) == []
+    # Every step before the stop step has its cancel edge on it; the stop step's goes on to
+    # the summary, and every path from the stop step reaches the summary.
+    for s in doc["mainSteps"][:-2]:
         assert s["onCancel"] == f"step:{STOP}", s["name"]
+    assert step(doc, STOP)["onCancel"] == "step:Summarize"
+    assert check.paths_avoiding(doc, STOP, "Summarize") == []
 
 
 def test_the_stop_step_depends_on_no_earlier_output() -> None:
     stop = step(patch_run(), STOP)
     assert stop["inputs"]["InputPayload"] == {"ExecutionId": "{{ automation:EXECUTION_ID }}"}
-    assert stop["isEnd"] is True
+    assert stop["nextStep"] == "Summarize" and stop["onFailure"] == "step:Summarize"
     assert stop["maxAttempts"] >= 2
+    summarize = step(patch_run(), "Summarize")
+    assert summarize["isEnd"] is True
+    assert not any(
+        "." in ref.split(":")[0]
+        for text in summarize["inputs"]["InputPayload"].values()
+        for ref in check.REFERENCE.findall(text)
+    )
 
 
 def test_patch_step_uses_rate_control_and_the_patch_baseline_bucket() -> None:
@@ -91,14 +105,20 @@ def test_patch_step_uses_rate_control_and_the_patch_baseline_bucket() -> None:
     assert inputs["MaxErrors"] == "{{ MaxErrors }}"
     assert inputs["OutputS3BucketName"] == "{{ OutputS3BucketName }}"
     assert inputs["Parameters"]["Operation"] == "{{ Operation }}"
-    assert inputs["Targets"][0]["Key"] == "{{ FindAndTagStoppedInstances.TargetKey }}"
+    # Exactly the selected nodes (tag set by SelectNodesToPatch), one snapshot for all waves.
+    assert inputs["Targets"] == [
+        {"Key": "tag:fleetpatch:patch-run", "Values": ["{{ automation:EXECUTION_ID }}"]}
+    ]
+    assert inputs["Parameters"]["SnapshotId"] == "{{ ValidateInputs.SnapshotId }}"
+    assert inputs["TimeoutSeconds"] == "{{ PatchTimeoutSeconds }}"
 
 
 def test_agent_update_targets_exactly_the_instances_this_run_started() -> None:
     inputs = step(patch_run(), "UpdateSsmAgent")["inputs"]
     assert inputs["DocumentName"] == "AWS-UpdateSSMAgent"
     assert inputs["Targets"] == [
-        {"Key": "tag:fleetpatch:started-by", "Values": ["{{ automation:EXECUTION_ID }}"]}
+        {"Key": "tag:fleetpatch:started-by", "Values": ["{{ automation:EXECUTION_ID }}"]},
+        {"Key": "tag:fleetpatch:patch-run", "Values": ["{{ automation:EXECUTION_ID }}"]},
     ]
 
 
@@ -238,12 +258,15 @@ def test_render_rejects_bad_scripts_and_includes(tmp_path: Path) -> None:
 def test_render_embeds_a_literal_block_and_rejects_invalid_yaml(tmp_path: Path) -> None:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
-    (scripts / "ok.py").write_text("def handler(events, context):\n\n    return {}\n")
+    (scripts / "ok.py").write_text(
+        'def handler(events, context):\n    """Docs stay out."""\n\n    return {}  # and comments\n'
+    )
     source = tmp_path / "doc.yaml"
     source.write_text('# src\nmainSteps:\n  - inputs:\n      Script: "@@include ok.py@@"\n')
     text = build.render(source, scripts)
     assert text.startswith("# GENERATED")
-    expected = "      Script: |-\n        def handler(events, context):\n\n            return {}\n"
+    # The code only: SSM documents are limited to 64 KB.
+    expected = "      Script: |-\n        def handler(events, context):\n            return {}\n"
     assert expected in text
     source.write_text("a: [\n")
     with pytest.raises(build.RenderError, match="valid YAML"):

@@ -1,0 +1,194 @@
+"""Patch run step: choose exactly the nodes to patch and mark them for Run Command.
+
+Runs as the ``SelectNodesToPatch`` ``aws:executeScript`` step (runtime python3.11) of the
+patch-run Automation document; embedded verbatim by ``ssm_documents/build.py`` (self-contained:
+standard library, boto3 and botocore only).
+
+Run Command takes at most 50 ``InstanceIds`` per command (SendCommand and aws:runCommand,
+https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-action-runcommand.html);
+a patch group has thousands. Targeting the patch-group tag would also send the command to the
+group's stopped instances (the ones released as not Online, Auto Scaling members, the ones of
+another run), which end ``DeliveryTimedOut`` and hold the command open. So this step tags exactly
+the nodes to patch ``fleetpatch:patch-run = <execution id>`` and the patch and agent-update
+steps target that tag (tag targets have no 50-node limit,
+https://docs.aws.amazon.com/systems-manager/latest/userguide/send-commands-multiple.html):
+
+* EC2 instances of the target that are ``running`` and Online in SSM (PingStatus), including
+  the ones this run started and Auto Scaling group members;
+* not: instances carrying the opt-out tag key, instances carrying another execution's
+  ``fleetpatch:started-by`` marker (that run patches them), running instances SSM does not see
+  Online (reported, as a command could not reach them);
+* hybrid (``mi-``) nodes with the patch-group tag that are Online (tag targets only; resource
+  groups list EC2 instances here). Their tag is set with AddTagsToResource.
+
+The last step removes the tag again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_resource_groups import ResourceGroupsClient
+    from mypy_boto3_ssm import SSMClient
+
+STARTED_TAG = "fleetpatch:started-by"
+PATCH_TAG = "fleetpatch:patch-run"
+ASG_TAG = "aws:autoscaling:groupName"
+EC2_INSTANCE_TYPE = "AWS::EC2::Instance"
+DESCRIBE_BATCH = 200
+SSM_FILTER_BATCH = 50
+TAG_BATCH = 500
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+def _check_id(execution_id: str) -> None:
+    if not execution_id.strip() or execution_id == "None" or set("*?") & set(execution_id):
+        raise ValueError(
+            f"ExecutionId must be this Automation execution's id, not {execution_id!r} "
+            "(empty, None and the EC2 filter wildcards * and ? are refused)"
+        )
+
+
+def running_instances(
+    ec2: EC2Client, target_key: str, target_value: str, rg: ResourceGroupsClient | None = None
+) -> list[dict[str, Any]]:
+    """The running EC2 instances of the target (DescribeInstances, paginated).
+
+    Raises:
+        ValueError: an unknown target key or a resource-group target without a client.
+        botocore.exceptions.ClientError: from the AWS calls.
+    """
+    paginator = ec2.get_paginator("describe_instances")
+    running = {"Name": "instance-state-name", "Values": ["running"]}
+    calls: list[dict[str, Any]] = []
+    if target_key.startswith("tag:"):
+        calls.append({"Filters": [{"Name": target_key, "Values": [target_value]}, running]})
+    elif target_key == "resource-groups:Name":
+        if rg is None:
+            raise ValueError("a Resource Groups client is needed for a resource-group target")
+        ids: list[str] = []
+        for group_page in rg.get_paginator("list_group_resources").paginate(
+            Group=target_value, Filters=[{"Name": "resource-type", "Values": [EC2_INSTANCE_TYPE]}]
+        ):
+            for item in group_page.get("Resources", []):
+                arn = item.get("Identifier", {}).get("ResourceArn", "")
+                if ":instance/" in arn:
+                    ids.append(arn.rsplit("/", 1)[1])
+        ids = sorted(set(ids))
+        calls += [
+            {"Filters": [running], "InstanceIds": ids[i : i + DESCRIBE_BATCH]}
+            for i in range(0, len(ids), DESCRIBE_BATCH)
+        ]
+    else:
+        raise ValueError(f"unknown target key {target_key!r}")
+    found: list[dict[str, Any]] = []
+    for kwargs in calls:
+        for page in paginator.paginate(**kwargs):
+            for reservation in page.get("Reservations", []):
+                found.extend(dict(i) for i in reservation.get("Instances", []))
+    return sorted(found, key=lambda i: str(i["InstanceId"]))
+
+
+def ping_statuses(ssm: SSMClient, filters: Any) -> dict[str, str]:
+    """``{node id: PingStatus}`` from DescribeInstanceInformation with ``filters`` (paginated).
+
+    Raises:
+        botocore.exceptions.ClientError: from DescribeInstanceInformation.
+    """
+    found: dict[str, str] = {}
+    for page in ssm.get_paginator("describe_instance_information").paginate(Filters=filters):
+        for info in page.get("InstanceInformationList", []):
+            found[str(info.get("InstanceId"))] = str(info.get("PingStatus", ""))
+    return found
+
+
+def select(
+    ec2: EC2Client,
+    ssm: SSMClient,
+    events: dict[str, Any],
+    rg: ResourceGroupsClient | None = None,
+) -> dict[str, Any]:
+    """Choose the nodes to patch and tag them ``fleetpatch:patch-run = <execution id>``.
+
+    ``events``: ``ExecutionId``, ``TargetKey``, ``TargetValue``, ``OptOutTagKey`` (strings).
+
+    Returns:
+        The step output: ``PatchInstanceIds`` (sorted), ``PatchCount``,
+        ``AutoScalingInstanceIds`` (running members, patched), ``OptedOutInstanceIds``,
+        ``OtherRunInstanceIds`` (another execution's marker), ``NotOnlineInstanceIds`` and
+        ``NotOnlineReasons`` (running but not Online in SSM: not patched).
+
+    Raises:
+        ValueError: a bad execution id or target.
+        botocore.exceptions.ClientError: from the AWS calls.
+    """
+    execution_id = str(events.get("ExecutionId", ""))
+    _check_id(execution_id)
+    key, value = str(events.get("TargetKey", "")), str(events.get("TargetValue", ""))
+    opt_out = str(events.get("OptOutTagKey", "") or "").strip()
+    candidates: list[str] = []
+    asg: list[str] = []
+    opted: list[str] = []
+    other: list[str] = []
+    for instance in running_instances(ec2, key, value, rg):
+        instance_id = str(instance["InstanceId"])
+        tags = {str(t.get("Key")): str(t.get("Value", "")) for t in instance.get("Tags", [])}
+        if opt_out and opt_out in tags:
+            opted.append(instance_id)
+            continue
+        if tags.get(STARTED_TAG, execution_id) != execution_id:
+            other.append(instance_id)
+            continue
+        if ASG_TAG in tags:
+            asg.append(instance_id)
+        candidates.append(instance_id)
+    pings: dict[str, str] = {}
+    for begin in range(0, len(candidates), SSM_FILTER_BATCH):
+        batch = candidates[begin : begin + SSM_FILTER_BATCH]
+        pings.update(ping_statuses(ssm, [{"Key": "InstanceIds", "Values": batch}]))
+    ec2_nodes = [i for i in candidates if pings.get(i) == "Online"]
+    not_online = [i for i in candidates if pings.get(i) != "Online"]
+    reasons = [
+        f"{i}: running but PingStatus {pings.get(i, 'not registered with SSM')}" for i in not_online
+    ]
+    hybrid: list[str] = []
+    if key.startswith("tag:"):
+        filters = [
+            {"Key": key, "Values": [value]},
+            {"Key": "ResourceType", "Values": ["ManagedInstance"]},
+        ]
+        hybrid = sorted(n for n, p in ping_statuses(ssm, filters).items() if p == "Online")
+    tag: Any = [{"Key": PATCH_TAG, "Value": execution_id}]
+    for begin in range(0, len(ec2_nodes), TAG_BATCH):
+        ec2.create_tags(Resources=ec2_nodes[begin : begin + TAG_BATCH], Tags=tag)
+    for node_id in hybrid:
+        ssm.add_tags_to_resource(ResourceType="ManagedInstance", ResourceId=node_id, Tags=tag)
+    chosen = sorted(ec2_nodes + hybrid)
+    return {
+        "PatchInstanceIds": chosen,
+        "PatchCount": len(chosen),
+        "AutoScalingInstanceIds": sorted(i for i in asg if i in ec2_nodes),
+        "OptedOutInstanceIds": sorted(opted),
+        "OtherRunInstanceIds": sorted(other),
+        "NotOnlineInstanceIds": sorted(not_online),
+        "NotOnlineReasons": reasons,
+    }
+
+
+def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``aws:executeScript`` entry point: :func:`select` with clients of the assume role.
+
+    Raises:
+        ValueError, botocore.exceptions.ClientError: see :func:`select`.
+    """
+    return select(
+        boto3.client("ec2", config=RETRIES),
+        boto3.client("ssm", config=RETRIES),
+        events,
+        boto3.client("resource-groups", config=RETRIES),
+    )

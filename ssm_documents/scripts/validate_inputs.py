@@ -1,0 +1,134 @@
+"""Patch run step 0: refuse parameters that would fail every node, before anything is started.
+
+Runs as the ``ValidateInputs`` ``aws:executeScript`` step (runtime python3.11) of the patch-run
+Automation document; embedded verbatim by ``ssm_documents/build.py`` (self-contained: standard
+library, boto3 and botocore only).
+
+AWS-RunPatchBaseline fails on every node when ``BaselineOverride`` and ``InstallOverrideList``
+are both given ("Using the BaselineOverride parameter",
+https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-baselineoverride-parameter.html),
+and each node fails when an override URL names no object. Both are checked here, so a bad run
+fails before it starts a single instance. An ``s3://`` URL is checked with S3 HeadObject as the
+Automation role (which needs ``s3:GetObject`` on the object); an ``https://`` URL is not fetched
+(the run's role has no say over it) and is only checked for a host and a path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+# PatchNodes: the SendCommand TimeoutSeconds of AWS-RunPatchBaseline (see the document).
+MIN_PATCH_TIMEOUT = 600
+MAX_PATCH_TIMEOUT = 43200
+MIN_ONLINE_TIMEOUT = 30
+MAX_ONLINE_TIMEOUT = 570
+
+
+class InvalidInputError(ValueError):
+    """A parameter of the patch run cannot work; nothing was started."""
+
+
+def s3_location(url: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``.
+
+    Raises:
+        InvalidInputError: not an s3:// URL with a bucket and a key.
+    """
+    parsed = urlparse(url)
+    key = unquote(parsed.path.lstrip("/"))
+    if parsed.scheme != "s3" or not parsed.netloc or not key or key.endswith("/"):
+        raise InvalidInputError(f"{url} does not name an S3 object (s3://<bucket>/<key>)")
+    return parsed.netloc, key
+
+
+def check_url(s3: S3Client, name: str, url: str) -> str:
+    """Check that override URL ``url`` (parameter ``name``) names an object; returns a note.
+
+    ``s3://`` URLs: S3 HeadObject (404 / 403 / other errors refuse the URL). ``https://`` URLs:
+    a host and a non-empty path are required; the object itself is not fetched.
+
+    Raises:
+        InvalidInputError: the URL names no object, or HeadObject was refused.
+    """
+    if url.startswith("s3://"):
+        bucket, key = s3_location(url)
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", ""))
+            if code in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}:
+                raise InvalidInputError(f"{name} {url}: no such object") from err
+            raise InvalidInputError(
+                f"{name} {url}: HeadObject refused ({code}); the Automation role needs "
+                "s3:GetObject on the object"
+            ) from err
+        return f"{name}: s3://{bucket}/{key} ({head.get('ContentLength', 0)} bytes)"
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.netloc or parsed.path.strip("/") == "":
+        raise InvalidInputError(f"{name} {url} is not an s3:// or https:// URL of an object")
+    return f"{name}: {url} (https, not fetched)"
+
+
+def _whole(events: dict[str, Any], name: str, low: int, high: int) -> int:
+    try:
+        value = int(str(events.get(name, "")))
+    except ValueError as err:
+        raise InvalidInputError(f"{name} must be a whole number of seconds") from err
+    if not low <= value <= high:
+        raise InvalidInputError(f"{name} must be {low}-{high} seconds, not {value}")
+    return value
+
+
+def run(events: dict[str, Any], s3: S3Client) -> dict[str, Any]:
+    """The step's logic.
+
+    ``events``: ``BaselineOverride``, ``InstallOverrideList`` (URLs or empty), ``Operation``,
+    ``OnlineTimeoutSeconds``, ``PatchTimeoutSeconds``, ``ExecutionId``.
+
+    Returns:
+        ``SnapshotId`` (the execution id: one patch snapshot for every node of the run) and
+        ``Checks`` (list of what was checked).
+
+    Raises:
+        InvalidInputError: both overrides given, an override URL naming no object, a timeout
+            out of range, or an execution id that is not a 36-character UUID.
+    """
+    override = str(events.get("BaselineOverride", "")).strip()
+    install_list = str(events.get("InstallOverrideList", "")).strip()
+    checks: list[str] = []
+    if override and install_list:
+        raise InvalidInputError(
+            "BaselineOverride and InstallOverrideList cannot be used together: "
+            "AWS-RunPatchBaseline fails on every node when both are set"
+        )
+    if install_list and str(events.get("Operation", "")) != "Install":
+        checks.append("InstallOverrideList is ignored by Scan")
+    for name, url in (("BaselineOverride", override), ("InstallOverrideList", install_list)):
+        if url:
+            checks.append(check_url(s3, name, url))
+    online = _whole(events, "OnlineTimeoutSeconds", MIN_ONLINE_TIMEOUT, MAX_ONLINE_TIMEOUT)
+    patch = _whole(events, "PatchTimeoutSeconds", MIN_PATCH_TIMEOUT, MAX_PATCH_TIMEOUT)
+    checks.append(f"OnlineTimeoutSeconds {online}, PatchTimeoutSeconds {patch}")
+    snapshot = str(events.get("ExecutionId", ""))
+    parts = snapshot.split("-")
+    if len(snapshot) != 36 or [len(p) for p in parts] != [8, 4, 4, 4, 12]:
+        raise InvalidInputError(f"the execution id {snapshot!r} is not a UUID usable as SnapshotId")
+    return {"SnapshotId": snapshot, "Checks": checks}
+
+
+def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """``aws:executeScript`` entry point: :func:`run` with an S3 client of the assume role.
+
+    Raises:
+        InvalidInputError: see :func:`run`.
+    """
+    return run(events, boto3.client("s3", config=RETRIES))

@@ -1,0 +1,527 @@
+"""The real patch-run document executed on a launched emulator (issue 13: 1-3, 5, 9, reporting).
+
+One emulator, the generated ``ssm_documents/generated/patch_run.yaml`` registered with
+CreateDocument, and the Automation role with the policy of ``modules/patch_automation``
+(:func:`module_policy` mirrors its ``aws_iam_role_policy.automation`` statement for statement).
+Every run starts in the module fixture, each on its own patch group, so they overlap; the tests
+then assert the final EC2 states and tags, the step outputs, the summary and the SNS message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.emulator.launcher import ROOT, Emulator
+
+ACCOUNT = "123456789012"
+REGION = "us-west-2"
+DOCUMENT = "fleetpatch-PatchRun"
+STARTED = "fleetpatch:started-by"
+PATCH = "fleetpatch:patch-run"
+ASG = "aws:autoscaling:groupName"
+GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits"]
+BUCKET = "patch-logs-patch-run-tests"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ssm.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:aws:ssm:{REGION}:{ACCOUNT}:automation-execution/*"
+                },
+            },
+        }
+    ],
+}
+
+
+def module_policy(groups: list[str], topic_arn: str, override_buckets: list[str]) -> dict[str, Any]:
+    """modules/patch_automation's Automation role policy (main.tf), as Terraform renders it."""
+    instances = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*"
+    managed = f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*"
+    condition = {"aws:ResourceTag/PatchGroup": groups}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadFleetState",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeInstances",
+                    "ssm:DescribeInstanceInformation",
+                    "ssm:ListCommands",
+                    "ssm:ListCommandInvocations",
+                    "ssm:GetCommandInvocation",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadOwnExecution",
+                "Effect": "Allow",
+                "Action": ["ssm:DescribeAutomationStepExecutions", "ssm:GetAutomationExecution"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "StartStopClaimedInstances",
+                "Effect": "Allow",
+                "Action": ["ec2:StartInstances", "ec2:StopInstances"],
+                "Resource": instances,
+                "Condition": {
+                    "StringEquals": condition,
+                    "Null": {
+                        f"aws:ResourceTag/{STARTED}": "false",
+                        f"aws:ResourceTag/{ASG}": "true",
+                    },
+                },
+            },
+            {
+                "Sid": "TagClaimedInstances",
+                "Effect": "Allow",
+                "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+                "Resource": instances,
+                "Condition": {
+                    "StringEquals": condition,
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [STARTED, PATCH]},
+                    "Null": {"aws:TagKeys": "false"},
+                },
+            },
+            {
+                "Sid": "TagSelectedHybridNodes",
+                "Effect": "Allow",
+                "Action": ["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+                "Resource": managed,
+                "Condition": {
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [PATCH]},
+                    "Null": {"aws:TagKeys": "false"},
+                },
+            },
+            {
+                "Sid": "ListResourceGroupMembers",
+                "Effect": "Allow",
+                "Action": ["resource-groups:ListGroupResources"],
+                "Resource": f"arn:aws:resource-groups:{REGION}:{ACCOUNT}:group/*",
+            },
+            {
+                "Sid": "ResolveTagBasedGroups",
+                "Effect": "Allow",
+                "Action": ["tag:GetResources"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "RunPatchAndAgentUpdateDocuments",
+                "Effect": "Allow",
+                "Action": ["ssm:SendCommand"],
+                "Resource": [
+                    f"arn:aws:ssm:{REGION}::document/AWS-RunPatchBaseline",
+                    f"arn:aws:ssm:{REGION}::document/AWS-UpdateSSMAgent",
+                    instances,
+                    managed,
+                ],
+            },
+            {
+                "Sid": "CancelOwnCommands",
+                "Effect": "Allow",
+                "Action": ["ssm:CancelCommand"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "CheckOverrideObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{b}/*" for b in override_buckets],
+            },
+            {
+                "Sid": "NotifyFailedRuns",
+                "Effect": "Allow",
+                "Action": ["sns:Publish"],
+                "Resource": [topic_arn],
+            },
+        ],
+    }
+
+
+def control(emu: Emulator, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{emu.endpoint}/fleetpatch/{path}", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=200) as answer:
+        result: dict[str, Any] = json.loads(answer.read())
+    return result
+
+
+def fault(emu: Emulator, instance_id: str, **values: Any) -> None:
+    control(
+        emu,
+        "agent/faults",
+        {"account_id": ACCOUNT, "region": REGION, "instance_id": instance_id, **values},
+    )
+
+
+def launch(
+    emu: Emulator,
+    group: str,
+    count: int,
+    *,
+    stopped: bool = False,
+    tags: dict[str, str] | None = None,
+) -> list[str]:
+    all_tags = [{"Key": "PatchGroup", "Value": group}] + [
+        {"Key": k, "Value": v} for k, v in (tags or {}).items()
+    ]
+    ec2 = emu.client("ec2")
+    ids = [
+        str(i["InstanceId"])
+        for i in ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=count,
+            MaxCount=count,
+            IamInstanceProfile={"Name": "patch-run-node"},
+            TagSpecifications=[{"ResourceType": "instance", "Tags": all_tags}],
+        )["Instances"]
+    ]
+    if stopped:
+        ec2.stop_instances(InstanceIds=ids)
+    return sorted(ids)
+
+
+def states(emu: Emulator, ids: list[str]) -> dict[str, tuple[str, dict[str, str]]]:
+    reservations = emu.client("ec2").describe_instances(InstanceIds=ids)["Reservations"]
+    return {
+        i["InstanceId"]: (i["State"]["Name"], {t["Key"]: t["Value"] for t in i.get("Tags", [])})
+        for r in reservations
+        for i in r["Instances"]
+    }
+
+
+def finish(emu: Emulator, execution_id: str, timeout: float = 150) -> dict[str, Any]:
+    waited = control(
+        emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": timeout}
+    )
+    found: dict[str, Any] = emu.client("ssm").get_automation_execution(
+        AutomationExecutionId=execution_id
+    )["AutomationExecution"]
+    assert found["AutomationExecutionStatus"] in {"Success", "Failed", "TimedOut", "Cancelled"}, (
+        waited
+    )
+    return found
+
+
+def steps_of(execution: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["StepName"]: step for step in execution["StepExecutions"]}
+
+
+def summary_of(execution: dict[str, Any]) -> dict[str, Any]:
+    outputs = steps_of(execution)["Summarize"]["Outputs"]
+    found: dict[str, Any] = json.loads(outputs["Summary"][0])
+    found["patched"] = sorted(v for v in outputs.get("PatchedInstanceIds", []) if v)
+    return found
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with Emulator(log_path=tmp_path_factory.mktemp("emulator") / "emulator.log") as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def runs(emu: Emulator) -> dict[str, Any]:
+    """Start every patch run of the file at once; return their ids and fleets."""
+    iam, s3, sns, sqs = (emu.client(s) for s in ("iam", "s3", "sns", "sqs"))
+    emu.client("ssm").create_document(
+        Name=DOCUMENT,
+        DocumentType="Automation",
+        DocumentFormat="YAML",
+        Content=(ROOT / "ssm_documents" / "generated" / "patch_run.yaml").read_text("utf-8"),
+    )
+    for bucket in (BUCKET, "patch-overrides-tests"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="patch-overrides-tests", Key="baseline.json", Body=b"[]")
+    s3.put_object(Bucket="patch-overrides-tests", Key="install.yaml", Body=b"patches: []\n")
+    topic = sns.create_topic(Name="compliance")["TopicArn"]
+    queue = sqs.create_queue(QueueName="compliance-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sqs.set_queue_attributes(
+        QueueUrl=queue,
+        Attributes={
+            "Policy": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sns.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": queue_arn,
+                            "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
+                        }
+                    ],
+                }
+            )
+        },
+    )
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    role = iam.create_role(
+        RoleName="patch-run-automation", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName="patch-run-automation",
+        PolicyName="patch-run",
+        PolicyDocument=json.dumps(module_policy(GROUPS, topic, ["patch-overrides-tests"])),
+    )
+    node_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName="patch-run-node", AssumeRolePolicyDocument=json.dumps(node_trust))
+    iam.attach_role_policy(
+        RoleName="patch-run-node",
+        PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    )
+    iam.create_instance_profile(InstanceProfileName="patch-run-node")
+    iam.add_role_to_instance_profile(
+        InstanceProfileName="patch-run-node", RoleName="patch-run-node"
+    )
+
+    fleets: dict[str, dict[str, list[str]]] = {
+        # item 1: one never Online, one falling back to stopped, one EC2 refuses, one fine
+        "faults": {
+            "running": launch(emu, "faults", 2),
+            "never_online": launch(emu, "faults", 1, stopped=True),
+            "fell_back": launch(emu, "faults", 1, stopped=True),
+            "refused": launch(emu, "faults", 1, stopped=True),
+            "fine": launch(emu, "faults", 1, stopped=True),
+        },
+        # item 2: one snapshot for all waves (MaxConcurrency 1)
+        "snap": {"running": launch(emu, "snap", 3)},
+        # item 5: Auto Scaling members; opted-out instances
+        "asg": {
+            "running": launch(emu, "asg", 1),
+            "asg_running": launch(emu, "asg", 1, tags={ASG: "web-asg"}),
+            "asg_stopped": launch(emu, "asg", 1, stopped=True, tags={ASG: "web-asg"}),
+            "opted_out": launch(emu, "asg", 1, stopped=True, tags={"fleetpatch:patch-opt-out": ""}),
+        },
+        # item 2: both overrides -> refused before anything starts
+        "bad": {"stopped": launch(emu, "bad", 1, stopped=True)},
+        # item 2: an override URL naming no object -> refused too
+        "nourl": {"stopped": launch(emu, "nourl", 1, stopped=True)},
+        # item 9 + reporting: a collision (exit 155) and a real failure (exit 1)
+        "exits": {
+            "running": launch(emu, "exits", 1),
+            "collision": launch(emu, "exits", 1),
+            "failing": launch(emu, "exits", 1),
+        },
+    }
+    fault(emu, fleets["faults"]["never_online"][0], never_online=True)
+    fault(emu, fleets["faults"]["fell_back"][0], start_state_reason="Client.InternalError")
+    fault(emu, fleets["faults"]["refused"][0], start_error="InsufficientInstanceCapacity")
+    for instance_id in fleets["snap"]["running"]:
+        fault(emu, instance_id, command_seconds=1.5)
+    fault(emu, fleets["exits"]["collision"][0], patch_exit_code=155)
+    fault(emu, fleets["exits"]["failing"][0], patch_exit_code=1)
+    time.sleep(2.5)  # the running instances come Online
+
+    ssm = emu.client("ssm")
+
+    def start(group: str, **extra: str) -> str:
+        parameters = {
+            "AutomationAssumeRole": [role],
+            "PatchGroup": [group],
+            "OutputS3BucketName": [BUCKET],
+            "OnlineTimeoutSeconds": ["30"],
+            "MaxConcurrency": ["100%"],
+            "MaxErrors": ["100%"],
+            "RebootOption": ["NoReboot"],
+            "NotificationTopicArn": [topic],
+            **{k: [v] for k, v in extra.items()},
+        }
+        execution_id: str = ssm.start_automation_execution(
+            DocumentName=DOCUMENT, Parameters=parameters
+        )["AutomationExecutionId"]
+        return execution_id
+
+    ids = {
+        "faults": start("faults"),
+        "snap": start("snap", MaxConcurrency="1", PatchTimeoutSeconds="900"),
+        "asg": start("asg"),
+        "bad": start(
+            "bad",
+            BaselineOverride="s3://patch-overrides-tests/baseline.json",
+            InstallOverrideList="s3://patch-overrides-tests/install.yaml",
+        ),
+        "nourl": start("nourl", InstallOverrideList="s3://patch-overrides-tests/missing.yaml"),
+        "exits": start("exits"),
+    }
+    return {"ids": ids, "fleets": fleets, "queue": queue, "topic": topic}
+
+
+def _messages(emu: Emulator, queue: str) -> list[str]:
+    sqs = emu.client("sqs")
+    found: list[str] = []
+    for _ in range(5):
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        found += [m["Body"] for m in got]
+    return found
+
+
+@pytest.fixture(scope="module")
+def finished(emu: Emulator, runs: dict[str, Any]) -> dict[str, Any]:
+    executions = {group: finish(emu, execution_id) for group, execution_id in runs["ids"].items()}
+    return {**runs, "executions": executions, "messages": _messages(emu, runs["queue"])}
+
+
+def test_one_bad_node_never_blocks_the_rest(emu: Emulator, finished: dict[str, Any]) -> None:
+    fleet = finished["fleets"]["faults"]
+    execution = finished["executions"]["faults"]
+    steps = steps_of(execution)
+    assert execution["AutomationExecutionStatus"] == "Success", execution.get("FailureMessage")
+    (never,), (fell,), (refused,), (fine,) = (
+        fleet["never_online"],
+        fleet["fell_back"],
+        fleet["refused"],
+        fleet["fine"],
+    )
+    # Patched: the running ones and the started one that came Online.
+    summary = summary_of(execution)
+    assert summary["patched"] == sorted([*fleet["running"], fine])
+    assert steps["PatchNodes"]["StepStatus"] == "Success"
+    # Released and refused instances are stopped (again) and carry no marker.
+    final = states(emu, [*fleet["running"], never, fell, refused, fine])
+    for instance_id in (never, fell, refused, fine):
+        assert final[instance_id][0] == "stopped", instance_id
+    for instance_id, (state, tags) in final.items():
+        assert STARTED not in tags and PATCH not in tags, instance_id
+        if instance_id in fleet["running"]:
+            assert state == "running"
+    released = {r["id"]: r["reason"] for r in summary["released_not_online"]}
+    assert set(released) == {never, fell}
+    assert "Client.InternalError" in released[fell]
+    assert "not Online after 30s" in released[never]
+    assert [r["id"] for r in summary["start_refused"]] == [refused]
+    assert "InsufficientInstanceCapacity" in summary["start_refused"][0]["reason"]
+    assert summary["stopped_again"] == [fine]
+    assert summary["outcome"] == "PartiallyFailed"
+    assert steps["Summarize"]["Outputs"]["Outcome"] == ["PartiallyFailed"]
+
+
+def test_every_wave_installs_the_same_snapshot(emu: Emulator, finished: dict[str, Any]) -> None:
+    execution = finished["executions"]["snap"]
+    execution_id = finished["ids"]["snap"]
+    assert execution["AutomationExecutionStatus"] == "Success", execution.get("FailureMessage")
+    nodes = finished["fleets"]["snap"]["running"]
+    patch_states = emu.client("ssm").describe_instance_patch_states(InstanceIds=nodes)[
+        "InstancePatchStates"
+    ]
+    assert sorted(s["InstanceId"] for s in patch_states) == nodes
+    assert {s["SnapshotId"] for s in patch_states} == {execution_id}
+    # PatchTimeoutSeconds is the command's TimeoutSeconds (what the delivery deadline counts).
+    summary = summary_of(execution)
+    command = emu.client("ssm").list_commands(CommandId=summary["patch_command_id"])["Commands"][0]
+    assert command["TimeoutSeconds"] == 900
+    assert command["MaxConcurrency"] == "1"
+    assert summary["patched"] == nodes
+    assert summary["patch_timeout_seconds"] == 900
+
+
+@pytest.mark.parametrize("group", ["bad", "nourl"])
+def test_bad_overrides_are_refused_before_anything_starts(
+    emu: Emulator, finished: dict[str, Any], group: str
+) -> None:
+    execution = finished["executions"][group]
+    steps = steps_of(execution)
+    assert execution["AutomationExecutionStatus"] == "Failed"
+    assert steps["ValidateInputs"]["StepStatus"] == "Failed"
+    assert steps["FindAndTagStoppedInstances"]["StepStatus"] == "Pending"
+    message = steps["ValidateInputs"]["FailureMessage"]
+    expected = "cannot be used together" if group == "bad" else "no such object"
+    assert expected in message
+    (stopped,) = finished["fleets"][group]["stopped"]
+    state, tags = states(emu, [stopped])[stopped]
+    assert state == "stopped" and STARTED not in tags
+    assert steps["Summarize"]["StepStatus"] == "Success"
+    assert summary_of(execution)["outcome"] == "Failed"
+
+
+def test_patch_timeout_out_of_range_is_refused(emu: Emulator, runs: dict[str, Any]) -> None:
+    ssm = emu.client("ssm")
+    role = f"arn:aws:iam::{ACCOUNT}:role/patch-run-automation"
+    execution_id = ssm.start_automation_execution(
+        DocumentName=DOCUMENT,
+        Parameters={
+            "AutomationAssumeRole": [role],
+            "PatchGroup": ["bad"],
+            "OutputS3BucketName": [BUCKET],
+            "PatchTimeoutSeconds": ["50000"],
+        },
+    )["AutomationExecutionId"]
+    execution = finish(emu, execution_id)
+    steps = steps_of(execution)
+    assert steps["ValidateInputs"]["StepStatus"] == "Failed"
+    assert "PatchTimeoutSeconds must be 600-43200" in steps["ValidateInputs"]["FailureMessage"]
+
+
+def test_auto_scaling_members_are_never_started_or_stopped(
+    emu: Emulator, finished: dict[str, Any]
+) -> None:
+    fleet = finished["fleets"]["asg"]
+    execution = finished["executions"]["asg"]
+    assert execution["AutomationExecutionStatus"] == "Success", execution.get("FailureMessage")
+    final = states(emu, [i for ids in fleet.values() for i in ids])
+    assert final[fleet["asg_running"][0]][0] == "running"
+    assert final[fleet["asg_stopped"][0]][0] == "stopped"
+    assert final[fleet["opted_out"][0]][0] == "stopped"
+    assert all(STARTED not in tags and PATCH not in tags for _, tags in final.values())
+    summary = summary_of(execution)
+    assert summary["patched"] == sorted(fleet["running"] + fleet["asg_running"])
+    assert summary["auto_scaling_patched"] == fleet["asg_running"]
+    assert summary["skipped"]["auto_scaling_stopped"] == fleet["asg_stopped"]
+    assert summary["skipped"]["opted_out"] == fleet["opted_out"]
+    assert summary["started"] == [] and summary["outcome"] == "Success"
+
+
+def test_collision_is_reported_as_such_and_failures_are_notified(
+    emu: Emulator, finished: dict[str, Any]
+) -> None:
+    fleet = finished["fleets"]["exits"]
+    execution = finished["executions"]["exits"]
+    summary = summary_of(execution)
+    (collision,), (failing,) = fleet["collision"], fleet["failing"]
+    assert summary["patched"] == fleet["running"]
+    assert summary["collisions"] == [{"id": collision, "exit_code": 155}]
+    assert [f["id"] for f in summary["failed"]] == [failing]
+    assert summary["failed"][0]["exit_code"] == 1
+    assert summary["failed"][0]["status"] == "Failed"
+    # One message per failed run, naming each failed node and its cause.
+    mine = [m for m in finished["messages"] if finished["ids"]["exits"] in m]
+    assert len(mine) == 1
+    assert f"{failing}: patch failed" in mine[0] and "exit code 1" in mine[0]
+    assert f"{collision}: collision" in mine[0]
+    faults_message = [m for m in finished["messages"] if finished["ids"]["faults"] in m]
+    assert len(faults_message) == 1
+    assert "released, stopped again" in faults_message[0] and "not started" in faults_message[0]
+    # A clean run sends nothing.
+    assert not [m for m in finished["messages"] if finished["ids"]["asg"] in m]
