@@ -24,7 +24,7 @@ from tests.emulator.shapes import response_problems
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
-ONLINE_DELAY = 1.0
+ONLINE_DELAY = 0.8
 AGENT_OPERATIONS = {
     "DescribeInstanceInformation",
     "DeregisterManagedInstance",
