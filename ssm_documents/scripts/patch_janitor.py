@@ -51,11 +51,10 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import boto3
 from botocore.config import Config
@@ -137,8 +136,7 @@ class JanitorError(RuntimeError):
     """The janitor could not report its work (the metrics were not published)."""
 
 
-@dataclass(frozen=True)
-class Marked:
+class Marked(NamedTuple):
     """An instance carrying the marker: id, EC2 state name, marker value, last launch time."""
 
     instance_id: str
@@ -147,8 +145,7 @@ class Marked:
     launch_time: datetime | None
 
 
-@dataclass(frozen=True)
-class Execution:
+class Execution(NamedTuple):
     """The janitor's view of the execution one marker value names."""
 
     execution_id: str
@@ -160,17 +157,22 @@ class Execution:
     detail: str = ""
 
 
-@dataclass
 class Summary:
-    """Everything one janitor run found and did; ``to_dict`` is the step output."""
+    """Everything one janitor run found and did; ``to_dict`` is the step output.
 
-    dry_run: bool
-    document_name: str
-    outcomes: dict[str, tuple[Outcome, str]] = field(default_factory=dict)
-    executions: dict[str, Execution] = field(default_factory=dict)
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
-    api_calls: Counter[str] = field(default_factory=Counter)
-    metrics_published: bool = False
+    (Plain classes and NamedTuples, no dataclasses: the step's script need not be importable
+    as a module.)
+    """
+
+    def __init__(self, dry_run: bool, document_name: str) -> None:
+        """An empty summary of a run on ``document_name``'s markers."""
+        self.dry_run = dry_run
+        self.document_name = document_name
+        self.outcomes: dict[str, tuple[Outcome, str]] = {}
+        self.executions: dict[str, Execution] = {}
+        self.verdicts: dict[str, Verdict] = {}
+        self.api_calls: Counter[str] = Counter()
+        self.metrics_published = False
 
     def record(self, instance_id: str, outcome: Outcome, detail: str = "") -> None:
         """Store the outcome of one instance (the last one wins)."""
