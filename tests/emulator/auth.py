@@ -808,6 +808,15 @@ def install() -> None:
     setattr(BaseResponse, "_authenticate_and_authorize_s3_action", _s3_action)  # noqa: B010
     _ORIGINAL_KEY_RESPONSE = S3Response._key_response
     setattr(S3Response, "_key_response", _key_response)  # noqa: B010
+    # moto's own bucket-policy check on object requests ignores most conditions (it applies a
+    # TLS-only Deny to every plain-HTTP request, the deployer's included); evaluated callers
+    # are decided above with the bucket policy, so moto's partial check stands aside.
+    from moto.iam.access_control import PermissionResult  # noqa: PLC0415
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    setattr(  # noqa: B010
+        FakeBucket, "get_permission", lambda _self, _action, _resource: PermissionResult.NEUTRAL
+    )
     _INSTALLED = True
 
 
