@@ -15,13 +15,13 @@ locals {
   janitor_count         = var.janitor_enabled ? 1 : 0
 
   # The patch run's maximum run time: every step's timeoutSeconds times its maxAttempts (a
-  # timeout given as "{{ Parameter }}" counts that parameter's default; a step without one
-  # counts 86400 s), plus the two minutes AWS lets an onCancel path run
+  # timeout given as "{{ Parameter }}" counts that parameter's default; an aws:branch step
+  # without one counts 0 s, any other step without one 86400 s), plus the two minutes AWS lets an onCancel path run
   # (https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html).
   patch_run_document   = yamldecode(local.document_content)
   patch_run_parameters = try(local.patch_run_document.parameters, {})
   patch_run_step_seconds = [
-    for s in local.patch_run_document.mainSteps : try(
+    for s in local.patch_run_document.mainSteps : s.action == "aws:branch" && !can(s.timeoutSeconds) ? 0 : try(
       tonumber(s.timeoutSeconds),
       tonumber(local.patch_run_parameters[regex("^\\{\\{\\s*([A-Za-z0-9_]+)\\s*\\}\\}$", s.timeoutSeconds)[0]].default),
       86400,
