@@ -120,8 +120,18 @@ run "automation_role_is_least_privilege" {
     error_message = "start/stop needs the run's marker tag on the instance"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "TagClaimedInstances"]).Condition["ForAllValues:StringEquals"]["aws:TagKeys"] == ["fleetpatch:started-by"]
-    error_message = "the role can only write the marker tag"
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "TagClaimedInstances"]).Condition["ForAllValues:StringEquals"]["aws:TagKeys"] == ["fleetpatch:started-by", "fleetpatch:patch-run"]
+    error_message = "the role can only write the two marker tags"
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "StartStopClaimedInstances"]).Condition.Null["aws:ResourceTag/aws:autoscaling:groupName"] == "true"
+    error_message = "the role can never start or stop an Auto Scaling group member"
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if contains(["NotifyFailedRuns", "EncryptNotifications", "CheckOverrideObjects"], s.Sid)]) == 0
+    error_message = "no SNS, KMS or S3 permission unless a topic or override objects are given"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "TagClaimedInstances"]).Condition.Null["aws:TagKeys"] == "false"
@@ -329,4 +339,46 @@ run "rejects_bad_kms_key_arn" {
     ebs_kms_key_arns = ["alias/aws/ebs"]
   }
   expect_failures = [var.ebs_kms_key_arns]
+}
+
+run "notification_topic_and_override_objects_get_scoped_permissions" {
+  command = plan
+
+  variables {
+    notification_topic_arn   = "arn:aws:sns:us-west-2:111111111111:ss-oregon-compliance"
+    notification_kms_key_arn = "arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    install_override_list    = "s3://ss-oregon-overrides/install.yaml"
+    override_s3_buckets      = ["ss-oregon-hand-overrides"]
+    patch_timeout_seconds    = 7200
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "NotifyFailedRuns"]).Resource == ["arn:aws:sns:us-west-2:111111111111:ss-oregon-compliance"]
+    error_message = "sns:Publish on the compliance topic only"
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "EncryptNotifications"]).Condition.StringEquals["kms:ViaService"] == "sns.us-west-2.amazonaws.com"
+    error_message = "the topic key is used through SNS only"
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "CheckOverrideObjects"]).Resource == ["arn:aws:s3:::ss-oregon-overrides/install.yaml", "arn:aws:s3:::ss-oregon-hand-overrides/*"]
+    error_message = "HeadObject only on the override objects"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_target.patch_run["Linux"].input).NotificationTopicArn == ["arn:aws:sns:us-west-2:111111111111:ss-oregon-compliance"] && jsondecode(aws_cloudwatch_event_target.patch_run["Linux"].input).PatchTimeoutSeconds == ["7200"]
+    error_message = "the schedule passes the topic and the patch timeout"
+  }
+}
+
+run "rejects_a_patch_timeout_out_of_range" {
+  command = plan
+
+  variables {
+    patch_timeout_seconds = 50000
+  }
+
+  expect_failures = [var.patch_timeout_seconds]
 }
