@@ -26,8 +26,8 @@ def step(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return next(s for s in doc["mainSteps"] if s["name"] == name)
 
 
-def test_both_documents_are_generated() -> None:
-    assert [d.name for d in DOCS] == ["patch_run.yaml", "patch_scan.yaml"]
+def test_every_document_is_generated() -> None:
+    assert [d.name for d in DOCS] == ["patch_janitor.yaml", "patch_run.yaml", "patch_scan.yaml"]
 
 
 def test_generated_documents_equal_a_fresh_render() -> None:
