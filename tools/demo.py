@@ -664,24 +664,25 @@ def patch_run(demo: Demo, lines: list[str]) -> None:
         "patched": [],
         "failed": [],
     }
+    record["released"] = []
+    record["outcomes"] = {}
     for item in finished:
         execution = item["execution"]
         status = execution["AutomationExecutionStatus"]
-        outputs = execution.get("Outputs") or {}
         record["cancelled"] += status == "Cancelled"
-        record["started"] += [
-            i
-            for i in outputs.get("FindAndTagStoppedInstances.InstanceIds", [])
-            if i.startswith("i-")
+        run = _run_summary(execution)
+        record["outcomes"][execution["AutomationExecutionId"]] = run.get("outcome", status)
+        started_ids = [i for i in run.get("started", []) if i.startswith("i-")]
+        record["started"] += started_ids
+        record["stopped_again"] += [i for i in run.get("stopped_again", []) if i.startswith("i-")]
+        record["patched"] += run["patched"]
+        failed = [{"id": f["id"], "reason": str(f.get("cause", ""))} for f in run.get("failed", [])]
+        failed += [
+            {"id": f["id"], "reason": f"collision (exit code {f.get('exit_code')})"}
+            for f in run.get("collisions", [])
         ]
-        record["stopped_again"] += [
-            i
-            for i in outputs.get("StopStartedInstances.StoppedInstanceIds", [])
-            if i.startswith("i-")
-        ]
-        patched, failed = _command_results(demo, item, outputs)
-        record["patched"] += patched
         record["failed"] += failed
+        record["released"] += run.get("released_not_online", []) + run.get("start_refused", [])
         if status not in ("Success", "Cancelled") and not failed:
             record["failed"].append(
                 {
@@ -690,10 +691,11 @@ def patch_run(demo: Demo, lines: list[str]) -> None:
                 }
             )
         note = " (cancelled by the demo)" if item["execution_id"] == cancelled else ""
+        released = len(run.get("released_not_online", [])) + len(run.get("start_refused", []))
         lines.append(
-            f"{item['key']:28} {item['group']:13} {status:10} started "
-            f"{len(outputs.get('FindAndTagStoppedInstances.InstanceIds', []))}, "
-            f"patched {len(patched)}, failed {len(failed)}{note}"
+            f"{item['key']:28} {item['group']:13} {status:10} {run.get('outcome', '-'):15} "
+            f"started {len(started_ids)}, patched {len(run['patched'])}, "
+            f"released {released}, failed {len(failed)}{note}"
         )
     stopped_again = set(record["stopped_again"])
     record["running_before_untouched"] = sorted(
@@ -746,6 +748,24 @@ def _cancel_one(demo: Demo, started: list[dict[str, Any]], lines: list[str]) -> 
             time.sleep(0.5)
     lines.append("no run had instances to start: nothing cancelled")
     return ""
+
+
+def _run_summary(execution: dict[str, Any]) -> dict[str, Any]:
+    """The patch run's own summary (its Summarize step's outputs), ``{}`` parts when absent.
+
+    Keys: ``outcome``, ``started``, ``stopped_again``, ``patched``, ``failed`` (``{id, cause}``),
+    ``collisions``, ``released_not_online`` / ``start_refused`` (``{id, reason}``).
+    """
+    outputs = execution.get("Outputs") or {}
+    raw = (outputs.get("Summarize.Summary") or [""])[0]
+    try:
+        summary: dict[str, Any] = json.loads(raw) if raw.startswith("{") else {}
+    except ValueError:
+        summary = {}
+    summary["patched"] = [
+        i for i in outputs.get("Summarize.PatchedInstanceIds", []) if i.startswith(("i-", "mi-"))
+    ]
+    return summary
 
 
 def _command_results(

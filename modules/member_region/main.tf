@@ -93,9 +93,13 @@ module "patch_automation" {
   max_concurrency        = var.patch_max_concurrency
   max_errors             = var.patch_max_errors
   online_timeout_seconds = var.patch_online_timeout_seconds
-  ebs_kms_key_arns       = var.ebs_kms_key_arns
-  output_s3_bucket_name  = module.log_buckets.patch_baseline_bucket
-  tags                   = var.tags
+  # One message per failed or partially failed run, to this Region's compliance topic (its key
+  # policy delegates to IAM: the role's kms statement is enough).
+  notification_topic_arn   = module.compliance.topic_arn
+  notification_kms_key_arn = module.compliance.topic_kms_key_arn
+  ebs_kms_key_arns         = var.ebs_kms_key_arns
+  output_s3_bucket_name    = module.log_buckets.patch_baseline_bucket
+  tags                     = var.tags
 }
 
 module "role_check" {
