@@ -59,8 +59,8 @@ variable "max_concurrency" {
 
 variable "max_errors" {
   type        = string
-  description = "Rate control: failed nodes after which no more nodes are scanned, a count (0-9999) or a percentage (0%-100%)."
-  default     = "25%"
+  description = "Rate control: failed nodes after which no more nodes are scanned, a count (0-9999) or a percentage (0%-100%). Default 100%: offline nodes (stopped instances) count as errors in Run Command, and a scan changes nothing, so it scans every online node; the scan's summary step fails the execution for failures on online nodes."
+  default     = "100%"
 
   validation {
     condition     = can(regex("^([0-9]{1,4}|([0-9]{1,2}|100)%)$", var.max_errors))

@@ -124,8 +124,12 @@ def test_agent_update_targets_exactly_the_instances_this_run_started() -> None:
 
 def test_scan_never_installs_or_reboots() -> None:
     doc = check.load(build.GENERATED / "patch_scan.yaml")
-    (only,) = doc["mainSteps"]
-    assert only["inputs"]["Parameters"] == {"Operation": "Scan", "RebootOption": "NoReboot"}
+    scan, summary = doc["mainSteps"]
+    assert scan["inputs"]["Parameters"] == {"Operation": "Scan", "RebootOption": "NoReboot"}
+    # a failed scan command is judged by the summary, which fails only for online nodes
+    assert scan["onFailure"] == "step:SummarizeScan" and scan["nextStep"] == "SummarizeScan"
+    assert summary["isCritical"] is True and summary.get("isEnd") is True
+    assert summary["inputs"]["InputPayload"]["CommandId"] == "{{ ScanNodes.CommandId }}"
     assert "Operation" not in doc["parameters"]
     assert "RebootOption" not in doc["parameters"]
 

@@ -59,7 +59,7 @@ run "registers_the_scan_document_and_a_weekly_schedule_per_patch_group" {
     error_message = "each schedule scans its own group, output under <prefix>/<group>"
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_target.scan["Windows"].input).OutputS3BucketName == ["tc-london-patch-baseline-logs"] && jsondecode(aws_cloudwatch_event_target.scan["Windows"].input).MaxConcurrency == ["25%"]
+    condition     = jsondecode(aws_cloudwatch_event_target.scan["Windows"].input).OutputS3BucketName == ["tc-london-patch-baseline-logs"] && jsondecode(aws_cloudwatch_event_target.scan["Windows"].input).MaxConcurrency == ["25%"] && jsondecode(aws_cloudwatch_event_target.scan["Windows"].input).MaxErrors == ["100%"]
     error_message = "output to the patch-baseline bucket, with rate control"
   }
   assert {
