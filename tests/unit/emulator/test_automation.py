@@ -191,62 +191,10 @@ MARKER = "fleetpatch:started-by"
 
 def _patch_run_role(emu: Emulator, groups: list[str]) -> str:
     """The Automation assume role as modules/patch_automation grants it (its policy, in JSON)."""
-    instances = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*"
-    condition = {"aws:ResourceTag/PatchGroup": groups}
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadFleetState",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeInstances",
-                    "ssm:DescribeInstanceInformation",
-                    "ssm:ListCommands",
-                    "ssm:ListCommandInvocations",
-                    "ssm:GetCommandInvocation",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "StartStopClaimedInstances",
-                "Effect": "Allow",
-                "Action": ["ec2:StartInstances", "ec2:StopInstances"],
-                "Resource": instances,
-                "Condition": {
-                    "StringEquals": condition,
-                    "Null": {f"aws:ResourceTag/{MARKER}": "false"},
-                },
-            },
-            {
-                "Sid": "TagClaimedInstances",
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
-                "Resource": instances,
-                "Condition": {
-                    "StringEquals": condition,
-                    "ForAllValues:StringEquals": {"aws:TagKeys": [MARKER]},
-                },
-            },
-            {
-                "Sid": "RunPatchAndAgentUpdateDocuments",
-                "Effect": "Allow",
-                "Action": ["ssm:SendCommand"],
-                "Resource": [
-                    f"arn:aws:ssm:{REGION}::document/AWS-RunPatchBaseline",
-                    f"arn:aws:ssm:{REGION}::document/AWS-UpdateSSMAgent",
-                    instances,
-                    f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*",
-                ],
-            },
-            {
-                "Sid": "CancelOwnCommands",
-                "Effect": "Allow",
-                "Action": ["ssm:CancelCommand"],
-                "Resource": "*",
-            },
-        ],
-    }
+    from tests.unit.emulator.test_patch_run import module_policy  # noqa: PLC0415
+
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:unused-compliance-topic"
+    policy = module_policy(groups, topic, ["unused-overrides-bucket"])
     iam = emu.client("iam")
     arn: str = iam.create_role(
         RoleName="patch-run-automation", AssumeRolePolicyDocument=json.dumps(SSM_TRUST)
@@ -1045,18 +993,11 @@ def test_patch_run_on_a_fleet(emu: Emulator, ssm: Any, patch_runs: dict[str, Any
         **dict.fromkeys(started, "stopped"),
     }
     assert all(MARKER not in tags for _, tags in states.values())
-    if steps["WaitUntilOnline"]["StepStatus"] == "Success":
-        # Nodes came Online (the agent is there): the whole run succeeds.
-        assert steps["PatchNodes"]["StepStatus"] == "Success"
-        assert execution["AutomationExecutionStatus"] == "Success"
-        assert execution["Outputs"]["StopStartedInstances.StoppedInstanceIds"] == started
-    else:
-        # No agent reports the node Online: WaitUntilOnline fails after OnlineTimeoutSeconds,
-        # the failure path stops the instance and the execution is Failed.
-        assert steps["WaitUntilOnline"]["StepStatus"] == "Failed"
-        assert steps["PatchNodes"]["StepStatus"] == "Pending"
-        assert execution["AutomationExecutionStatus"] == "Failed"
-        assert "are not Online" in execution["FailureMessage"]
+    # A node that is not Online by the timeout is released, never a reason to skip the rest.
+    assert steps["WaitUntilOnline"]["StepStatus"] == "Success"
+    assert steps["PatchNodes"]["StepStatus"] in ("Success", "Pending")
+    assert execution["AutomationExecutionStatus"] == "Success"
+    assert execution["Outputs"]["Summarize.Outcome"] in (["Success"], ["PartiallyFailed"])
 
 
 def test_patch_run_cancelled_mid_run(emu: Emulator, ssm: Any, patch_runs: dict[str, Any]) -> None:
@@ -1067,9 +1008,9 @@ def test_patch_run_cancelled_mid_run(emu: Emulator, ssm: Any, patch_runs: dict[s
     assert patch_runs["cancelled_at"][started[0]][0] in {"pending", "running"}
     execution = finish(emu, ssm, patch_runs["runs"]["db"], timeout=60)
     steps = steps_of(execution)
-    assert steps["WaitUntilOnline"]["StepStatus"] == "Cancelled"
-    assert steps["UpdateSsmAgent"]["StepStatus"] == "Pending"
-    assert steps["PatchNodes"]["StepStatus"] == "Pending"
+    # The step running when the cancel came (WaitUntilOnline, or a later one on a slow machine)
+    # is Cancelled, and the onCancel path stopped what the run started.
+    assert [n for n, st in steps.items() if st["StepStatus"] == "Cancelled"]
     assert steps["StopStartedInstances"]["StepStatus"] == "Success"
     assert execution["AutomationExecutionStatus"] == "Cancelled"
     states = _states(emu, fleet["running"] + started)
