@@ -445,24 +445,31 @@ def cancel_when_running(
     execution ended first). Records the step's status when the cancel was sent."""
     ssm = emulator.client("ssm", ACCOUNT, REGION)
     deadline = time.monotonic() + RUN_TIMEOUT
+    polls = 0
     while time.monotonic() < deadline:
         steps = ssm.describe_automation_step_executions(AutomationExecutionId=execution_id)[
             "StepExecutions"
         ]
         status = {s["StepName"]: s["StepStatus"] for s in steps}
         if status.get(step) == "InProgress":
-            ssm.stop_automation_execution(AutomationExecutionId=execution_id, Type="Cancel")
+            try:
+                ssm.stop_automation_execution(AutomationExecutionId=execution_id, Type="Cancel")
+            except ssm.exceptions.InvalidAutomationStatusUpdateException as error:
+                outcome.cancel_sent_while = f"ended before the cancel arrived ({error})"
+                return 0.0
             outcome.cancel_sent_while = "InProgress"
             return time.monotonic()
-        execution = ssm.get_automation_execution(AutomationExecutionId=execution_id)
-        if execution["AutomationExecution"]["AutomationExecutionStatus"] not in (
-            "Pending",
-            "InProgress",
-            "Waiting",
-        ):
-            outcome.cancel_sent_while = f"never InProgress ({status.get(step, 'not run')})"
-            return 0.0
-        time.sleep(0.1)
+        polls += 1
+        if polls % 10 == 0:
+            execution = ssm.get_automation_execution(AutomationExecutionId=execution_id)
+            if execution["AutomationExecution"]["AutomationExecutionStatus"] not in (
+                "Pending",
+                "InProgress",
+                "Waiting",
+            ):
+                outcome.cancel_sent_while = f"never InProgress ({status.get(step, 'not run')})"
+                return 0.0
+        time.sleep(0.05)
     return 0.0
 
 
@@ -795,12 +802,14 @@ def scan_and_sync(ctx: Context, group: str, fleet: Fleet) -> Outcome:
     def body(outcome: Outcome) -> None:
         emulator, topology = ctx.emulator, ctx.topology
         outcome.group = group
+        # A fresh node (the lane's own was patched by the lane's runs) and the core-only one.
+        good = launch(emulator, topology, "scan-good", group, 1, 0)
         profile = _role_with_core_only(emulator, "wf-core-only")
         opt_out = {topology.opt_out_tag_key: "workflow-test"} if topology.opt_out_tag_key else None
         bad = launch(
             emulator, topology, "scan-core-only", group, 1, 0, profile=profile, tags=opt_out
         )
-        outcome.fleet = Fleet(running=[fleet.running[0], bad.running[0]], stopped=[])
+        outcome.fleet = Fleet(running=[good.running[0], bad.running[0]], stopped=[])
         good_id, bad_id = outcome.fleet.running
         outcome.extra.update(good=good_id, bad=bad_id, bad_role=profile)
         try:
@@ -811,7 +820,7 @@ def scan_and_sync(ctx: Context, group: str, fleet: Fleet) -> Outcome:
             collect(emulator, outcome)
             _scan_results(ctx, outcome, group)
         finally:
-            terminate(emulator, bad.running)
+            terminate(emulator, outcome.fleet.running)
 
     return _guarded("scan-and-sync", body)
 
