@@ -649,7 +649,7 @@ def patch_run(demo: Demo, lines: list[str]) -> None:
     running_before = {
         n.id for n in demo.nodes if n.kind == "ec2" and before[n.id]["state"] == "running"
     }
-    started = _fire_all(demo, "patch_rule_arns", member_regions(demo))
+    started = _fire_all(demo, "patch_rule_arns", all_regions(demo))
     cancelled = _cancel_one(demo, started, lines)
     finished = _wait_all(demo, started)
     after_lines: list[str] = []
@@ -697,6 +697,11 @@ def patch_run(demo: Demo, lines: list[str]) -> None:
             f"started {len(started_ids)}, patched {len(run['patched'])}, "
             f"released {released}, failed {len(failed)}{note}"
         )
+    # What the runs started, judged by EC2's own state now: stopped again by the stop step, or
+    # released (stopped again) by WaitUntilOnline when it never came Online.
+    record["stopped_again"] = [
+        i for i in record["started"] if after[i]["state"] in ("stopped", "stopping")
+    ]
     stopped_again = set(record["stopped_again"])
     record["running_before_untouched"] = sorted(
         i for i in running_before if after[i]["state"] == "running" and i not in stopped_again
