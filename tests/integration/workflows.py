@@ -138,10 +138,11 @@ def discover(emulator: Emulator) -> Topology:
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
                 arn = target["Arn"]
                 if ":automation-definition/" in arn and rule.get("ScheduleExpression"):
-                    parameters = json.loads(target["Input"])
-                    kind = (
-                        "patch" if arn.split("/")[-1].split(":")[0].endswith("PatchRun") else "scan"
-                    )
+                    parameters = json.loads(target.get("Input") or "{}")
+                    document = arn.split("/")[-1].split(":")[0]
+                    if not document.endswith(("-PatchRun", "-PatchScan")):
+                        continue  # another runbook's schedule (e.g. a janitor)
+                    kind = "patch" if document.endswith("-PatchRun") else "scan"
                     (patch_rules if kind == "patch" else scan_rules)[
                         parameters["PatchGroup"][0]
                     ] = rule["Name"]
