@@ -1,4 +1,7 @@
-"""fleetpatch's embedded AWS emulator: moto 5.2 plus the SSM calls it lacks.
+"""fleetpatch's embedded AWS emulator: moto 5.2, the calls it lacks, and the execution engines.
+
+The engines (IAM evaluation, Automation, the SSM agent and Run Command, Patch Manager,
+EventBridge/Lambda/SNS, Resource Data Sync, Config rules) are listed in tests/emulator/README.md.
 
 * :mod:`tests.emulator.ssm` — the emulated SSM operations (associations, resource data syncs,
   patch baseline reads and updates, patch groups, hybrid activations), ``install()`` adds them.
@@ -19,17 +22,26 @@ from __future__ import annotations
 def install() -> None:
     """Add every emulated operation to moto; idempotent, call before serving requests."""
     # Imported here: `import tests.emulator` stays cheap and free of moto.
-    from . import athena, awslambda, config, ssm  # noqa: PLC0415
+    from . import (  # noqa: PLC0415
+        agent,
+        athena,
+        auth,
+        automation,
+        awslambda,
+        config,
+        datasync,
+        events,
+        patching,
+        ssm,
+    )
 
     ssm.install()
     config.install()
     athena.install()
     awslambda.install()
-    from . import datasync  # noqa: PLC0415 - SYNC: Resource Data Sync + Config managed rules
-
-    datasync.install()
-    __import__("tests.emulator.agent", fromlist=["install"]).install()  # AGENT: nodes, SendCommand
-    __import__("tests.emulator.events", fromlist=["install"]).install()  # EVENTS: EventBridge, Lambda
-    __import__("tests.emulator.automation", fromlist=["install"]).install()  # AUTOMATION: runbooks
-    __import__("tests.emulator.patching", fromlist=["install"]).install()  # PATCH: patching
-    __import__("tests.emulator.auth", fromlist=["install"]).install()  # IAM: request hook, denials
+    datasync.install()  # Resource Data Sync + the Config managed rules
+    agent.install()  # managed nodes, SendCommand
+    events.install()  # EventBridge dispatch, Lambda invocation, SNS delivery
+    automation.install()  # Automation executions
+    patching.install()  # Patch Manager, compliance, inventory
+    auth.install()  # IAM: the request hook, denials
