@@ -605,7 +605,8 @@ def scan(demo: Demo, lines: list[str], label: str = "scan") -> None:
         execution = item["execution"]
         lines.append(
             f"{item['key']:28} {item['group']:13} {item['rule']:34} "
-            f"{execution['AutomationExecutionStatus']}"
+            f"{execution['AutomationExecutionStatus']} "
+            f"{execution.get('FailureMessage', '')[:160]}"
         )
     rows = fleet_table(demo, lines)
     noncompliant = sum(1 for r in rows.values() if r["compliance"].startswith("NON_COMPLIANT"))

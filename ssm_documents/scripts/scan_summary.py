@@ -23,6 +23,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
+# StatusDetails as Run Command words them ("Delivery Timed Out"), compared without spaces.
 OFFLINE = {"DeliveryTimedOut", "Undeliverable"}
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
@@ -45,7 +46,7 @@ def classify(invocations: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"scanned": [], "offline": [], "not_scanned": [], "failed": []}
     for item in invocations:
         node, status = str(item.get("InstanceId")), str(item.get("Status"))
-        details = str(item.get("StatusDetails", ""))
+        details = str(item.get("StatusDetails", "")).replace(" ", "")
         if status == "Success":
             out["scanned"].append(node)
         elif details in OFFLINE or status in OFFLINE:

@@ -36,7 +36,7 @@ def test_offline_and_terminated_nodes_are_not_failures() -> None:
     ssm, stub = _ssm_with(
         [
             _inv("i-2", "Success", "Success"),
-            _inv("i-1", "TimedOut", "DeliveryTimedOut"),
+            _inv("i-1", "TimedOut", "Delivery Timed Out"),
             _inv("mi-3", "Failed", "Undeliverable"),
             _inv("i-4", "Cancelled", "Terminated"),
         ]
