@@ -470,7 +470,7 @@ def cancel_when_running(
             ):
                 outcome.cancel_sent_while = f"never InProgress ({status.get(step, 'not run')})"
                 return 0.0
-        time.sleep(0.05)
+        time.sleep(0.2)
     return 0.0
 
 
@@ -814,7 +814,8 @@ def scan_and_sync(ctx: Context, group: str, fleet: Fleet) -> Outcome:
         good_id, bad_id = outcome.fleet.running
         outcome.extra.update(good=good_id, bad=bad_id, bad_role=profile)
         try:
-            wait_online(emulator, outcome.fleet.running)
+            # The lane's own node is scanned too: it may still be rebooting after the last run.
+            wait_online(emulator, outcome.fleet.running + fleet.running)
             outcome.fire = fire(emulator, topology.scan_rules[group])
             outcome.execution_id = str(outcome.fire[0].get("execution_id") or "")
             outcome.execution = wait_execution(emulator, outcome.execution_id)
@@ -882,6 +883,21 @@ def _scan_results(ctx: Context, outcome: Outcome, group: str) -> None:
         }
     outcome.extra["central_objects"] = objects
     outcome.extra["sync_kms_key"] = topology.sync_kms_key
+
+
+def remove_written_objects(emulator: Emulator, topology: Topology) -> None:
+    """Delete what the workflows wrote into Terraform's buckets (command output in the log
+    bucket, the synced data in the central bucket), so the fixture's destroy can delete them
+    (environments/local does not set force_destroy)."""
+    for account, region, bucket in (
+        (ACCOUNT, REGION, topology.log_bucket),
+        (SECURITY, HOME, topology.sync_bucket),
+    ):
+        s3 = emulator.client("s3", account, region)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 # Which lane runs which scenario: the three lanes cost about the same.
@@ -969,6 +985,7 @@ def run_all(emulator: Emulator, log: Callable[[str], None] = print) -> dict[str,
     for fleet in fleets.values():
         with contextlib.suppress(Exception):
             terminate(emulator, fleet.ids)
+    remove_written_objects(emulator, topology)
     ctx.outcomes["_meta"] = Outcome(
         name="_meta",
         seconds=time.monotonic() - started,
