@@ -303,6 +303,44 @@ def _start_automation(req: Request) -> list[Check]:
     return [Check("ssm:StartAutomationExecution", f"{base}:{version}")]
 
 
+# ResourceType -> the ARN's resource part, as the Systems Manager service authorization
+# reference lists its resource types:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
+_SSM_TAGGABLE = {
+    "ManagedInstance": "managed-instance",
+    "Document": "document",
+    "PatchBaseline": "patchbaseline",
+    "Association": "association",
+    "MaintenanceWindow": "maintenancewindow",
+    "Parameter": "parameter",
+    "OpsItem": "opsitem",
+    "OpsMetadata": "opsmetadata",
+    "Automation": "automation-execution",
+}
+
+
+@maps("ssm", "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource")
+def _ssm_tagging(req: Request) -> list[Check]:
+    """The tagged resource's ARN with its current tags (``aws:ResourceTag``), and for
+    Add/Remove the request's ``aws:RequestTag/<k>`` and ``aws:TagKeys`` (``Tags`` / ``TagKeys``)."""
+    kind = str(req.params.get("ResourceType", ""))
+    resource_id = str(req.params.get("ResourceId", ""))
+    part = _SSM_TAGGABLE.get(kind)
+    if part is None:
+        return req.default()
+    name = resource_id.lstrip("/") if kind == "Parameter" else resource_id
+    arn = f"arn:{P}:ssm:{req.region}:{req.account}:{part}/{name}"
+    context = _tag_context(_ssm_tags(req.account, req.region, kind, resource_id), "ssm")
+    if req.operation == "AddTagsToResource":
+        tags = req.params.get("Tags") or []
+        context["aws:TagKeys"] = [str(t.get("Key")) for t in tags]
+        for tag in tags:
+            context[f"aws:RequestTag/{tag.get('Key')}"] = str(tag.get("Value"))
+    elif req.operation == "RemoveTagsFromResource":
+        context["aws:TagKeys"] = [str(k) for k in req.params.get("TagKeys") or []]
+    return req.default(arn, context)
+
+
 @maps("ssm", "GetAutomationExecution", "StopAutomationExecution", "SendAutomationSignal")
 def _automation_execution(req: Request) -> list[Check]:
     execution = req.params.get("AutomationExecutionId", "*")

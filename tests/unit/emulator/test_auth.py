@@ -363,3 +363,69 @@ def test_mapped_operations_cover_the_actors_calls() -> None:
         ("sts", "AssumeRole"),
     }
     assert calls - set(auth.MAPPED) == set()
+
+
+def test_ssm_tagging_of_a_managed_node_is_scoped_by_arn_and_tag_keys(
+    emu: Emulator, denials: Any
+) -> None:
+    ssm_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ssm.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    emu.client("iam").create_role(
+        RoleName="hybrid-service", AssumeRolePolicyDocument=json.dumps(ssm_trust)
+    )
+    admin_ssm = emu.client("ssm", region=REGION)
+    activation = admin_ssm.create_activation(IamRole="hybrid-service", RegistrationLimit=1)
+    request = urllib.request.Request(
+        f"{emu.endpoint}/fleetpatch/agent/register-hybrid",
+        data=json.dumps(
+            {
+                "account_id": ACCOUNT,
+                "region": REGION,
+                "activation_id": activation["ActivationId"],
+                "activation_code": activation["ActivationCode"],
+            }
+        ).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        node = json.loads(answer.read())["instance_id"]
+    ssm = role(
+        emu,
+        "tag-hybrid-nodes",
+        allow(
+            ["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*",
+            Condition={
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["fleetpatch:patch-run"]},
+                "Null": {"aws:TagKeys": "false"},
+            },
+        ),
+    ).client("ssm", endpoint_url=emu.endpoint)
+    ssm.add_tags_to_resource(
+        ResourceType="ManagedInstance",
+        ResourceId=node,
+        Tags=[{"Key": "fleetpatch:patch-run", "Value": "run-1"}],
+    )
+    error = error_of(
+        ssm.add_tags_to_resource,
+        ResourceType="ManagedInstance",
+        ResourceId=node,
+        Tags=[{"Key": "PatchGroup", "Value": "other"}],
+    )
+    assert error["code"] == "AccessDeniedException"
+    assert [d["resource"] for d in denials()] == [
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/{node}"
+    ]
+    ssm.remove_tags_from_resource(
+        ResourceType="ManagedInstance", ResourceId=node, TagKeys=["fleetpatch:patch-run"]
+    )
+    tags = admin_ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node)
+    assert all(t["Key"] != "fleetpatch:patch-run" for t in tags["TagList"])
