@@ -45,7 +45,7 @@ PLAN_DIR = $(BUILD)/$(if $(and $(EMULATOR),$(filter-out local,$(ENV))),emulated/
 POLICY_ENVS ?= $(strip $(foreach e,$(AWS_ENVS),$(if $(or $(filter local,$(e)),$(wildcard environments/$(e)/terraform.tfvars.example environments/$(e)/emulator.tfvars)),$(e))))
 
 .PHONY: check-env help setup tfconfig fmt lint docs documents validate unit integration tftest policy test demo bench \
-	package plan apply report lock clean
+	package plan apply report lock clean workflows
 
 help: ## List the targets (this text)
 	@echo "fleetpatch — make targets:"
@@ -114,6 +114,9 @@ unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no terraform; the engine te
 
 integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
 	$(PY) -m pytest -m integration --no-cov -n $(INTEGRATION_WORKERS) --dist loadfile
+
+workflows: $(VENV)/.stamp tfconfig package ## Integration tests of the workflows with a cancel at every patch-run step (longer than make test's subset)
+	FLEETPATCH_ALL_CANCELS=1 $(PY) -m pytest -m integration --no-cov tests/integration/test_emulator_local.py
 
 policy: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig package ## checkov over modules/ and environments/; terraform-compliance: each feature fails on its bad fixture, every AWS environment's emulated plan passes
 	@mkdir -p $(BUILD)/policy

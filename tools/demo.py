@@ -54,10 +54,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.emulator.launcher import Emulator, EmulatorError
+from tests.emulator.launcher import Emulator
 from tests.emulator.tfrun import TerraformResult, api_calls, server_errors, terraform, terraform_env
 from tools.demo_fleet import (
     AMI_LINUX,
+    AMI_WINDOWS,
     FAULTY,
     FLEET,
     HYBRID,
@@ -137,20 +138,17 @@ def step(number: int, total: int, name: str, demo: Demo) -> Iterator[list[str]]:
     ok = True
     try:
         yield lines
-    except (
-        StepError,
-        EmulatorError,
-        OSError,
-        ValueError,
-        KeyError,
-        ClientError,
-        BotoCoreError,
-    ) as error:
+    except Exception as error:  # noqa: BLE001 - any failure fails this step, never the clean-up
         ok = False
-        demo.failed.append(f"step {number} ({name}): {error}")
+        kind = (
+            ""
+            if isinstance(error, StepError | ClientError | BotoCoreError)
+            else (f"{type(error).__name__}: ")
+        )
+        demo.failed.append(f"step {number} ({name}): {kind}{error}")
         for line in lines:
             print(f"      {line}")
-        print(f"    FAILED after {time.monotonic() - started:.1f}s: {error}", flush=True)
+        print(f"    FAILED after {time.monotonic() - started:.1f}s: {kind}{error}", flush=True)
     else:
         for line in lines:
             print(f"      {line}")
@@ -303,7 +301,7 @@ def _launch(demo: Demo, key: str, region: dict[str, Any], host: Host, app_profil
     if host.opted_out:
         tags.append({"Key": OPT_OUT_TAG, "Value": "legacy"})
     launch: dict[str, Any] = {
-        "ImageId": AMI_LINUX,
+        "ImageId": AMI_WINDOWS if host.group == "windows" else AMI_LINUX,
         "InstanceType": "t3.micro",
         "MinCount": 1,
         "MaxCount": 1,
@@ -940,8 +938,11 @@ def plan_is_empty(demo: Demo, lines: list[str]) -> None:
 def write_summary(demo: Demo) -> Path:
     """Write build/demo/summary.json (the contract: keep field names and meanings stable)."""
     if demo.emulator.pid is not None:
-        with contextlib.suppress(StepError, OSError):
+        try:
             demo.summary["iam_denials"] = control(demo, "iam/denials")["denials"]
+        except (StepError, OSError, ValueError, KeyError) as error:
+            # An unknown list of denials is no empty list: the demo fails.
+            demo.failed.append(f"the emulator's IAM denials could not be read: {error}")
     ec2 = sum(1 for n in demo.nodes if n.kind == "ec2")
     record = {
         "steps": demo.steps,
@@ -952,7 +953,7 @@ def write_summary(demo: Demo) -> Path:
         "report": demo.summary.get("report", {}),
         "config_notifications": demo.summary.get("config_notifications", 0),
         "iam_denials": demo.summary.get("iam_denials", []),
-        "ok": not demo.failed,
+        "ok": not demo.failed and not demo.summary.get("iam_denials"),
         "failures": demo.failed,
     }
     path = WORK / "summary.json"
@@ -1009,14 +1010,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         demo.failed.append("interrupted")
     finally:
-        path = write_summary(demo)
-        if demo.keep and demo.emulator.pid is not None:
-            print(
-                f"\nKEEP=1: emulator left running on {demo.emulator.endpoint} "
-                f"(pid {demo.emulator.pid}); state in {WORK / 'terraform.tfstate'}"
-            )
-        else:
-            demo.emulator.stop()
+        try:
+            path = write_summary(demo)
+        finally:
+            if demo.keep and demo.emulator.pid is not None:
+                print(
+                    f"\nKEEP=1: emulator left running on {demo.emulator.endpoint} "
+                    f"(pid {demo.emulator.pid}); state in {WORK / 'terraform.tfstate'}"
+                )
+            else:
+                demo.emulator.stop()
     elapsed = time.monotonic() - started
     denials = json.loads(path.read_text())["iam_denials"]
     print(f"\nsummary: {path} ({len(denials)} IAM denials)")

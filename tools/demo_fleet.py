@@ -11,7 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-AMI_LINUX = "ami-12c6146b"  # one of moto's default images (Amazon Linux)
+# Two of moto's default images, in every Region: Amazon Linux 2 and Windows Server.
+AMI_LINUX = "ami-04681a1dbd79675a5"
+AMI_WINDOWS = "ami-12c6146b"
 DEMO_ROLE = "fleetpatch-demo-app-no-ssm"
 OPT_OUT_TAG = "fleetpatch:role-check-opt-out"
 

@@ -62,7 +62,7 @@ def endpoint() -> str:
     return url
 
 
-def handle(method: str, path: str, body: bytes) -> tuple[int, Json]:
+def handle(method: str, path: str, body: bytes) -> tuple[int, Json]:  # noqa: PLR0911
     """Dispatch one control request; returns ``(HTTP status, JSON answer)``."""
     if path == PREFIX + "routes":
         return 200, {"routes": [f"{m} {p}" for m, p in routes()]}
@@ -79,6 +79,10 @@ def handle(method: str, path: str, body: bytes) -> tuple[int, Json]:
         return 200, handler(request)
     except ControlError as error:
         return 400, {"error": str(error)}
+    except (KeyError, ValueError, TypeError) as error:
+        # A member of the wrong type or an unknown account/Region reached an engine: the
+        # request is bad, not the emulator (a 500 would read as an emulator fault).
+        return 400, {"error": f"bad request to {path}: {type(error).__name__}: {error}"}
 
 
 def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:

@@ -849,9 +849,12 @@ def _required(body: Json, *names: str) -> list[str]:
 @control.route("POST", "events/fire")
 def _fire_endpoint(body: Json) -> Json:
     account_id, region, rule_name = _required(body, "account_id", "region", "rule_name")
+    timeout = body.get("timeout_seconds", 120)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        raise EventsError("timeout_seconds must be a number of seconds >= 0")
     results = fire_rule(account_id, region, rule_name)
     if body.get("wait"):
-        drain(float(body.get("timeout_seconds", 120)))
+        drain(float(timeout))
         ids = {r["event_id"] for r in results}
         results = [d for d in deliveries() if d["event_id"] in ids and d["rule"] == rule_name]
     return {"results": results}

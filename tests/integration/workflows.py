@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import threading
 import time
 import traceback
@@ -58,12 +59,21 @@ RUN_TIMEOUT = 240.0  # longest wait for one execution (the machine may be loaded
 SLOW_COMMAND_SECONDS = 5.0  # a node whose commands run this long keeps runCommand steps busy
 
 
+QUICK_CANCEL_STEPS = ("WaitUntilOnline", "PatchNodes")
+
+
 def cancel_steps() -> dict[str, str]:
     """The patch-run steps a cancel can hit while they run, ``{name: action}``: every step of
     the generated document except ``aws:branch`` (it evaluates in no time, nothing to catch
     InProgress)."""
     document = yaml.safe_load(PATCH_RUN_DOCUMENT.read_text())
-    return {s["name"]: s["action"] for s in document["mainSteps"] if s["action"] != "aws:branch"}
+    steps = {s["name"]: s["action"] for s in document["mainSteps"] if s["action"] != "aws:branch"}
+    if os.environ.get("FLEETPATCH_ALL_CANCELS") == "1":
+        return steps
+    # make test keeps its time budget with one step of each kind that a cancel meets while
+    # instances the run started are up: a script waiting on them and the patch command.
+    # FLEETPATCH_ALL_CANCELS=1 (make workflows) cancels at every step.
+    return {name: action for name, action in steps.items() if name in QUICK_CANCEL_STEPS}
 
 
 # --- the emulator ------------------------------------------------------------------------------
