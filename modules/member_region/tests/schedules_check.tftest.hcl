@@ -21,8 +21,8 @@ run "rate_schedules_cannot_be_checked_and_pass" {
     error_message = "rate(14 days) cannot be checked at plan time: not refused, listed as unchecked"
   }
   assert {
-    condition     = length(local.fire_minutes["scan"]) == 1 && local.fire_minutes["scan"][0] == 4 * 60 && local.scan_window_minutes == 120
-    error_message = "the default scan fires Sunday 04:00 UTC and runs up to its 7200 s step timeout"
+    condition     = length(local.fire_minutes["scan"]) == 1 && local.fire_minutes["scan"][0] == 4 * 60 && local.scan_window_minutes == 125
+    error_message = "the default scan fires Sunday 04:00 UTC and runs up to its step timeouts (7200 s scan + 300 s summary)"
   }
 }
 
