@@ -44,10 +44,11 @@ provider "aws" {
   skip_requesting_account_id  = false
   max_retries                 = 1
   endpoints {
-    events = var.endpoint
-    iam    = var.endpoint
-    ssm    = var.endpoint
-    sts    = var.endpoint
+    cloudwatch = var.endpoint
+    events     = var.endpoint
+    iam        = var.endpoint
+    ssm        = var.endpoint
+    sts        = var.endpoint
   }
 }
 

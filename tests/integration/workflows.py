@@ -897,17 +897,19 @@ def _scan_results(ctx: Context, outcome: Outcome, group: str) -> None:
 
 def remove_written_objects(emulator: Emulator, topology: Topology) -> None:
     """Delete what the workflows wrote into Terraform's buckets (command output in the log
-    bucket, the synced data in the central bucket), so the fixture's destroy can delete them
-    (environments/local does not set force_destroy)."""
-    for account, region, bucket in (
-        (ACCOUNT, REGION, topology.log_bucket),
-        (SECURITY, HOME, topology.sync_bucket),
-    ):
+    buckets, the synced data in the central bucket), every version and delete marker (the
+    buckets are versioned), so the fixture's destroy can delete them (environments/local does
+    not set force_destroy)."""
+    for account, region in ((ACCOUNT, REGION), (SECURITY, HOME)):
         s3 = emulator.client("s3", account, region)
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        for bucket in [b["Name"] for b in s3.list_buckets().get("Buckets", [])]:
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                keys = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
+                if keys:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 # Which lane runs which scenario: the three lanes cost about the same.
