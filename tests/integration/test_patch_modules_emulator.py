@@ -146,7 +146,9 @@ def test_patch_schedules_start_the_patch_run_per_group(deployed: dict[str, Any])
         "it-oregon-patch-Linux",
         "it-oregon-patch-Windows",
         "it-oregon-patch-AppA",
+        "it-oregon-patch-janitor",  # the patch janitor's schedule (rate(1 hour))
     }
+    assert rules["it-oregon-patch-janitor"]["ScheduleExpression"] == "rate(1 hour)"
     assert rules["it-oregon-patch-Linux"]["ScheduleExpression"] == "rate(14 days)"
     assert rules["it-oregon-patch-AppA"]["ScheduleExpression"] == "cron(0 3 ? * SAT *)"
     (target,) = events.list_targets_by_rule(Rule="it-oregon-patch-AppA")["Targets"]
