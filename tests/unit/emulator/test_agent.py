@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from tests.emulator import agent_commands
 from tests.emulator.launcher import Emulator
-from tests.emulator.shapes import response_problems
+from tests.unit.emulator.shape_checker import ShapeChecker
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -62,25 +62,9 @@ SSM_TRUST = {
 CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
-class Checker:
-    """after-call hook: shape problems of the agent's SSM responses."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.checked = 0
-
-    def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
-        if model.name not in AGENT_OPERATIONS:
-            return
-        self.checked += 1
-        body = json.loads(http_response.content or b"{}")
-        if http_response.status_code < 300:
-            self.problems += [f"{model.name} {p}" for p in response_problems(model, body)]
-            return
-        code = str(body.get("__type", "")).rsplit("#", 1)[-1]
-        allowed = {shape.name for shape in model.error_shapes} | COMMON_ERRORS
-        if code not in allowed:
-            self.problems.append(f"{model.name}: error {code!r} not in {sorted(allowed)}")
+def Checker() -> ShapeChecker:
+    """The hook for the agent's SSM responses."""
+    return ShapeChecker(AGENT_OPERATIONS, COMMON_ERRORS)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from tests.emulator import automation
 from tests.emulator.launcher import ROOT, Emulator
-from tests.emulator.shapes import response_problems
+from tests.unit.emulator.shape_checker import ShapeChecker
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -54,27 +54,9 @@ ALLOW_ALL = {
 }
 
 
-class Checker:
-    """after-call hook: every Automation response conforms to botocore's model."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.checked = 0
-
-    def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
-        if model.name not in OPS:
-            return
-        self.checked += 1
-        body = json.loads(http_response.content or b"{}")
-        if http_response.status_code < 300:
-            self.problems += [f"{model.name} {p}" for p in response_problems(model, body)]
-            return
-        code = str(body.get("__type", "")).rsplit("#", 1)[-1]
-        allowed = {shape.name for shape in model.error_shapes} | COMMON_ERRORS
-        if code not in allowed:
-            self.problems.append(f"{model.name}: error {code!r} not in {sorted(allowed)}")
-        if not (body.get("message") or body.get("Message")):
-            self.problems.append(f"{model.name}: error {code!r} has no message")
+def Checker() -> ShapeChecker:
+    """The hook for every Automation response (errors must carry a message)."""
+    return ShapeChecker(OPS, COMMON_ERRORS, require_message=True)
 
 
 @pytest.fixture(scope="module")
