@@ -133,6 +133,47 @@ resource "aws_iam_role_policy" "janitor" {
         }
       },
       {
+        # The patch-set tag fleetpatch:patch-run of a run that no longer runs: only that key,
+        # named in the request, on instances of the managed patch groups that carry it.
+        Sid      = "RemoveOnlyThePatchSetTag"
+        Effect   = "Allow"
+        Action   = ["ec2:DeleteTags"]
+        Resource = local.instance_arns
+        Condition = {
+          StringEquals                = local.janitor_instance_condition.StringEquals
+          "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.patch_tag] }
+          Null = {
+            "aws:ResourceTag/${local.patch_tag}" = "false"
+            "aws:TagKeys"                        = "false"
+          }
+        }
+      },
+      {
+        # Hybrid nodes carry the patch-set tag too. DescribeInstanceInformation supports no
+        # resource-level permissions.
+        Sid      = "FindPatchSetTaggedHybridNodes"
+        Effect   = "Allow"
+        Action   = ["ssm:DescribeInstanceInformation"]
+        Resource = "*"
+      },
+      {
+        Sid      = "ReadHybridNodeTags"
+        Effect   = "Allow"
+        Action   = ["ssm:ListTagsForResource"]
+        Resource = "arn:${local.partition}:ssm:${local.region}:${local.account}:managed-instance/*"
+      },
+      {
+        Sid      = "RemoveOnlyTheHybridPatchSetTag"
+        Effect   = "Allow"
+        Action   = ["ssm:RemoveTagsFromResource"]
+        Resource = "arn:${local.partition}:ssm:${local.region}:${local.account}:managed-instance/*"
+        Condition = {
+          StringEquals                = local.janitor_instance_condition.StringEquals
+          "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.patch_tag] }
+          Null                        = { "aws:TagKeys" = "false" }
+        }
+      },
+      {
         # PutMetricData supports no resource-level permissions; the namespace condition keeps
         # it to the module's namespace.
         Sid       = "PublishJanitorMetrics"

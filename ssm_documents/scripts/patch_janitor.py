@@ -37,6 +37,13 @@ started again later by someone else keeps running), then the marker is removed; 
 stop a pending instance). The marker is removed only after a successful stop, and only with its
 own value (DeleteTags with Key and Value), so a marker rewritten meanwhile stays.
 
+The patch-set tag ``fleetpatch:patch-run = <execution id>`` (Run Command's target, set on every
+node a run patches, removed by the same stop step) is cleaned up the same way: when the
+execution it names is dead, overdue, expired or the value is no execution id, the tag is removed
+(EC2 DeleteTags with Key and Value; hybrid ``mi-`` nodes: RemoveTagsFromResource after
+ListTagsForResource shows the same value). Nothing is stopped for it: these nodes were running
+before the run, or carry the ``started-by`` marker as well.
+
 Limits respected: DescribeInstances pages of up to 1000; StopInstances batches of 50;
 DeleteTags up to 1000 resource ids per call; GetAutomationExecution once per execution id (its
 quota is 3 transactions per second; botocore's standard retries absorb throttling); one
@@ -66,6 +73,9 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 MARKER_TAG = "fleetpatch:started-by"
+# SelectNodesToPatch tags every node to patch with this (value: the execution id) and the stop
+# step removes it; a run that died before that leaves it on running and hybrid nodes.
+PATCH_TAG = "fleetpatch:patch-run"
 INSTANCE_STATES = ("pending", "running", "stopping", "stopped")
 # AutomationExecutionStatus values after which an execution never runs another step
 # (API_AutomationExecution.html); every other value counts as running.
@@ -88,6 +98,7 @@ HISTORY_RETENTION_SECONDS = 30 * 86400
 EXECUTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PAGE_SIZE = 1000  # DescribeInstances MaxResults: 5-1000
 FILTER_VALUES = 200  # values per DescribeInstances filter used here
+SSM_FILTER_VALUES = 20  # values per DescribeInstanceInformation tag filter (API limit: 1-100)
 STOP_BATCH = 50  # instance ids per StopInstances call (the patch run's stop step uses 50)
 TAG_BATCH = 1000  # DeleteTags: "Up to 1000 resource IDs"
 LAUNCH_SLACK_SECONDS = 60  # clock skew between EC2's LaunchTime and Automation's end time
@@ -173,6 +184,8 @@ class Summary:
         self.verdicts: dict[str, Verdict] = {}
         self.api_calls: Counter[str] = Counter()
         self.metrics_published = False
+        self.patch_tags_removed: list[str] = []
+        self.patch_tag_errors: list[dict[str, str]] = []
 
     def record(self, instance_id: str, outcome: Outcome, detail: str = "") -> None:
         """Store the outcome of one instance (the last one wins)."""
@@ -197,7 +210,8 @@ class Summary:
         Shape: ``{"status", "dry_run", "document_name", "marked", "outcomes": {outcome: n},
         "orphaned", "stopped", "untagged", "left_running", "left_live", "left_foreign",
         "deferred", "failed": [{"instance_id", "error"}], "executions": {verdict: [ids]},
-        "api_calls": {operation: n}, "metrics_published", "truncated": [list names]}``.
+        "api_calls": {operation: n}, "metrics_published", "patch_tags_removed": [node ids],
+        "patch_tag_errors": [{"node_id", "error"}], "truncated": [list names]}``.
         """
         failed = [
             {"instance_id": i, "error": d}
@@ -208,7 +222,7 @@ class Summary:
         for execution_id, execution in sorted(self.executions.items()):
             by_verdict.setdefault(execution.verdict.value, []).append(execution_id)
         result: dict[str, Any] = {
-            "status": "error" if failed else "ok",
+            "status": "error" if failed or self.patch_tag_errors else "ok",
             "dry_run": self.dry_run,
             "document_name": self.document_name,
             "marked": len(self.outcomes),
@@ -224,6 +238,8 @@ class Summary:
             "executions": by_verdict,
             "api_calls": dict(sorted(self.api_calls.items())),
             "metrics_published": self.metrics_published,
+            "patch_tags_removed": sorted(self.patch_tags_removed),
+            "patch_tag_errors": self.patch_tag_errors,
         }
         truncated: list[str] = []
         for key, value in list(result.items()):
@@ -253,15 +269,19 @@ def _utc(value: Any) -> datetime | None:
     return None
 
 
-def find_marked(
+def find_tagged(
     ec2: EC2Client, group_tag_key: str, groups: Sequence[str], *, page_size: int = PAGE_SIZE
-) -> list[Marked]:
-    """Return every instance of ``groups`` that carries the marker, sorted by id.
+) -> tuple[list[Marked], dict[str, str]]:
+    """Return the instances of ``groups`` with the marker, and those with the patch-set tag.
 
-    Calls EC2 DescribeInstances through its paginator with the filters ``tag-key =
-    fleetpatch:started-by``, ``tag:<group_tag_key>`` (200 groups a call) and
-    ``instance-state-name`` pending/running/stopping/stopped (terminated instances lose their
-    tags' meaning).
+    One search for both: EC2 DescribeInstances through its paginator with the filters
+    ``tag-key = fleetpatch:started-by or fleetpatch:patch-run``, ``tag:<group_tag_key>`` (200
+    groups a call) and ``instance-state-name`` pending/running/stopping/stopped (terminated
+    instances lose their tags' meaning).
+
+    Returns:
+        ``(marked, patch_tagged)``: the :class:`Marked` instances sorted by id, and
+        ``{instance id: patch-set tag value}``.
 
     Raises:
         ValueError: no patch group or an empty tag key.
@@ -271,10 +291,11 @@ def find_marked(
         raise ValueError("PatchGroupTagKey and at least one PatchGroups value are required")
     paginator = ec2.get_paginator("describe_instances")
     found: dict[str, Marked] = {}
+    patch_tagged: dict[str, str] = {}
     for batch in _chunks(sorted(set(groups)), FILTER_VALUES):
         pages = paginator.paginate(
             Filters=[
-                {"Name": "tag-key", "Values": [MARKER_TAG]},
+                {"Name": "tag-key", "Values": [MARKER_TAG, PATCH_TAG]},
                 {"Name": f"tag:{group_tag_key}", "Values": batch},
                 {"Name": "instance-state-name", "Values": list(INSTANCE_STATES)},
             ],
@@ -284,16 +305,62 @@ def find_marked(
             for reservation in page.get("Reservations", []):
                 for item in reservation.get("Instances", []):
                     tags = {t.get("Key"): t.get("Value", "") for t in item.get("Tags", [])}
+                    instance_id = str(item["InstanceId"])
+                    if PATCH_TAG in tags:
+                        patch_tagged[instance_id] = str(tags[PATCH_TAG])
                     if MARKER_TAG not in tags:
                         continue
-                    instance_id = str(item["InstanceId"])
                     found[instance_id] = Marked(
                         instance_id=instance_id,
                         state=str(item.get("State", {}).get("Name", "")),
                         marker=str(tags[MARKER_TAG]),
                         launch_time=_utc(item.get("LaunchTime")),
                     )
-    return [found[i] for i in sorted(found)]
+    return [found[i] for i in sorted(found)], patch_tagged
+
+
+def find_marked(
+    ec2: EC2Client, group_tag_key: str, groups: Sequence[str], *, page_size: int = PAGE_SIZE
+) -> list[Marked]:
+    """Return every instance of ``groups`` that carries the marker, sorted by id.
+
+    :func:`find_tagged`'s first half (same call, same errors).
+    """
+    return find_tagged(ec2, group_tag_key, groups, page_size=page_size)[0]
+
+
+def find_patch_tagged_hybrid(
+    ssm: SSMClient, group_tag_key: str, groups: Sequence[str]
+) -> dict[str, str]:
+    """Return ``{node id: value}`` of the hybrid nodes of ``groups`` with the patch-set tag.
+
+    DescribeInstanceInformation (paginator; filters ``tag-key = fleetpatch:patch-run``,
+    ``tag:<group_tag_key>`` 20 groups a call, ``ResourceType = ManagedInstance``), then
+    ListTagsForResource per node found (DescribeInstanceInformation returns no tag values).
+
+    Raises:
+        botocore.exceptions.ClientError: from the calls.
+    """
+    hybrid: list[str] = []
+    for batch in _chunks(sorted(set(groups)), SSM_FILTER_VALUES):
+        pages = ssm.get_paginator("describe_instance_information").paginate(
+            Filters=[
+                {"Key": "tag-key", "Values": [PATCH_TAG]},
+                {"Key": f"tag:{group_tag_key}", "Values": batch},
+                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
+            ]
+        )
+        for info_page in pages:
+            hybrid.extend(
+                str(n["InstanceId"]) for n in info_page.get("InstanceInformationList", [])
+            )
+    found: dict[str, str] = {}
+    for node_id in sorted(set(hybrid)):
+        listed = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=node_id)
+        for tag in listed.get("TagList", []):
+            if tag.get("Key") == PATCH_TAG:
+                found[node_id] = str(tag.get("Value", ""))
+    return found
 
 
 def _same_document(name: str | None, wanted: str) -> bool:
@@ -402,17 +469,20 @@ class Janitor:
     def run(self) -> Summary:
         """Find the marked instances, classify their executions and clean up the dead ones.
 
-        AWS APIs: ec2:DescribeInstances, ssm:GetAutomationExecution, and unless dry-running
-        ec2:StopInstances and ec2:DeleteTags (marker key and value only).
+        AWS APIs: ec2:DescribeInstances, ssm:GetAutomationExecution,
+        ssm:DescribeInstanceInformation, ssm:ListTagsForResource, and unless dry-running
+        ec2:StopInstances, ec2:DeleteTags (marker or patch-set tag, key and value) and
+        ssm:RemoveTagsFromResource (patch-set tag key of hybrid nodes).
 
         Raises:
             ValueError: see :func:`find_marked`.
-            botocore.exceptions.ClientError: from DescribeInstances (nothing changed then);
-                per-instance errors are recorded, not raised.
+            botocore.exceptions.ClientError: from DescribeInstances or
+                DescribeInstanceInformation / ListTagsForResource (the patch-set tag search,
+                after the markers were handled); per-node errors are recorded, not raised.
         """
         started = self._clock()
         now = self._now()
-        marked = find_marked(self._ec2, self._group_tag_key, self._groups)
+        marked, patch_tagged = find_tagged(self._ec2, self._group_tag_key, self._groups)
         executions = self.summary.executions
         for marker in sorted({m.marker for m in marked}):
             if self._clock() - started > self._budget:
@@ -449,7 +519,80 @@ class Janitor:
                 for m in to_untag
             ]
         )
+        self._clean_patch_tags(patch_tagged, started, now)
         return self.summary
+
+    def _clean_patch_tags(
+        self, patch_tagged: dict[str, str], started: float, now: datetime
+    ) -> None:
+        """Remove the patch-set tag of executions that no longer run (see the module docstring).
+
+        ``patch_tagged``: the EC2 instances found with the tag (``{id: value}``); the hybrid
+        nodes are looked up here. Executions already looked up for markers are not looked up
+        again. A failed removal is recorded in ``patch_tag_errors`` and the tag kept.
+
+        Raises:
+            botocore.exceptions.ClientError: from the hybrid search.
+        """
+        tagged = dict(patch_tagged)
+        tagged.update(find_patch_tagged_hybrid(self._ssm, self._group_tag_key, self._groups))
+        executions = self.summary.executions
+        for value in sorted(set(tagged.values()) - set(executions)):
+            if self._clock() - started > self._budget:
+                executions[value] = Execution(value, Verdict.OUT_OF_TIME, detail="time budget")
+            else:
+                executions[value] = classify(
+                    self._ssm, value, self.summary.document_name, self._grace, now
+                )
+        by_value: dict[str, list[str]] = {}
+        for node_id, value in sorted(tagged.items()):
+            verdict = executions[value].verdict
+            if verdict in CLEANED_VERDICTS:
+                by_value.setdefault(value, []).append(node_id)
+            elif verdict == Verdict.UNKNOWN:
+                self.summary.patch_tag_errors.append(
+                    {"node_id": node_id, "error": executions[value].detail}
+                )
+        for value, ids in by_value.items():
+            ec2_ids = [i for i in ids if i.startswith("i-")]
+            for batch in _chunks(ec2_ids, TAG_BATCH):
+                self._remove_patch_tag(batch, value)
+            for node_id in (i for i in ids if not i.startswith("i-")):
+                self._remove_hybrid_patch_tag(node_id, value)
+
+    def _remove_patch_tag(self, batch: list[str], value: str) -> None:
+        """DeleteTags of ``fleetpatch:patch-run`` with its value; a refused batch one by one."""
+        if self._dry_run:
+            self.summary.patch_tags_removed.extend(batch)
+            return
+        tags: Any = [{"Key": PATCH_TAG, "Value": value}]
+        try:
+            self._ec2.delete_tags(Resources=batch, Tags=tags)
+            self.summary.patch_tags_removed.extend(batch)
+            return
+        except ClientError as err:
+            if len(batch) == 1:
+                self.summary.patch_tag_errors.append({"node_id": batch[0], "error": _text(err)})
+                return
+        for instance_id in batch:
+            try:
+                self._ec2.delete_tags(Resources=[instance_id], Tags=tags)
+                self.summary.patch_tags_removed.append(instance_id)
+            except ClientError as err:
+                self.summary.patch_tag_errors.append({"node_id": instance_id, "error": _text(err)})
+
+    def _remove_hybrid_patch_tag(self, node_id: str, value: str) -> None:
+        """RemoveTagsFromResource of the patch-set tag of a hybrid node (found with ``value``)."""
+        if self._dry_run:
+            self.summary.patch_tags_removed.append(node_id)
+            return
+        try:
+            self._ssm.remove_tags_from_resource(
+                ResourceType="ManagedInstance", ResourceId=node_id, TagKeys=[PATCH_TAG]
+            )
+            self.summary.patch_tags_removed.append(node_id)
+        except ClientError as err:
+            self.summary.patch_tag_errors.append({"node_id": node_id, "error": _text(err)})
 
     def _stop(self, items: list[Marked]) -> set[str]:
         """StopInstances in batches; a refused batch is retried one instance at a time."""
@@ -509,7 +652,8 @@ def metric_data(summary: Summary, now: datetime) -> list[dict[str, Any]]:
     """The CloudWatch datums of one run (Count, dimension ``DocumentName``), zeros included.
 
     ``MarkedInstances``, ``LiveMarkers``, ``ForeignMarkers``, ``OrphanedMarkers``,
-    ``InstancesStopped``, ``MarkersRemoved``, ``DeferredInstances``, ``CleanupErrors``.
+    ``InstancesStopped``, ``MarkersRemoved``, ``DeferredInstances``, ``CleanupErrors`` (markers
+    and patch-set tags), ``PatchTagsRemoved``.
     """
     counts = summary.counts()
     values = {
@@ -522,7 +666,8 @@ def metric_data(summary: Summary, now: datetime) -> list[dict[str, Any]]:
         + counts[Outcome.UNTAGGED]
         + counts[Outcome.UNTAGGED_LEFT_RUNNING],
         "DeferredInstances": counts[Outcome.DEFERRED],
-        "CleanupErrors": counts[Outcome.FAILED],
+        "CleanupErrors": counts[Outcome.FAILED] + len(summary.patch_tag_errors),
+        "PatchTagsRemoved": len(summary.patch_tags_removed),
     }
     dimensions = [{"Name": "DocumentName", "Value": summary.document_name}]
     return [
@@ -582,7 +727,8 @@ def run(
     Returns:
         The step output: ``Summary`` (see :meth:`Summary.to_dict`) and, for the document
         outputs, ``StoppedInstanceIds``, ``UntaggedInstanceIds``, ``FailedInstanceIds``,
-        ``LiveInstanceIds``, ``OrphanedCount``, ``ErrorCount``, ``SummaryJson``.
+        ``LiveInstanceIds``, ``OrphanedCount``, ``ErrorCount``, ``SummaryJson``,
+        ``PatchTagsRemovedIds``.
 
     Raises:
         ValueError: bad inputs (no group, a grace period below 0).
@@ -624,7 +770,8 @@ def run(
         "FailedInstanceIds": [f["instance_id"] for f in record["failed"]],
         "LiveInstanceIds": record["left_live"],
         "OrphanedCount": record["orphaned"],
-        "ErrorCount": len(record["failed"]),
+        "ErrorCount": len(record["failed"]) + len(record["patch_tag_errors"]),
+        "PatchTagsRemovedIds": record["patch_tags_removed"],
     }
 
 

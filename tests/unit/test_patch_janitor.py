@@ -142,7 +142,13 @@ def events(aws: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     return base
 
 
+def no_hybrid_patch_tags(stub: Stubber) -> None:
+    """The hybrid half of the patch-set tag search finds nothing (DescribeInstanceInformation)."""
+    stub.add_response("describe_instance_information", {"InstanceInformationList": []})
+
+
 def run(aws: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    no_hybrid_patch_tags(aws["stub"])
     return pj.run(
         events(aws, **overrides), aws["ec2"], aws["ssm"], aws["cloudwatch"], now=lambda: NOW
     )
@@ -188,6 +194,7 @@ def test_a_dead_run_s_instances_are_stopped_and_untagged(aws: dict[str, Any]) ->
     assert summary["executions"] == {"dead": [DEAD], "live": [LIVE]}
     assert summary["api_calls"] == {
         "DeleteTags": 1,
+        "DescribeInstanceInformation": 1,
         "DescribeInstances": 1,
         "GetAutomationExecution": 2,
         "PutMetricData": 1,
@@ -203,8 +210,79 @@ def test_a_dead_run_s_instances_are_stopped_and_untagged(aws: dict[str, Any]) ->
         "MarkersRemoved": 2.0,
         "DeferredInstances": 0.0,
         "CleanupErrors": 0.0,
+        "PatchTagsRemoved": 0.0,
     }
     aws["stub"].assert_no_pending_responses()
+
+
+def test_a_dead_run_s_patch_set_tags_are_removed_and_nothing_is_stopped(
+    aws: dict[str, Any],
+) -> None:
+    ec2, stub = aws["ec2"], aws["stub"]
+    patch_tag = pj.PATCH_TAG
+    dead_set = launch(aws, None)
+    live_set = launch(aws, None)
+    ec2.create_tags(Resources=[dead_set], Tags=[{"Key": patch_tag, "Value": DEAD}])
+    ec2.create_tags(Resources=[live_set], Tags=[{"Key": patch_tag, "Value": LIVE}])
+    hybrid = "mi-0123456789abcdef0"
+    stub.add_response(
+        "describe_instance_information",
+        {"InstanceInformationList": [{"InstanceId": hybrid, "PingStatus": "Online"}]},
+        {
+            "Filters": [
+                {"Key": "tag-key", "Values": [patch_tag]},
+                {"Key": "tag:PatchGroup", "Values": sorted([aws["group"], "db"])},
+                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
+            ]
+        },
+    )
+    stub.add_response(
+        "list_tags_for_resource",
+        {"TagList": [{"Key": patch_tag, "Value": DEAD}, {"Key": "Owner", "Value": "team-a"}]},
+        {"ResourceType": "ManagedInstance", "ResourceId": hybrid},
+    )
+    execution(stub, DEAD, "Failed")
+    execution(stub, LIVE, "InProgress")
+    stub.add_response(
+        "remove_tags_from_resource",
+        {},
+        {"ResourceType": "ManagedInstance", "ResourceId": hybrid, "TagKeys": [patch_tag]},
+    )
+
+    out = pj.run(events(aws), ec2, aws["ssm"], aws["cloudwatch"], now=lambda: NOW)
+
+    # The dead run's patch-set tag is gone, nothing else changed; the live run's stays.
+    assert state(ec2, dead_set) == ("running", {"PatchGroup": aws["group"], "Owner": "team-a"})
+    assert state(ec2, live_set)[0] == "running"
+    assert state(ec2, live_set)[1][patch_tag] == LIVE
+    assert out["PatchTagsRemovedIds"] == sorted([dead_set, hybrid])
+    assert out["StoppedInstanceIds"] == [] and out["ErrorCount"] == 0
+    assert out["Summary"]["executions"] == {"dead": [DEAD], "live": [LIVE]}
+    assert metrics(aws)["PatchTagsRemoved"] == 2.0
+    stub.assert_no_pending_responses()
+
+
+def test_a_patch_set_tag_that_cannot_be_removed_is_an_error_and_kept(
+    aws: dict[str, Any],
+) -> None:
+    stub = aws["stub"]
+    stub.add_response(
+        "describe_instance_information",
+        {"InstanceInformationList": [{"InstanceId": "mi-0123456789abcdef1"}]},
+    )
+    stub.add_response("list_tags_for_resource", {"TagList": [{"Key": pj.PATCH_TAG, "Value": DEAD}]})
+    execution(stub, DEAD, "Cancelled")
+    stub.add_client_error("remove_tags_from_resource", service_error_code="AccessDeniedException")
+
+    out = pj.run(events(aws), aws["ec2"], aws["ssm"], aws["cloudwatch"], now=lambda: NOW)
+
+    assert out["PatchTagsRemovedIds"] == []
+    assert out["ErrorCount"] == 1
+    assert out["Summary"]["status"] == "error"
+    assert out["Summary"]["patch_tag_errors"][0]["node_id"] == "mi-0123456789abcdef1"
+    assert "AccessDeniedException" in out["Summary"]["patch_tag_errors"][0]["error"]
+    assert metrics(aws)["CleanupErrors"] == 1.0
+    stub.assert_no_pending_responses()
 
 
 def test_every_terminal_status_counts_as_dead_and_the_rest_as_running() -> None:
@@ -306,8 +384,9 @@ def test_pending_instances_and_an_exhausted_time_budget_are_deferred(
 ) -> None:
     pending = pj.Marked("i-0aaaaaaaaaaaaaaa1", "pending", DEAD, None)
     later = pj.Marked("i-0aaaaaaaaaaaaaaa2", "running", LIVE, None)
-    monkeypatch.setattr(pj, "find_marked", lambda *_a, **_k: [pending, later])
+    monkeypatch.setattr(pj, "find_tagged", lambda *_a, **_k: ([pending, later], {}))
     execution(aws["stub"], DEAD, "Failed")
+    no_hybrid_patch_tags(aws["stub"])
     ticks = iter([0.0, 0.0, 1000.0])
     janitor = pj.Janitor(
         aws["ec2"],

@@ -27,6 +27,7 @@ ACCOUNT = "123456789012"
 REGION = "us-west-2"
 PREFIX = "fleetpatch"
 MARKER = "fleetpatch:started-by"
+PATCH = "fleetpatch:patch-run"
 NAMESPACE = "fleetpatch-janitor-test"
 RULE = f"{PREFIX}-patch-janitor"
 JANITOR = ROOT / "ssm_documents" / "generated" / "patch_janitor.yaml"
@@ -92,6 +93,40 @@ JANITOR_POLICY: dict[str, Any] = {
                 "StringEquals": GROUP_CONDITION,
                 "ForAllValues:StringEquals": {"aws:TagKeys": [MARKER]},
                 "Null": {f"aws:ResourceTag/{MARKER}": "false", "aws:TagKeys": "false"},
+            },
+        },
+        {
+            "Sid": "RemoveOnlyThePatchSetTag",
+            "Effect": "Allow",
+            "Action": ["ec2:DeleteTags"],
+            "Resource": INSTANCES,
+            "Condition": {
+                "StringEquals": GROUP_CONDITION,
+                "ForAllValues:StringEquals": {"aws:TagKeys": [PATCH]},
+                "Null": {f"aws:ResourceTag/{PATCH}": "false", "aws:TagKeys": "false"},
+            },
+        },
+        {
+            "Sid": "FindPatchSetTaggedHybridNodes",
+            "Effect": "Allow",
+            "Action": ["ssm:DescribeInstanceInformation"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "ReadHybridNodeTags",
+            "Effect": "Allow",
+            "Action": ["ssm:ListTagsForResource"],
+            "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*",
+        },
+        {
+            "Sid": "RemoveOnlyTheHybridPatchSetTag",
+            "Effect": "Allow",
+            "Action": ["ssm:RemoveTagsFromResource"],
+            "Resource": f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*",
+            "Condition": {
+                "StringEquals": GROUP_CONDITION,
+                "ForAllValues:StringEquals": {"aws:TagKeys": [PATCH]},
+                "Null": {"aws:TagKeys": "false"},
             },
         },
         {
@@ -316,6 +351,9 @@ def janitor_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         _wait(lambda: all(s == "running" for s, _ in _states(emu, dead_ids + live_ids).values()))
         # A marker of the dead run on an instance of another patch group: never looked at.
         ec2.create_tags(Resources=elsewhere, Tags=[{"Key": MARKER, "Value": dead}])
+        # The patch-set tags SelectNodesToPatch put on nodes that were running before the runs.
+        dead_set = _launch(emu, "web", 1, {"Owner": "team-c", PATCH: dead})
+        live_set = _launch(emu, "db", 1, {PATCH: live})
 
         events = emu.client("events")
         events.put_rule(Name=RULE, ScheduleExpression="rate(1 hour)", State="ENABLED")
@@ -363,6 +401,8 @@ def janitor_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             "running": running,
             "by_hand": by_hand,
             "elsewhere": elsewhere,
+            "dead_set": dead_set,
+            "live_set": live_set,
             "janitor_policy": JANITOR_POLICY,
         }
 
@@ -485,3 +525,17 @@ def test_the_janitor_role_cannot_do_more(janitor_run: dict[str, Any]) -> None:
         "running",
         {"PatchGroup": "db", MARKER: janitor_run["live"]},
     )
+
+
+def test_a_dead_run_s_patch_set_tag_is_removed_without_stopping(
+    janitor_run: dict[str, Any],
+) -> None:
+    emu = janitor_run["emu"]
+    states = _states(emu, janitor_run["dead_set"] + janitor_run["live_set"])
+    dead_state, dead_tags = states[janitor_run["dead_set"][0]]
+    assert dead_state == "running"
+    assert dead_tags == {"PatchGroup": "web", "Owner": "team-c"}
+    live_state, live_tags = states[janitor_run["live_set"][0]]
+    assert live_state == "running" and live_tags[PATCH] == janitor_run["live"]
+    outputs = janitor_run["finished"]["Outputs"]
+    assert outputs["CleanUpMarkers.PatchTagsRemovedIds"] == janitor_run["dead_set"]
