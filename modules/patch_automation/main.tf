@@ -275,6 +275,7 @@ resource "aws_cloudwatch_event_target" "patch_run" {
       OnlineTimeoutSeconds = [tostring(var.online_timeout_seconds)]
       PatchTimeoutSeconds  = [tostring(var.patch_timeout_seconds)]
       OptOutTagKey         = [var.opt_out_tag_key]
+      MetricsNamespace     = [var.janitor_metrics_namespace]
     },
     var.notification_topic_arn == null ? {} : { NotificationTopicArn = [var.notification_topic_arn] },
     var.baseline_override == "" ? {} : { BaselineOverride = [var.baseline_override] },

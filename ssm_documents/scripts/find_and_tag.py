@@ -30,8 +30,11 @@ if TYPE_CHECKING:
 MARKER_TAG = "fleetpatch:started-by"
 ASG_TAG = "aws:autoscaling:groupName"
 EC2_INSTANCE_TYPE = "AWS::EC2::Instance"
-DESCRIBE_BATCH = 200  # instance ids per DescribeInstances call (the API accepts up to 1000)
-TAG_BATCH = 500  # resource ids per CreateTags / DeleteTags call (the API accepts up to 1000)
+DESCRIBE_BATCH = 200  # instance ids per DescribeInstances call with InstanceIds (no MaxResults)
+# DescribeInstances MaxResults (5-1000) and CreateTags / DeleteTags Resources ("Up to 1000
+# resource IDs"): EC2 API Reference, DescribeInstances and CreateTags.
+PAGE_SIZE = 1000
+TAG_BATCH = 1000
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
@@ -101,12 +104,13 @@ def describe_instances(
     ec2: EC2Client,
     filters: list[dict[str, Any]],
     instance_ids: list[str] | None = None,
-    page_size: int = 100,
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Return every instance matching ``filters`` (and ``instance_ids`` when given).
 
-    Calls EC2 DescribeInstances through its paginator (``page_size`` results per page; ids in
-    batches of 200). Returns the raw instance dicts (``InstanceId``, ``State``, ``Tags`` ...).
+    Calls EC2 DescribeInstances through its paginator: ``page_size`` (5-1000) results per page
+    without ids; with ids, batches of 200 ids (MaxResults cannot go with InstanceIds). Returns
+    the raw instance dicts (``InstanceId``, ``State``, ``Tags`` ...).
 
     Raises:
         botocore.exceptions.ClientError: from DescribeInstances.
@@ -157,7 +161,7 @@ def find_stopped_instances(
     target_key: str,
     target_value: str,
     rg: ResourceGroupsClient | None = None,
-    page_size: int = 100,
+    page_size: int = PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     """Return the stopped EC2 instances of the target, sorted by ``InstanceId``.
 
@@ -184,14 +188,19 @@ def find_stopped_instances(
 
 
 def claim_instances(
-    ec2: EC2Client, instances: list[dict[str, Any]], execution_id: str
+    ec2: EC2Client,
+    instances: list[dict[str, Any]],
+    execution_id: str,
+    page_size: int = PAGE_SIZE,
 ) -> dict[str, list[str]]:
     """Tag the unclaimed stopped ``instances`` with ``fleetpatch:started-by = execution_id``.
 
     Instances already carrying the marker for another execution are skipped (that execution
-    owns them). After tagging, the instances are read back: one whose marker is no longer this
-    execution's id (a concurrent claim) is dropped, and one that is no longer stopped (started
-    by hand meanwhile) is dropped and its marker removed, so this run never stops it.
+    owns them). Candidates are tagged with CreateTags (1,000 ids a call), then read back with
+    one paginated DescribeInstances filtered on this execution's marker (``page_size`` per
+    page): a candidate not among them (its marker is no longer this execution's id: a
+    concurrent claim) is dropped, and one that is no longer stopped (started by hand
+    meanwhile) is dropped and its marker removed (DeleteTags), so this run never stops it.
 
     Returns:
         ``{"claimed": [...], "skipped": [...], "released": [...]}`` (instance ids, sorted).
@@ -219,14 +228,24 @@ def claim_instances(
         ec2.create_tags(Resources=batch, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
     claimed: list[str] = []
     released: list[str] = []
-    for instance in describe_instances(ec2, [], instance_ids=candidates):
+    wanted = set(candidates)
+    mine = (
+        describe_instances(
+            ec2, [{"Name": f"tag:{MARKER_TAG}", "Values": [execution_id]}], page_size=page_size
+        )
+        if candidates
+        else []
+    )
+    for instance in mine:
         instance_id = str(instance["InstanceId"])
-        if _marker(instance) != execution_id:
-            skipped.append(instance_id)
-        elif instance.get("State", {}).get("Name") != "stopped":
+        if instance_id not in wanted:
+            continue
+        wanted.discard(instance_id)
+        if instance.get("State", {}).get("Name") != "stopped":
             released.append(instance_id)
         else:
             claimed.append(instance_id)
+    skipped.extend(wanted)  # the marker now names another execution
     for batch in _chunks(released, TAG_BATCH):
         # DeleteTags with a Value removes the tag only while it still holds this execution's id.
         ec2.delete_tags(Resources=batch, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
@@ -237,7 +256,7 @@ def run(
     events: dict[str, Any],
     ec2: EC2Client,
     rg: ResourceGroupsClient | None = None,
-    page_size: int = 100,
+    page_size: int = PAGE_SIZE,
 ) -> dict[str, Any]:
     """Resolve the target, find its stopped instances and claim them; the step's logic.
 
@@ -261,7 +280,7 @@ def run(
     )
     stopped = find_stopped_instances(ec2, key, value, rg=rg, page_size=page_size)
     eligible, asg, opted = exclusions(stopped, str(events.get("OptOutTagKey", "") or ""))
-    result = claim_instances(ec2, eligible, str(events.get("ExecutionId", "")))
+    result = claim_instances(ec2, eligible, str(events.get("ExecutionId", "")), page_size=page_size)
     return {
         "InstanceIds": result["claimed"],
         "InstanceCount": len(result["claimed"]),

@@ -21,6 +21,13 @@ https://docs.aws.amazon.com/systems-manager/latest/userguide/send-commands-multi
 * hybrid (``mi-``) nodes with the patch-group tag that are Online (tag targets only; resource
   groups list EC2 instances here). Their tag is set with AddTagsToResource.
 
+Calls, for a tag target of N nodes: DescribeInstances of the running instances, paginated
+(MaxResults 1000); one DescribeInstanceInformation listing filtered on the patch-group tag alone
+(50 per page, its maximum: "Tag filters can't be combined with other filter types", and the
+default page is 10), which gives the PingStatus of the EC2 candidates and finds the hybrid
+nodes; CreateTags of the chosen instances, 1,000 ids a call. A resource-group target asks
+DescribeInstanceInformation for its candidates by InstanceIds, 50 a call.
+
 The last step removes the tag again.
 """
 
@@ -40,9 +47,10 @@ STARTED_TAG = "fleetpatch:started-by"
 PATCH_TAG = "fleetpatch:patch-run"
 ASG_TAG = "aws:autoscaling:groupName"
 EC2_INSTANCE_TYPE = "AWS::EC2::Instance"
-DESCRIBE_BATCH = 200
-SSM_FILTER_BATCH = 50
-TAG_BATCH = 500
+DESCRIBE_BATCH = 200  # instance ids per DescribeInstances call with InstanceIds (no MaxResults)
+PAGE_SIZE = 1000  # DescribeInstances MaxResults (5-1000)
+SSM_PAGE_SIZE = 50  # DescribeInstanceInformation MaxResults (5-50) and ids per InstanceIds filter
+TAG_BATCH = 1000  # CreateTags Resources: "Up to 1000 resource IDs"
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
@@ -57,7 +65,10 @@ def _check_id(execution_id: str) -> None:
 def running_instances(
     ec2: EC2Client, target_key: str, target_value: str, rg: ResourceGroupsClient | None = None
 ) -> list[dict[str, Any]]:
-    """The running EC2 instances of the target (DescribeInstances, paginated).
+    """The running EC2 instances of the target, sorted by id (DescribeInstances, paginated).
+
+    By tag: one paginated query (``tag:<key>`` and ``instance-state-name = running``, 1,000 per
+    page). By resource group: ListGroupResources, then DescribeInstances of the ids, 200 a call.
 
     Raises:
         ValueError: an unknown target key or a resource-group target without a client.
@@ -67,7 +78,12 @@ def running_instances(
     running = {"Name": "instance-state-name", "Values": ["running"]}
     calls: list[dict[str, Any]] = []
     if target_key.startswith("tag:"):
-        calls.append({"Filters": [{"Name": target_key, "Values": [target_value]}, running]})
+        calls.append(
+            {
+                "Filters": [{"Name": target_key, "Values": [target_value]}, running],
+                "PaginationConfig": {"PageSize": PAGE_SIZE},
+            }
+        )
     elif target_key == "resource-groups:Name":
         if rg is None:
             raise ValueError("a Resource Groups client is needed for a resource-group target")
@@ -94,17 +110,34 @@ def running_instances(
     return sorted(found, key=lambda i: str(i["InstanceId"]))
 
 
+def node_information(ssm: SSMClient, filters: Any) -> dict[str, dict[str, str]]:
+    """``{node id: {"PingStatus", "ResourceType"}}`` from DescribeInstanceInformation.
+
+    One paginated query with ``filters``, 50 nodes per page (the API's maximum; its default is
+    10).
+
+    Raises:
+        botocore.exceptions.ClientError: from DescribeInstanceInformation.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for page in ssm.get_paginator("describe_instance_information").paginate(
+        Filters=filters, PaginationConfig={"PageSize": SSM_PAGE_SIZE}
+    ):
+        for info in page.get("InstanceInformationList", []):
+            found[str(info.get("InstanceId"))] = {
+                "PingStatus": str(info.get("PingStatus", "")),
+                "ResourceType": str(info.get("ResourceType", "")),
+            }
+    return found
+
+
 def ping_statuses(ssm: SSMClient, filters: Any) -> dict[str, str]:
     """``{node id: PingStatus}`` from DescribeInstanceInformation with ``filters`` (paginated).
 
     Raises:
         botocore.exceptions.ClientError: from DescribeInstanceInformation.
     """
-    found: dict[str, str] = {}
-    for page in ssm.get_paginator("describe_instance_information").paginate(Filters=filters):
-        for info in page.get("InstanceInformationList", []):
-            found[str(info.get("InstanceId"))] = str(info.get("PingStatus", ""))
-    return found
+    return {node: info["PingStatus"] for node, info in node_information(ssm, filters).items()}
 
 
 def select(
@@ -148,21 +181,25 @@ def select(
             asg.append(instance_id)
         candidates.append(instance_id)
     pings: dict[str, str] = {}
-    for begin in range(0, len(candidates), SSM_FILTER_BATCH):
-        batch = candidates[begin : begin + SSM_FILTER_BATCH]
-        pings.update(ping_statuses(ssm, [{"Key": "InstanceIds", "Values": batch}]))
+    hybrid: list[str] = []
+    if key.startswith("tag:"):
+        # One listing of the group's managed nodes (EC2 and hybrid): the tag filter alone.
+        group = node_information(ssm, [{"Key": key, "Values": [value]}])
+        pings = {node: info["PingStatus"] for node, info in group.items()}
+        hybrid = sorted(
+            node
+            for node, info in group.items()
+            if info["ResourceType"] == "ManagedInstance" and info["PingStatus"] == "Online"
+        )
+    else:
+        for begin in range(0, len(candidates), SSM_PAGE_SIZE):
+            batch = candidates[begin : begin + SSM_PAGE_SIZE]
+            pings.update(ping_statuses(ssm, [{"Key": "InstanceIds", "Values": batch}]))
     ec2_nodes = [i for i in candidates if pings.get(i) == "Online"]
     not_online = [i for i in candidates if pings.get(i) != "Online"]
     reasons = [
         f"{i}: running but PingStatus {pings.get(i, 'not registered with SSM')}" for i in not_online
     ]
-    hybrid: list[str] = []
-    if key.startswith("tag:"):
-        filters = [
-            {"Key": key, "Values": [value]},
-            {"Key": "ResourceType", "Values": ["ManagedInstance"]},
-        ]
-        hybrid = sorted(n for n, p in ping_statuses(ssm, filters).items() if p == "Online")
     tag: Any = [{"Key": PATCH_TAG, "Value": execution_id}]
     for begin in range(0, len(ec2_nodes), TAG_BATCH):
         ec2.create_tags(Resources=ec2_nodes[begin : begin + TAG_BATCH], Tags=tag)

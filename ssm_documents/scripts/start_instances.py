@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 MARKER_TAG = "fleetpatch:started-by"
-BATCH = 50  # instance ids per StartInstances call
+# Instance ids per StartInstances call: the EC2 API Reference documents no maximum for
+# StartInstances (TerminateInstances: "Up to 1000 instance IDs. We recommend breaking up this
+# request into smaller batches"). This script sends 50; a batch EC2 refuses for an
+# instance-level reason is retried one id at a time.
+BATCH = 50
+PAGE_SIZE = 1000  # DescribeInstances MaxResults (5-1000)
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 # StartInstances errors that concern single instances: retried one by one, then released.
 PER_INSTANCE_ERRORS = frozenset(
@@ -43,25 +48,37 @@ def _marker(instance: dict[str, Any]) -> str | None:
     return None
 
 
-def claimed_stopped(ec2: EC2Client, instance_ids: list[str], execution_id: str) -> list[str]:
+def claimed_stopped(
+    ec2: EC2Client, instance_ids: list[str], execution_id: str, page_size: int = PAGE_SIZE
+) -> list[str]:
     """Return the ids among ``instance_ids`` still claimed by ``execution_id`` and still stopped.
 
-    Calls EC2 DescribeInstances (paginated, 200 ids per call).
+    Calls EC2 DescribeInstances through its paginator, filtered on the marker
+    ``fleetpatch:started-by = execution_id`` and ``instance-state-name = stopped``, ``page_size``
+    (5-1000) results per page: one call per 1,000 claimed instances, whatever the number of ids.
 
     Raises:
         botocore.exceptions.ClientError: from DescribeInstances.
     """
+    if not instance_ids:
+        return []
+    wanted = set(instance_ids)
     paginator = ec2.get_paginator("describe_instances")
     keep: list[str] = []
-    for start in range(0, len(instance_ids), 200):
-        batch = instance_ids[start : start + 200]
-        for page in paginator.paginate(InstanceIds=batch):
-            for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    data: dict[str, Any] = dict(instance)
-                    state = str(data.get("State", {}).get("Name", ""))
-                    if _marker(data) == execution_id and state == "stopped":
-                        keep.append(str(data["InstanceId"]))
+    for page in paginator.paginate(
+        Filters=[
+            {"Name": f"tag:{MARKER_TAG}", "Values": [execution_id]},
+            {"Name": "instance-state-name", "Values": ["stopped"]},
+        ],
+        PaginationConfig={"PageSize": page_size},
+    ):
+        for reservation in page.get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                data: dict[str, Any] = dict(instance)
+                state = str(data.get("State", {}).get("Name", ""))
+                instance_id = str(data["InstanceId"])
+                if instance_id in wanted and _marker(data) == execution_id and state == "stopped":
+                    keep.append(instance_id)
     return sorted(keep)
 
 

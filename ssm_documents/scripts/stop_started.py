@@ -8,8 +8,13 @@ The step reads no output of an earlier step: it finds its instances by the tag
 ``fleetpatch:started-by = <this execution id>`` alone, so it works whichever step failed.
 Instances without that exact tag value (running before the run, claimed by another execution,
 started by hand) are never touched. An instance still ``pending`` is waited for (StopInstances
-refuses pending instances); one already stopped or stopping only loses its marker. The marker
-is removed only after the stop call succeeded, so a failed stop leaves it for the next attempt.
+refuses pending instances) for at most ``PendingTimeoutSeconds`` (default 45): on cancel, AWS
+runs the onCancel path (this step and Summarize) for at most two minutes
+(https://docs.aws.amazon.com/systems-manager/latest/userguide/automation-actions.html,
+``onCancel``), so the step must not wait longer; an instance still pending then keeps its marker
+and the patch janitor stops it. One already stopped or stopping only loses its marker. The
+marker is removed only after the stop call succeeded, so a failed stop leaves it for the next
+attempt.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 MARKER_TAG = "fleetpatch:started-by"
+PENDING_TIMEOUT_SECONDS = 45.0  # see the module docstring: the onCancel path's two minutes
+MAX_PENDING_TIMEOUT_SECONDS = 100.0
 PATCH_TAG = "fleetpatch:patch-run"  # set by SelectNodesToPatch on every node to patch
 BATCH = 50  # instance ids per StopInstances call
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
@@ -67,8 +74,8 @@ def stop_claimed(
     ec2: EC2Client,
     execution_id: str,
     *,
-    pending_timeout: float = 300.0,
-    poll_seconds: float = 10.0,
+    pending_timeout: float = PENDING_TIMEOUT_SECONDS,
+    poll_seconds: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     page_size: int = 100,
@@ -184,7 +191,9 @@ def untag_patch_set(ec2: EC2Client, ssm: SSMClient | None, execution_id: str) ->
 
 
 def run(events: dict[str, Any], ec2: EC2Client, ssm: SSMClient | None = None) -> dict[str, Any]:
-    """The step's logic. ``events``: ``ExecutionId`` (str).
+    """The step's logic: stop and untag this run's instances, drop the patch-set tag.
+
+    ``events``: ``ExecutionId`` (str), ``PendingTimeoutSeconds`` (seconds, 0-100, default 45).
 
     Stops and untags what this run started (:func:`stop_claimed`), then removes the patch-set
     tag (:func:`untag_patch_set`), also when the stop failed.
@@ -193,11 +202,22 @@ def run(events: dict[str, Any], ec2: EC2Client, ssm: SSMClient | None = None) ->
         ``StoppedInstanceIds`` (list), ``StoppedCount`` (int), ``UntaggedInstanceIds`` (list).
 
     Raises:
-        ValueError, StopFailedError, botocore.exceptions.ClientError: see :func:`stop_claimed`.
+        ValueError: a bad ``PendingTimeoutSeconds``; StopFailedError,
+            botocore.exceptions.ClientError: see :func:`stop_claimed`.
     """
     execution_id = str(events.get("ExecutionId", ""))
+    raw = events.get("PendingTimeoutSeconds", PENDING_TIMEOUT_SECONDS)
     try:
-        result = stop_claimed(ec2, execution_id)
+        pending_timeout = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"PendingTimeoutSeconds must be a number, not {raw!r}") from None
+    if not 0 <= pending_timeout <= MAX_PENDING_TIMEOUT_SECONDS:
+        raise ValueError(
+            f"PendingTimeoutSeconds must be 0-{MAX_PENDING_TIMEOUT_SECONDS:.0f} (the onCancel "
+            f"path has two minutes), not {raw!r}"
+        )
+    try:
+        result = stop_claimed(ec2, execution_id, pending_timeout=pending_timeout)
     finally:
         # Stopping comes first (it matters more); the patch-set tag goes whatever happened.
         untag_patch_set(ec2, ssm, execution_id)

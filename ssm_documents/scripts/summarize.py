@@ -10,7 +10,14 @@ command (ListCommands by the execution id in its ``Comment``, ListCommandInvocat
 works whichever step failed. It prints one structured log line (JSON, ``"event":
 "fleetpatch.patch_run.summary"``) and returns the summary as step outputs. When a node failed,
 was released or refused to start, or a step failed, it publishes one message to
-``NotificationTopicArn`` (if given) naming each such node and its cause.
+``NotificationTopicArn`` (if given) naming each such node and its cause. With a
+``MetricsNamespace`` it publishes the CloudWatch metric ``SkippedInstances`` (Count; dimensions
+``DocumentName``, ``PatchGroup``): the instances this run neither started nor patched because
+another execution's marker claims them, zero included, so the module's alarm sees every run.
+
+The outcome is ``Success``, ``PartiallyFailed`` (some nodes failed, collided, were released or
+refused to start), ``Failed`` (a step failed or timed out) or ``Cancelled`` (the execution was
+cancelled: StopAutomationExecution marks the running step ``Cancelled``).
 
 Exit codes 155 and 152 of AWS-RunPatchBaseline mean the node was already running another
 patching operation (Patch Manager troubleshooting,
@@ -21,12 +28,15 @@ such a node is reported as a ``collision`` (patch it again later), not as a patc
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
 
@@ -37,6 +47,11 @@ PATCH_STEP = "PatchNodes"
 SUMMARY_EVENT = "fleetpatch.patch_run.summary"
 SNS_SUBJECT_LIMIT = 100
 SNS_MESSAGE_LIMIT = 256 * 1024
+SKIPPED_METRIC = "SkippedInstances"
+
+
+class MetricsError(RuntimeError):
+    """The run's metric could not be published (the message holds the summary)."""
 
 
 def step_executions(ssm: SSMClient, execution_id: str) -> dict[str, dict[str, Any]]:
@@ -224,7 +239,9 @@ def summarize(ssm: SSMClient, events: dict[str, Any]) -> dict[str, Any]:
         "patch_timeout_seconds": timeout,
     }
     problems = summary["failed"] or summary["released_not_online"] or summary["start_refused"]
-    if failed_steps:
+    if any(s["status"] == "Cancelled" for s in failed_steps):
+        summary["outcome"] = "Cancelled"
+    elif failed_steps:
         summary["outcome"] = "Failed"
     elif problems or summary["collisions"]:
         summary["outcome"] = "PartiallyFailed"
@@ -258,28 +275,90 @@ def message(summary: dict[str, Any]) -> tuple[str, str]:
     return subject, text.encode("utf-8")[: SNS_MESSAGE_LIMIT - 1024].decode("utf-8", "ignore")
 
 
-def run(events: dict[str, Any], ssm: SSMClient, sns: SNSClient | None) -> dict[str, Any]:
-    """The step's logic: summarize, log one line, notify when something failed.
+def skipped_metric(
+    summary: dict[str, Any], document_name: str, now: datetime
+) -> list[dict[str, Any]]:
+    """The ``SkippedInstances`` datum of one run (Count; dimensions DocumentName, PatchGroup)."""
+    return [
+        {
+            "MetricName": SKIPPED_METRIC,
+            "Dimensions": [
+                {"Name": "DocumentName", "Value": document_name},
+                {"Name": "PatchGroup", "Value": summary["target"] or "-"},
+            ],
+            "Timestamp": now,
+            "Value": float(len(summary["skipped"]["other_run"])),
+            "Unit": "Count",
+        }
+    ]
+
+
+def publish_metric(
+    ssm: SSMClient, cloudwatch: CloudWatchClient, namespace: str, summary: dict[str, Any]
+) -> bool:
+    """Publish :func:`skipped_metric` with one PutMetricData call; False for no namespace.
+
+    The document name comes from GetAutomationExecution of this execution (Automation has no
+    system variable for it).
+
+    Raises:
+        botocore.exceptions.ClientError: from GetAutomationExecution or PutMetricData.
+    """
+    if not namespace:
+        return False
+    found = ssm.get_automation_execution(AutomationExecutionId=summary["execution_id"])
+    name = str(found["AutomationExecution"].get("DocumentName", ""))
+    data: Any = skipped_metric(summary, name, datetime.now(UTC))
+    cloudwatch.put_metric_data(Namespace=namespace, MetricData=data)
+    return True
+
+
+def run(
+    events: dict[str, Any],
+    ssm: SSMClient,
+    sns: SNSClient | None,
+    cloudwatch: CloudWatchClient | None = None,
+) -> dict[str, Any]:
+    """The step's logic: summarize, log one line, notify when something failed, publish the metric.
 
     ``events``: ``ExecutionId``, ``PatchGroup``, ``ResourceGroupName``, ``PatchTimeoutSeconds``,
-    ``NotificationTopicArn`` (empty: no notification).
+    ``NotificationTopicArn`` (empty: no notification), ``MetricsNamespace`` (empty: no metric).
 
     Returns:
         ``Summary`` (the summary without the patched list, JSON text), ``PatchedInstanceIds``,
-        ``PatchedCount``, ``FailedNodes`` (``"<id>: <cause>"``), ``Outcome``, ``MessageId``.
+        ``PatchedCount``, ``FailedNodes`` (``"<id>: <cause>"``), ``Outcome``, ``MessageId``,
+        ``SkippedCount`` (instances another execution claims).
 
     Raises:
         botocore.exceptions.ClientError: from the SSM calls or SNS Publish (a notification that
             cannot be sent fails the step, so nobody misses it).
+        MetricsError: the metric could not be published (after the notification was sent; the
+            message holds the summary).
     """
     summary = summarize(ssm, events)
-    print(json.dumps(summary, sort_keys=True))
     topic = str(events.get("NotificationTopicArn", "") or "").strip()
     notify = summary["outcome"] != "Success"
     message_id = ""
     if notify and topic and sns is not None:
         subject, text = message(summary)
         message_id = str(sns.publish(TopicArn=topic, Subject=subject, Message=text)["MessageId"])
+    namespace = str(events.get("MetricsNamespace", "") or "").strip()
+    metric_error: ClientError | None = None
+    try:
+        summary["metrics_published"] = cloudwatch is not None and publish_metric(
+            ssm, cloudwatch, namespace, summary
+        )
+    except ClientError as err:
+        metric_error = err
+        summary["metrics_published"] = False
+    print(json.dumps(summary, sort_keys=True))
+    if metric_error is not None:
+        error = metric_error.response.get("Error", {})
+        raise MetricsError(
+            f"could not publish {SKIPPED_METRIC} to {namespace} "
+            f"({error.get('Code', '')}: {error.get('Message', '')}); "
+            f"summary: {json.dumps(summary, sort_keys=True)[:4000]}"
+        )
     failed_nodes = [f"{i['id']}: {i['cause']}" for i in summary["failed"]]
     failed_nodes += [
         f"{i['id']}: collision (exit code {i['exit_code']})" for i in summary["collisions"]
@@ -294,18 +373,20 @@ def run(events: dict[str, Any], ssm: SSMClient, sns: SNSClient | None) -> dict[s
         "FailedNodes": failed_nodes,
         "Outcome": summary["outcome"],
         "MessageId": message_id,
+        "SkippedCount": len(summary["skipped"]["other_run"]),
     }
 
 
 def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """``aws:executeScript`` entry point: :func:`run` with SSM and SNS clients of the role.
+    """``aws:executeScript`` entry point: :func:`run` with SSM, SNS and CloudWatch clients.
 
     The SNS client uses the topic ARN's Region.
 
     Raises:
-        botocore.exceptions.ClientError: see :func:`run`.
+        botocore.exceptions.ClientError, MetricsError: see :func:`run`.
     """
     topic = str(events.get("NotificationTopicArn", "") or "")
     parts = topic.split(":")
     sns = boto3.client("sns", region_name=parts[3], config=RETRIES) if len(parts) > 5 else None
-    return run(events, boto3.client("ssm", config=RETRIES), sns)
+    cloudwatch = boto3.client("cloudwatch", config=RETRIES)
+    return run(events, boto3.client("ssm", config=RETRIES), sns, cloudwatch)

@@ -29,8 +29,11 @@ if TYPE_CHECKING:
 
 MIN_TIMEOUT = 30
 MAX_TIMEOUT = 570
+# Ids per InstanceIds filter of DescribeInstanceInformation, and its MaxResults (5-50; the
+# default page is 10 items, so the page size is always given).
 SSM_FILTER_BATCH = 50
-MARKER_TAG = "fleetpatch:started-by"  # values per InstanceIds filter of DescribeInstanceInformation
+MARKER_TAG = "fleetpatch:started-by"
+TAG_BATCH = 1000  # DeleteTags Resources: "Up to 1000 resource IDs" (EC2 API Reference)
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
@@ -77,7 +80,7 @@ def online_ids(ssm: SSMClient, instance_ids: list[str]) -> set[str]:
     """Return the ids among ``instance_ids`` that SSM reports with ``PingStatus = Online``.
 
     Calls SSM DescribeInstanceInformation through its paginator, filtered on the ids in
-    batches of 50.
+    batches of 50, 50 results per page.
 
     Raises:
         botocore.exceptions.ClientError: from DescribeInstanceInformation.
@@ -86,7 +89,10 @@ def online_ids(ssm: SSMClient, instance_ids: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(instance_ids), SSM_FILTER_BATCH):
         batch = instance_ids[start : start + SSM_FILTER_BATCH]
-        for page in paginator.paginate(Filters=[{"Key": "InstanceIds", "Values": batch}]):
+        for page in paginator.paginate(
+            Filters=[{"Key": "InstanceIds", "Values": batch}],
+            PaginationConfig={"PageSize": SSM_FILTER_BATCH},
+        ):
             for info in page.get("InstanceInformationList", []):
                 if info.get("PingStatus") == "Online":
                     found.add(str(info.get("InstanceId")))
@@ -94,7 +100,7 @@ def online_ids(ssm: SSMClient, instance_ids: list[str]) -> set[str]:
 
 
 def ping_statuses(ssm: SSMClient, instance_ids: list[str]) -> dict[str, str]:
-    """``{id: PingStatus}`` of the ids SSM knows (DescribeInstanceInformation, 50 ids a call).
+    """``{id: PingStatus}`` of the ids SSM knows (DescribeInstanceInformation, 50 ids a page).
 
     Raises:
         botocore.exceptions.ClientError: from DescribeInstanceInformation.
@@ -103,7 +109,10 @@ def ping_statuses(ssm: SSMClient, instance_ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(instance_ids), SSM_FILTER_BATCH):
         batch = instance_ids[start : start + SSM_FILTER_BATCH]
-        for page in paginator.paginate(Filters=[{"Key": "InstanceIds", "Values": batch}]):
+        for page in paginator.paginate(
+            Filters=[{"Key": "InstanceIds", "Values": batch}],
+            PaginationConfig={"PageSize": SSM_FILTER_BATCH},
+        ):
             for info in page.get("InstanceInformationList", []):
                 found[str(info.get("InstanceId"))] = str(info.get("PingStatus", ""))
     return found
@@ -174,8 +183,8 @@ def release(ec2: EC2Client, not_ready: dict[str, str], execution_id: str) -> dic
 
     Running ones are stopped (EC2 StopInstances, 50 a call; ``IncorrectInstanceState`` retried
     one by one); the marker ``fleetpatch:started-by = execution_id`` is removed (DeleteTags with
-    the value) from the ones stopped now or already stopped. One still pending or refused keeps
-    its marker: the document's last step stops it.
+    the value, 1,000 ids a call) from the ones stopped now or already stopped. One still
+    pending or refused keeps its marker: the document's last step stops it.
 
     Returns:
         ``{"released": [...], "kept": [...]}`` (instance ids, sorted).
@@ -212,9 +221,9 @@ def release(ec2: EC2Client, not_ready: dict[str, str], execution_id: str) -> dic
                     if single.response.get("Error", {}).get("Code") != "IncorrectInstanceState":
                         raise
                     kept.append(instance_id)
-    for begin in range(0, len(done), 500):
+    for begin in range(0, len(done), TAG_BATCH):
         ec2.delete_tags(
-            Resources=sorted(done)[begin : begin + 500],
+            Resources=sorted(done)[begin : begin + TAG_BATCH],
             Tags=[{"Key": MARKER_TAG, "Value": execution_id}],
         )
     return {"released": sorted(done), "kept": sorted(kept)}

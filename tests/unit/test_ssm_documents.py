@@ -86,9 +86,15 @@ def test_every_path_through_the_start_step_reaches_the_stop_step() -> None:
 
 def test_the_stop_step_depends_on_no_earlier_output() -> None:
     stop = step(patch_run(), STOP)
-    assert stop["inputs"]["InputPayload"] == {"ExecutionId": "{{ automation:EXECUTION_ID }}"}
+    assert stop["inputs"]["InputPayload"] == {
+        "ExecutionId": "{{ automation:EXECUTION_ID }}",
+        "PendingTimeoutSeconds": 45,
+    }
     assert stop["nextStep"] == "Summarize" and stop["onFailure"] == "step:Summarize"
     assert stop["maxAttempts"] >= 2
+    # The onCancel path (this step, then Summarize) has two minutes: every attempt's wait for
+    # pending instances together leaves Summarize at least 20 s.
+    assert stop["inputs"]["InputPayload"]["PendingTimeoutSeconds"] * stop["maxAttempts"] <= 100
     summarize = step(patch_run(), "Summarize")
     assert summarize["isEnd"] is True
     assert not any(

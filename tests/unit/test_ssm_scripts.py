@@ -305,7 +305,10 @@ class FakeSSM:
         assert name == "describe_instance_information"
         return self
 
-    def paginate(self, Filters: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    def paginate(
+        self, Filters: list[dict[str, Any]], PaginationConfig: dict[str, int]
+    ) -> Iterator[dict[str, Any]]:
+        assert PaginationConfig == {"PageSize": 50}  # the API's default page is 10 items
         wanted = Filters[0]["Values"]
         self.filters.append(wanted)
         info = [{"InstanceId": i, "PingStatus": self.ping[i]} for i in wanted if i in self.ping]
@@ -568,6 +571,35 @@ def test_stop_fails_loudly_and_keeps_the_marker_of_what_it_could_not_stop(ec2: A
     # Both stayed "pending" in the fake view, so neither was stopped nor untagged.
     assert marker_of(ec2, stuck) == "exec-1"
     assert marker_of(ec2, ok) == "exec-1"
+
+
+def test_the_stop_step_waits_for_pending_instances_within_the_cancel_limit(ec2: Any) -> None:
+    # The default wait fits the onCancel path's two minutes: still pending after 45 s, the
+    # instance keeps its marker (the janitor stops it) and the step fails loudly.
+    stuck = launch(ec2, "web")
+    ec2.create_tags(Resources=[stuck], Tags=[{"Key": MARKER, "Value": "exec-1"}])
+    clock = Clock()
+    with pytest.raises(stop_started.StopFailedError, match=stuck):
+        stop_started.stop_claimed(
+            PendingThenRunning(ec2, polls=100),  # type: ignore[arg-type]
+            "exec-1",
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert 45 <= sum(clock.sleeps) <= 50
+    assert marker_of(ec2, stuck) == "exec-1"
+
+
+@pytest.mark.parametrize("value", ["-1", "101", "soon", None])
+def test_the_stop_step_refuses_a_bad_pending_timeout_and_changes_nothing(
+    ec2: Any, value: Any
+) -> None:
+    instance = launch(ec2, "web")
+    ec2.create_tags(Resources=[instance], Tags=[{"Key": MARKER, "Value": "exec-9"}])
+    with pytest.raises(ValueError, match="PendingTimeoutSeconds"):
+        stop_started.run({"ExecutionId": "exec-9", "PendingTimeoutSeconds": value}, ec2)
+    assert state_of(ec2, instance) == "running"
+    assert marker_of(ec2, instance) == "exec-9"
 
 
 class RefuseStop:

@@ -92,6 +92,10 @@ run "target_input_carries_the_automation_parameters" {
     error_message = "the online timeout is passed as a string list"
   }
   assert {
+    condition     = jsondecode(aws_cloudwatch_event_target.patch_run["Windows"].input).MetricsNamespace == ["fleetpatch"]
+    error_message = "the run publishes SkippedInstances into the namespace its role may write and its alarm reads"
+  }
+  assert {
     condition     = !contains(keys(jsondecode(aws_cloudwatch_event_target.patch_run["Windows"].input)), "BaselineOverride") && !contains(keys(jsondecode(aws_cloudwatch_event_target.patch_run["Windows"].input)), "InstallOverrideList")
     error_message = "unset overrides are not passed (the document defaults apply)"
   }

@@ -995,6 +995,12 @@ def test_patch_run_cancelled_mid_run(emu: Emulator, ssm: Any, patch_runs: dict[s
     assert [n for n, st in steps.items() if st["StepStatus"] == "Cancelled"]
     assert steps["StopStartedInstances"]["StepStatus"] == "Success"
     assert execution["AutomationExecutionStatus"] == "Cancelled"
+    # The summary says so, and the onCancel path (stop step + Summarize) fit AWS's two minutes.
+    assert execution["Outputs"]["Summarize.Outcome"] == ["Cancelled"]
+    cancel_path = (
+        steps["Summarize"]["ExecutionEndTime"] - steps["StopStartedInstances"]["ExecutionStartTime"]
+    )
+    assert cancel_path.total_seconds() < 120
     states = _states(emu, fleet["running"] + started)
     assert {i: s for i, (s, _) in states.items()} == {
         **dict.fromkeys(fleet["running"], "running"),

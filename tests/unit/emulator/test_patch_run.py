@@ -25,7 +25,9 @@ DOCUMENT = "fleetpatch-PatchRun"
 STARTED = "fleetpatch:started-by"
 PATCH = "fleetpatch:patch-run"
 ASG = "aws:autoscaling:groupName"
-GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits"]
+GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits", "claimed"]
+NAMESPACE = "fleetpatch-patch-run-tests"
+OTHER_RUN = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
 BUCKET = "patch-logs-patch-run-tests"
 TRUST = {
     "Version": "2012-10-17",
@@ -145,6 +147,14 @@ def module_policy(groups: list[str], topic_arn: str, override_buckets: list[str]
                 "Effect": "Allow",
                 "Action": ["sns:Publish"],
                 "Resource": [topic_arn],
+            },
+            {
+                # janitor.tf, aws_iam_role_policy.automation_metrics
+                "Sid": "PublishPatchRunMetrics",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:PutMetricData"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": NAMESPACE}},
             },
         ],
     }
@@ -333,6 +343,11 @@ def runs(emu: Emulator) -> dict[str, Any]:
             "collision": launch(emu, "exits", 1),
             "failing": launch(emu, "exits", 1),
         },
+        # item 4: a stopped instance another execution's marker claims -> skipped, the metric
+        "claimed": {
+            "running": launch(emu, "claimed", 1),
+            "claimed": launch(emu, "claimed", 1, stopped=True, tags={STARTED: OTHER_RUN}),
+        },
     }
     fault(emu, fleets["faults"]["never_online"][0], never_online=True)
     fault(emu, fleets["faults"]["fell_back"][0], start_state_reason="Client.InternalError")
@@ -373,6 +388,7 @@ def runs(emu: Emulator) -> dict[str, Any]:
         ),
         "nourl": start("nourl", InstallOverrideList="s3://patch-overrides-tests/missing.yaml"),
         "exits": start("exits"),
+        "claimed": start("claimed", MetricsNamespace=NAMESPACE),
     }
     return {"ids": ids, "fleets": fleets, "queue": queue, "topic": topic}
 
@@ -525,3 +541,36 @@ def test_collision_is_reported_as_such_and_failures_are_notified(
     assert "released, stopped again" in faults_message[0] and "not started" in faults_message[0]
     # A clean run sends nothing.
     assert not [m for m in finished["messages"] if finished["ids"]["asg"] in m]
+
+
+def test_skipped_instances_are_a_metric(emu: Emulator, finished: dict[str, Any]) -> None:
+    fleet = finished["fleets"]["claimed"]
+    execution = finished["executions"]["claimed"]
+    summary = summary_of(execution)
+    assert summary["skipped"]["other_run"] == fleet["claimed"]
+    assert summary["patched"] == fleet["running"]
+    assert summary["metrics_published"] is True
+    assert steps_of(execution)["Summarize"]["Outputs"]["SkippedCount"] == ["1"]
+    # Another run's instance is neither started nor stripped of its marker.
+    state, tags = states(emu, fleet["claimed"])[fleet["claimed"][0]]
+    assert state == "stopped" and tags[STARTED] == OTHER_RUN
+    cloudwatch = emu.client("cloudwatch")
+    dimensions = [
+        {"Name": "DocumentName", "Value": DOCUMENT},
+        {"Name": "PatchGroup", "Value": "claimed"},
+    ]
+    listed = cloudwatch.list_metrics(Namespace=NAMESPACE, MetricName="SkippedInstances")
+    assert [m["Dimensions"] for m in listed["Metrics"]] == [dimensions]
+    now = time.time()
+    stats = cloudwatch.get_metric_statistics(
+        Namespace=NAMESPACE,
+        MetricName="SkippedInstances",
+        Dimensions=dimensions,
+        StartTime=now - 3600,
+        EndTime=now + 3600,
+        Period=3600,
+        Statistics=["Maximum"],
+    )["Datapoints"]
+    assert [d["Maximum"] for d in stats] == [1.0]
+    # The other runs passed no namespace: no metric of theirs.
+    assert len(cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]) == 1
