@@ -37,12 +37,61 @@ class RenderError(ValueError):
     """A source document or an included script cannot be rendered."""
 
 
+class _StripAnnotations(ast.NodeTransformer):
+    """Drop the annotations of functions and of their local variables, and TYPE_CHECKING blocks.
+
+    The scripts use ``from __future__ import annotations``, so no annotation is ever evaluated
+    at run time; class-level annotations stay (NamedTuple fields are declared by them).
+    """
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        return self._function(node)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        return self._function(node)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        arguments = node.args
+        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            arg.annotation = None
+        for extra in (arguments.vararg, arguments.kwarg):
+            if extra is not None:
+                extra.annotation = None
+        node.returns = None
+        for child in ast.walk(node):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(child, field, None)
+                if isinstance(block, list) and any(isinstance(s, ast.AnnAssign) for s in block):
+                    setattr(child, field, _without_annotated_assignments(block))
+        self.generic_visit(node)
+        return node
+
+    def visit_If(self, node: ast.If) -> ast.AST | None:
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING" and not node.orelse:
+            return None
+        self.generic_visit(node)
+        return node
+
+
+def _without_annotated_assignments(block: list[ast.stmt]) -> list[ast.stmt]:
+    out: list[ast.stmt] = []
+    for statement in block:
+        if isinstance(statement, ast.AnnAssign):
+            if statement.value is not None:
+                out.append(ast.Assign(targets=[statement.target], value=statement.value, lineno=0))
+            continue
+        out.append(statement)
+    return out or [ast.Pass()]
+
+
 def compact(text: str) -> str:
-    """Return the Python source ``text`` without docstrings and comments (same code).
+    """Return the Python source ``text`` without docstrings, comments and annotations (same code).
 
     SSM refuses document content over 64 KB, and the embedded scripts count toward it, so the
     documentation stays in ``ssm_documents/scripts`` and the document carries the code only
-    (``ast.unparse`` of the tree with every docstring removed).
+    (``ast.unparse`` of the tree with every docstring, every function and local-variable
+    annotation and every ``if TYPE_CHECKING:`` block removed; the scripts import
+    ``from __future__ import annotations``, so none was evaluated).
 
     Raises:
         SyntaxError: ``text`` is not Python.
@@ -61,7 +110,20 @@ def compact(text: str) -> str:
             body.pop(0)
             if not body:
                 body.append(ast.Pass())
-    return ast.unparse(tree) + "\n"
+    tree = ast.fix_missing_locations(_StripAnnotations().visit(tree))
+    code = ast.unparse(tree)
+    # One space per indentation level instead of four (each line of a script also carries the
+    # YAML block's indentation); parsed back and compared, so the code is the same.
+    shallow = "\n".join(_shallow(line) for line in code.split("\n"))
+    if ast.dump(ast.parse(shallow)) != ast.dump(ast.parse(code)):
+        shallow = code
+    return shallow + "\n"
+
+
+def _shallow(line: str) -> str:
+    stripped = line.lstrip(" ")
+    depth, rest = divmod(len(line) - len(stripped), 4)
+    return line if rest else " " * depth + stripped
 
 
 def _embed(indent: str, script: Path) -> list[str]:

@@ -46,6 +46,25 @@ locals {
     OutputS3BucketName = var.command_output_bucket_name
     OutputS3KeyPrefix  = var.command_output_key_prefix
   }
+
+  # The patch rule's remediation document is generated (ssm_documents/src/remediate_patch.yaml
+  # + scripts/remediation_check.py: it skips nodes a patch run or a running AWS-RunPatchBaseline
+  # holds); the module sets its parameter defaults, command timeout and output location.
+  patch_remediation_source = yamldecode(file("${path.module}/../../ssm_documents/generated/remediate_patch.yaml"))
+  patch_remediation_document = merge(local.patch_remediation_source, {
+    parameters = merge(local.patch_remediation_source.parameters, {
+      for name, spec in local.extra_parameters.patch : name => merge(local.patch_remediation_source.parameters[name], { default = spec.default })
+    })
+    mainSteps = [
+      for step in local.patch_remediation_source.mainSteps : merge(step, try(local.patch_remediation_step_overrides[step.name], {}))
+    ]
+  })
+  patch_remediation_step_overrides = {
+    for step in local.patch_remediation_source.mainSteps : step.name => {
+      timeoutSeconds = var.command_timeout_seconds
+      inputs         = merge(step.inputs, local.output_location)
+    } if step.action == "aws:runCommand"
+  }
 }
 
 ################################################################################
@@ -334,7 +353,7 @@ resource "aws_ssm_document" "remediation" {
   document_format = "YAML"
   tags            = var.tags
 
-  content = yamlencode({
+  content = each.key == "patch" ? yamlencode(local.patch_remediation_document) : yamlencode({
     schemaVersion = "0.3"
     description   = "fleetpatch: AWS Config remediation of ${each.value.identifier}. Runs ${each.value.command} on the non-compliant managed node (AWS Config remediation targets must be Automation documents; ${each.value.command} is a Command document)."
     assumeRole    = "{{ AutomationAssumeRole }}"
@@ -424,11 +443,20 @@ data "aws_iam_policy_document" "remediation" {
     )
   }
   statement {
-    # These read-only calls do not support resource-level permissions.
+    # These read-only calls do not support resource-level permissions. DescribeInstances and
+    # ListCommandInvocations also tell the patch remediation whether a patch run or a running
+    # AWS-RunPatchBaseline holds the node (CheckNodeIsFree).
     sid       = "FollowCommandProgress"
     effect    = "Allow"
-    actions   = ["ssm:ListCommands", "ssm:ListCommandInvocations", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"]
+    actions   = ["ssm:ListCommands", "ssm:ListCommandInvocations", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation", "ec2:DescribeInstances"]
     resources = ["*"]
+  }
+  statement {
+    # The patch-run tags of a hybrid node (CheckNodeIsFree).
+    sid       = "ReadHybridNodeTags"
+    effect    = "Allow"
+    actions   = ["ssm:ListTagsForResource"]
+    resources = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:managed-instance/*"]
   }
 }
 

@@ -27,7 +27,12 @@ def step(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_every_document_is_generated() -> None:
-    assert [d.name for d in DOCS] == ["patch_janitor.yaml", "patch_run.yaml", "patch_scan.yaml"]
+    assert [d.name for d in DOCS] == [
+        "patch_janitor.yaml",
+        "patch_run.yaml",
+        "patch_scan.yaml",
+        "remediate_patch.yaml",
+    ]
 
 
 def test_generated_documents_equal_a_fresh_render() -> None:
@@ -276,7 +281,7 @@ def test_render_embeds_a_literal_block_and_rejects_invalid_yaml(tmp_path: Path) 
     text = build.render(source, scripts)
     assert text.startswith("# GENERATED")
     # The code only: SSM documents are limited to 64 KB.
-    expected = "      Script: |-\n        def handler(events, context):\n            return {}\n"
+    expected = "      Script: |-\n        def handler(events, context):\n         return {}\n"
     assert expected in text
     source.write_text("a: [\n")
     with pytest.raises(build.RenderError, match="valid YAML"):
@@ -331,3 +336,31 @@ def test_document_registers_in_moto(path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_document_fits_the_ssm_size_limit(path: Path) -> None:
     # SSM rejects document content over 64 KB; the embedded scripts count toward it.
     assert len(path.read_bytes()) < 64 * 1024
+
+
+def test_compact_drops_annotations_and_indentation_but_keeps_the_code() -> None:
+    source = (
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING, NamedTuple\n"
+        "if TYPE_CHECKING:\n"
+        "    from mypy_boto3_ec2 import EC2Client\n"
+        "class Pair(NamedTuple):\n"
+        '    """Two things."""\n'
+        "    left: str\n"
+        "    right: int = 2\n"
+        "def join(ec2: EC2Client | None, items: list[str], *rest: str, **kw: int) -> str:\n"
+        '    """Join them."""\n'
+        "    sep: str = '-'\n"
+        "    count: int\n"
+        "    for item in items:\n"
+        "        if item:\n"
+        "            sep = sep  # a comment\n"
+        "    return sep.join(items + list(rest)) + str(Pair('a').right)\n"
+    )
+    out = build.compact(source)
+    assert "EC2Client" not in out and "list[str]" not in out and '"""' not in out
+    assert "left: str" in out, "NamedTuple fields are declared by their annotations"
+    assert "\n  if item:" in out and "\n   sep = sep" in out, "one space per level"
+    namespace: dict[str, object] = {}
+    exec(compile(out, "compacted", "exec"), namespace)
+    assert namespace["join"](None, ["a", "b"], "c") == "a-b-c2"  # type: ignore[operator]

@@ -129,16 +129,24 @@ run "rules_notifications_and_manual_remediation_by_default" {
   }
   assert {
     condition = (
-      yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[1].action == "aws:runCommand" &&
-      yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[1].inputs.DocumentName == "AWS-RunPatchBaseline" &&
+      yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[4].action == "aws:runCommand" &&
+      yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[4].inputs.DocumentName == "AWS-RunPatchBaseline" &&
+      yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[4].timeoutSeconds == 7200 &&
       yamldecode(aws_ssm_document.remediation["association"].content).mainSteps[1].inputs.DocumentName == "AWS-RefreshAssociation" &&
       aws_ssm_document.remediation["patch"].document_type == "Automation"
     )
     error_message = "the Automation documents run AWS-RunPatchBaseline / AWS-RefreshAssociation with aws:runCommand"
   }
   assert {
-    condition     = !contains(keys(yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[1].inputs), "OutputS3BucketName")
+    condition     = !contains(keys(yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[4].inputs), "OutputS3BucketName")
     error_message = "no command output bucket unless given"
+  }
+  assert {
+    condition = (
+      [for s in yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps : s.name] == ["ResolveManagedNodeId", "CheckNodeIsFree", "SkipOrPatch", "NodeHeldSkipped", "RunAWSRunPatchBaseline"] &&
+      yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[2].inputs.Choices[0].NextStep == "NodeHeldSkipped"
+    )
+    error_message = "the patch remediation checks that no patch run or AWS-RunPatchBaseline holds the node before it runs one"
   }
   assert {
     condition     = one(one(aws_config_remediation_configuration.this["patch"].execution_controls).ssm_controls).concurrent_execution_rate_percentage == 10
@@ -207,7 +215,7 @@ run "recorder_given_key_and_automatic_remediation" {
     error_message = "automatic remediation and its retries are set when asked"
   }
   assert {
-    condition     = yamldecode(aws_ssm_document.remediation["patch"].content).parameters.Operation.default == "Scan" && yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[1].inputs.OutputS3BucketName == "ss-oregon-patch-baseline-logs"
+    condition     = yamldecode(aws_ssm_document.remediation["patch"].content).parameters.Operation.default == "Scan" && yamldecode(aws_ssm_document.remediation["patch"].content).mainSteps[4].inputs.OutputS3BucketName == "ss-oregon-patch-baseline-logs"
     error_message = "the patch operation and output bucket reach the document"
   }
 }
