@@ -2,9 +2,13 @@
 
 ``aws_config_remediation_configuration`` (modules/compliance: re-run AWS-RunPatchBaseline or
 AWS-RefreshAssociation on a NON_COMPLIANT managed node) needs PutRemediationConfigurations,
-DescribeRemediationConfigurations and DeleteRemediationConfiguration. State lives on moto's
-``config_backends[account][region]`` (attribute ``fleetpatch_remediations``), next to the config
-rules it refers to.
+DescribeRemediationConfigurations and DeleteRemediationConfiguration; an operator's manual
+remediation is StartRemediationExecution (API_StartRemediationExecution.html: up to 100
+resource keys, asynchronous; the remediation's Automation document is started per resource
+as Config would, ``config_rules.start_remediation``; keys that do not start are
+``FailedItems``). State lives on moto's ``config_backends[account][region]`` (attribute
+``fleetpatch_remediations``), next to the config rules it refers to. Not emulated: the "already
+compliant" refusal and the one-call-at-a-time rule for the same resource keys.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ OPERATIONS = (
     "PutRemediationConfigurations",
     "DescribeRemediationConfigurations",
     "DeleteRemediationConfiguration",
+    "StartRemediationExecution",
 )
 
 
@@ -91,6 +96,31 @@ class _Operations:
             )
         del store[rule]
         return EmptyResult()
+
+    def start_remediation_execution(self) -> ActionResult:
+        params = parse_request("config", "StartRemediationExecution", self.body)
+        rule = params["ConfigRuleName"]
+        remediation = remediations_of(self._config).get(rule)
+        if remediation is None:
+            raise EmulatedError(
+                "NoSuchRemediationConfigurationException",
+                f"No remediation configuration for config rule {rule}.",
+            )
+        from . import config_rules  # noqa: PLC0415 - config_rules imports this module
+
+        failed: list[Json] = []
+        for key in params["ResourceKeys"]:
+            if key.get("resourceType") != remediation.get("ResourceType") or (
+                config_rules.start_remediation(
+                    self.current_account, self.region, rule, remediation, key["resourceId"]
+                )
+                is None
+            ):
+                failed.append(key)
+        result: Json = {"FailedItems": failed}
+        if failed:
+            result["FailureMessage"] = "Remediation could not be started for some resources."
+        return ActionResult(result)
 
 
 def install() -> None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import logging
 import threading
 import time
@@ -47,6 +48,7 @@ from typing import Any
 from moto.config.models import ConfigBackend, config_backends
 from moto.config.responses import ConfigResponse
 from moto.core.responses import ActionResult
+from moto.iam.models import iam_backends
 
 from . import control, iam
 from .common import EmulatedError, Json, page, parse_request, snake
@@ -290,22 +292,102 @@ def _remediate(
     if len(recent) >= limit:
         return
     state.attempts[(rule_name, new.resource_id)] = [*recent, stamp]
+    start_remediation(account_id, region, rule_name, remediation, new.resource_id)
+
+
+REMEDIATION_SERVICE_ROLE = "AWSServiceRoleForConfigRemediation"
+# AWSConfigRemediationServiceRolePolicy v1, from the AWS Managed Policy Reference:
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/
+# AWSConfigRemediationServiceRolePolicy.html
+REMEDIATION_SERVICE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Action": ["ssm:GetDocument", "ssm:DescribeDocument", "ssm:StartAutomationExecution"],
+            "Resource": "*",
+            "Effect": "Allow",
+        },
+        {
+            "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+            "Action": "iam:PassRole",
+            "Resource": "*",
+            "Effect": "Allow",
+        },
+    ],
+}
+
+
+def remediation_service_role(account_id: str) -> str:
+    """Make sure Config's remediation service-linked role exists in ``account_id``; its name.
+
+    AWS creates AWSServiceRoleForConfigRemediation (path
+    ``/aws-service-role/remediation.config.amazonaws.com/``) with the managed policy
+    AWSConfigRemediationServiceRolePolicy; the emulator writes that policy's v1 text inline.
+    """
+    if iam.find_role(account_id, REMEDIATION_SERVICE_ROLE) is None:
+        backend = iam_backends[account_id][iam.PARTITION]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "remediation.config.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        backend.create_role(
+            REMEDIATION_SERVICE_ROLE,
+            json.dumps(trust),
+            "/aws-service-role/remediation.config.amazonaws.com/",
+            None,
+            "Service-linked role of AWS Config remediation (emulated)",
+            [],
+            None,
+            "remediation.config.amazonaws.com",
+        )
+        backend.put_role_policy(
+            REMEDIATION_SERVICE_ROLE,
+            "AWSConfigRemediationServiceRolePolicy",
+            json.dumps(REMEDIATION_SERVICE_POLICY),
+        )
+    return REMEDIATION_SERVICE_ROLE
+
+
+def start_remediation(
+    account_id: str, region: str, rule_name: str, remediation: Json, resource_id: str
+) -> str | None:
+    """Start ``remediation``'s Automation document on ``resource_id`` as Config does.
+
+    Parameters with ``ResourceValue`` get the resource ID, ``StaticValue`` their values. Config
+    calls StartAutomationExecution as its service-linked role AWSServiceRoleForConfigRemediation
+    (policy AWSConfigRemediationServiceRolePolicy: ssm:StartAutomationExecution, and
+    iam:PassRole to ssm.amazonaws.com for the ``AutomationAssumeRole`` parameter); Automation
+    then runs the steps as that assume role. Used by automatic remediation and by
+    StartRemediationExecution (config.py).
+
+    Returns:
+        The execution id, or None when the start failed (logged: Config reports it as a
+        remediation failure, it raises nothing).
+    """
     parameters: dict[str, list[str]] = {}
     for name, value in (remediation.get("Parameters") or {}).items():
         if "ResourceValue" in value:
-            parameters[name] = [new.resource_id]
+            parameters[name] = [resource_id]
         else:
             parameters[name] = list((value.get("StaticValue") or {}).get("Values") or [])
-    role_arn = (parameters.get("AutomationAssumeRole") or [""])[0]
-    role_name = role_arn.rsplit("/", 1)[-1] if role_arn else "AWSServiceRoleForConfigRemediation"
-    principal = iam.role_session(account_id, role_name, "AWSConfig-Remediation")
+    principal = iam.role_session(
+        account_id, remediation_service_role(account_id), "AWSConfig-Remediation"
+    )
     try:
-        _module("automation").start_execution(
+        execution_id: str = _module("automation").start_execution(
             account_id, region, remediation["TargetId"], parameters, principal
         )
     except (iam.AccessDenied, EmulatedError, ValueError, KeyError, NotImplementedError) as error:
         # A start that fails is Config's remediation failure (reported, not raised).
-        LOG.warning("remediation of %s on %s did not start: %s", rule_name, new.resource_id, error)
+        LOG.warning("remediation of %s on %s did not start: %s", rule_name, resource_id, error)
+        return None
+    return execution_id
 
 
 # --- triggers -------------------------------------------------------------------------------------

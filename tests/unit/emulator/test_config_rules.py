@@ -243,9 +243,10 @@ def test_automatic_remediation_starts_the_document_manual_does_not(
         "Operation": ["Install"],
         "ResourceId": [f"AWS::SSM::ManagedInstanceInventory/{NODE}"],
     }
-    assert (
-        isinstance(principal, iam.Principal) and principal.role_name == "fp-compliance-remediation"
-    )
+    # Config starts the execution as its service-linked role, which passes the assume role
+    # (AWSConfigRemediationServiceRolePolicy); the steps then run as fp-compliance-remediation.
+    assert isinstance(principal, iam.Principal)
+    assert principal.role_name == "AWSServiceRoleForConfigRemediation"
     for _ in range(3):  # back to COMPLIANT and NON_COMPLIANT again: at most 2 attempts per window
         world["items"][0] = _item(NODE, "Patch", "kernel", "COMPLIANT")
         config_rules.evaluate("123456789012", REGION)

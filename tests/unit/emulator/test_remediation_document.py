@@ -4,7 +4,9 @@
 defaults) runs as the remediation role of modules/compliance (:data:`REMEDIATION_POLICY` mirrors
 ``data.aws_iam_policy_document.remediation``), every call IAM-evaluated. Three managed nodes:
 one a patch run holds (its ``fleetpatch:patch-run`` tag), one already running
-AWS-RunPatchBaseline, one free. Only the free one gets a command.
+AWS-RunPatchBaseline, one free. The remediation is started the way an operator starts the
+module's (manual) remediation: StartRemediationExecution on the Config rule, with the remediation
+configuration modules/compliance writes. Only the free node gets a command.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.emulator.launcher import ROOT, Emulator
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
 DOCUMENT = "fleetpatch-Remediate-RunPatchBaseline"
+RULE = "fleetpatch-ec2-managedinstance-patch-compliance"
+RESOURCE_TYPE = "AWS::SSM::PatchCompliance"
 SOURCE = ROOT / "ssm_documents" / "generated" / "remediate_patch.yaml"
 TRUST = {
     "Version": "2012-10-17",
@@ -194,13 +199,57 @@ def remediated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             if status and status[0]["Status"] == "InProgress":
                 break
             time.sleep(0.2)
-        runs = {
-            name: ssm.start_automation_execution(
-                DocumentName=DOCUMENT,
-                Parameters={"AutomationAssumeRole": [role], "ResourceId": [node]},
-            )["AutomationExecutionId"]
-            for name, node in nodes.items()
-        }
+        config = emu.client("config")
+        config.put_config_rule(
+            ConfigRule={
+                "ConfigRuleName": RULE,
+                "Source": {
+                    "Owner": "AWS",
+                    "SourceIdentifier": "EC2_MANAGEDINSTANCE_PATCH_COMPLIANCE_STATUS_CHECK",
+                },
+                "Scope": {"ComplianceResourceTypes": [RESOURCE_TYPE]},
+            }
+        )
+        # modules/compliance, aws_config_remediation_configuration.this["patch"] (manual).
+        config.put_remediation_configurations(
+            RemediationConfigurations=[
+                {
+                    "ConfigRuleName": RULE,
+                    "TargetType": "SSM_DOCUMENT",
+                    "TargetId": DOCUMENT,
+                    "ResourceType": RESOURCE_TYPE,
+                    "Automatic": False,
+                    "Parameters": {
+                        "AutomationAssumeRole": {"StaticValue": {"Values": [role]}},
+                        "Operation": {"StaticValue": {"Values": ["Install"]}},
+                        "RebootOption": {"StaticValue": {"Values": ["NoReboot"]}},
+                        "ResourceId": {"ResourceValue": {"Value": "RESOURCE_ID"}},
+                    },
+                }
+            ]
+        )
+        started = config.start_remediation_execution(
+            ConfigRuleName=RULE,
+            ResourceKeys=[
+                {
+                    "resourceType": RESOURCE_TYPE,
+                    "resourceId": f"AWS::SSM::ManagedInstanceInventory/{node}",
+                }
+                for node in nodes.values()
+            ],
+        )
+        assert started["FailedItems"] == []
+        by_node = {}
+        for item in ssm.describe_automation_executions(
+            Filters=[{"Key": "DocumentNamePrefix", "Values": [DOCUMENT]}]
+        )["AutomationExecutionMetadataList"]:
+            execution = ssm.get_automation_execution(
+                AutomationExecutionId=item["AutomationExecutionId"]
+            )["AutomationExecution"]
+            by_node[execution["Parameters"]["ResourceId"][0].rsplit("/", 1)[-1]] = item[
+                "AutomationExecutionId"
+            ]
+        runs = {name: by_node[node] for name, node in nodes.items()}
         executions = {}
         for name, execution_id in runs.items():
             control(emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": 90})
@@ -265,3 +314,18 @@ def test_a_free_node_is_patched(remediated: dict[str, Any]) -> None:
 
 def test_the_remediation_role_needed_nothing_more(remediated: dict[str, Any]) -> None:
     assert remediated["denials"].get("denials", remediated["denials"]) == []
+
+
+def test_a_remediation_of_an_unknown_rule_or_wrong_type_starts_nothing(
+    remediated: dict[str, Any],
+) -> None:
+    config = remediated["emu"].client("config")
+    with pytest.raises(ClientError) as caught:
+        config.start_remediation_execution(
+            ConfigRuleName="no-such-rule",
+            ResourceKeys=[{"resourceType": RESOURCE_TYPE, "resourceId": "i-0abc"}],
+        )
+    assert caught.value.response["Error"]["Code"] == "NoSuchRemediationConfigurationException"
+    wrong = {"resourceType": "AWS::EC2::Instance", "resourceId": remediated["nodes"]["free"]}
+    answer = config.start_remediation_execution(ConfigRuleName=RULE, ResourceKeys=[wrong])
+    assert answer["FailedItems"] == [wrong]
