@@ -110,8 +110,8 @@ def running_instances(
     return sorted(found, key=lambda i: str(i["InstanceId"]))
 
 
-def node_information(ssm: SSMClient, filters: Any) -> dict[str, dict[str, str]]:
-    """``{node id: {"PingStatus", "ResourceType"}}`` from DescribeInstanceInformation.
+def node_information(ssm: SSMClient, filters: Any) -> dict[str, tuple[str, str]]:
+    """``{node id: (PingStatus, ResourceType)}`` from DescribeInstanceInformation.
 
     One paginated query with ``filters``, 50 nodes per page (the API's maximum; its default is
     10).
@@ -119,25 +119,16 @@ def node_information(ssm: SSMClient, filters: Any) -> dict[str, dict[str, str]]:
     Raises:
         botocore.exceptions.ClientError: from DescribeInstanceInformation.
     """
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, tuple[str, str]] = {}
     for page in ssm.get_paginator("describe_instance_information").paginate(
         Filters=filters, PaginationConfig={"PageSize": SSM_PAGE_SIZE}
     ):
         for info in page.get("InstanceInformationList", []):
-            found[str(info.get("InstanceId"))] = {
-                "PingStatus": str(info.get("PingStatus", "")),
-                "ResourceType": str(info.get("ResourceType", "")),
-            }
+            found[str(info.get("InstanceId"))] = (
+                str(info.get("PingStatus", "")),
+                str(info.get("ResourceType", "")),
+            )
     return found
-
-
-def ping_statuses(ssm: SSMClient, filters: Any) -> dict[str, str]:
-    """``{node id: PingStatus}`` from DescribeInstanceInformation with ``filters`` (paginated).
-
-    Raises:
-        botocore.exceptions.ClientError: from DescribeInstanceInformation.
-    """
-    return {node: info["PingStatus"] for node, info in node_information(ssm, filters).items()}
 
 
 def select(
@@ -180,21 +171,18 @@ def select(
         if ASG_TAG in tags:
             asg.append(instance_id)
         candidates.append(instance_id)
-    pings: dict[str, str] = {}
-    hybrid: list[str] = []
     if key.startswith("tag:"):
-        # One listing of the group's managed nodes (EC2 and hybrid): the tag filter alone.
-        group = node_information(ssm, [{"Key": key, "Values": [value]}])
-        pings = {node: info["PingStatus"] for node, info in group.items()}
-        hybrid = sorted(
-            node
-            for node, info in group.items()
-            if info["ResourceType"] == "ManagedInstance" and info["PingStatus"] == "Online"
-        )
+        # One listing of the group's managed nodes, EC2 and hybrid: the tag filter alone.
+        nodes = node_information(ssm, [{"Key": key, "Values": [value]}])
     else:
+        nodes = {}
         for begin in range(0, len(candidates), SSM_PAGE_SIZE):
             batch = candidates[begin : begin + SSM_PAGE_SIZE]
-            pings.update(ping_statuses(ssm, [{"Key": "InstanceIds", "Values": batch}]))
+            nodes.update(node_information(ssm, [{"Key": "InstanceIds", "Values": batch}]))
+    pings = {node: ping for node, (ping, _) in nodes.items()}
+    hybrid = sorted(
+        n for n, (p, kind) in nodes.items() if kind == "ManagedInstance" and p == "Online"
+    )
     ec2_nodes = [i for i in candidates if pings.get(i) == "Online"]
     not_online = [i for i in candidates if pings.get(i) != "Online"]
     reasons = [

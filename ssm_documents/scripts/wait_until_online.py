@@ -37,10 +37,6 @@ TAG_BATCH = 1000  # DeleteTags Resources: "Up to 1000 resource IDs" (EC2 API Ref
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
-class NodesNotReadyError(TimeoutError):
-    """Kept for callers of earlier versions; the step no longer raises it (it releases)."""
-
-
 ENDED_STATES = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 
 
@@ -64,38 +60,6 @@ def instance_states(ec2: EC2Client, instance_ids: list[str]) -> dict[str, tuple[
                         str(instance.get("State", {}).get("Name", "")),
                         text,
                     )
-    return found
-
-
-def running_ids(ec2: EC2Client, instance_ids: list[str]) -> set[str]:
-    """Return the ids among ``instance_ids`` whose EC2 state is ``running``.
-
-    Raises:
-        botocore.exceptions.ClientError: from DescribeInstances.
-    """
-    return {i for i, (state, _) in instance_states(ec2, instance_ids).items() if state == "running"}
-
-
-def online_ids(ssm: SSMClient, instance_ids: list[str]) -> set[str]:
-    """Return the ids among ``instance_ids`` that SSM reports with ``PingStatus = Online``.
-
-    Calls SSM DescribeInstanceInformation through its paginator, filtered on the ids in
-    batches of 50, 50 results per page.
-
-    Raises:
-        botocore.exceptions.ClientError: from DescribeInstanceInformation.
-    """
-    paginator = ssm.get_paginator("describe_instance_information")
-    found: set[str] = set()
-    for start in range(0, len(instance_ids), SSM_FILTER_BATCH):
-        batch = instance_ids[start : start + SSM_FILTER_BATCH]
-        for page in paginator.paginate(
-            Filters=[{"Key": "InstanceIds", "Values": batch}],
-            PaginationConfig={"PageSize": SSM_FILTER_BATCH},
-        ):
-            for info in page.get("InstanceInformationList", []):
-                if info.get("PingStatus") == "Online":
-                    found.add(str(info.get("InstanceId")))
     return found
 
 
@@ -270,6 +234,6 @@ def handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """``aws:executeScript`` entry point: :func:`run` with clients of the step's assume role.
 
     Raises:
-        ValueError, NodesNotReadyError, botocore.exceptions.ClientError: see :func:`run`.
+        ValueError, botocore.exceptions.ClientError: see :func:`run`.
     """
     return run(events, boto3.client("ec2", config=RETRIES), boto3.client("ssm", config=RETRIES))

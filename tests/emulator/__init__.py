@@ -8,6 +8,7 @@ EventBridge/Lambda/SNS, Resource Data Sync, Config rules) are listed in tests/em
 * :mod:`tests.emulator.config` — AWS Config remediation configurations.
 * :mod:`tests.emulator.athena` — Athena named-query reads and deletes.
 * :mod:`tests.emulator.awslambda` — Lambda dead-letter and logging configuration.
+* :mod:`tests.emulator.ec2` — DescribeInstances paging by instances (as AWS), fast tag reads.
 * :mod:`tests.emulator.launcher` — :class:`~tests.emulator.launcher.Emulator` starts the server in
   a child process on a free port and stops it; multi-account through ``sts:AssumeRole``.
 * :mod:`tests.emulator.shapes` — request/response checks against botocore's service model.
@@ -30,11 +31,13 @@ def install() -> None:
         awslambda,
         config,
         datasync,
+        ec2,
         events,
         patching,
         ssm,
     )
 
+    ec2.install()  # DescribeInstances paging as AWS pages, fast EC2 tag reads
     ssm.install()
     config.install()
     athena.install()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -657,6 +658,52 @@ def _logs(req: Request) -> list[Check]:
 # --- the hook -----------------------------------------------------------------------------------
 _UNMAPPED: set[tuple[str, str]] = set()
 _UNMAPPED_LOCK = threading.Lock()
+# Requests of evaluated callers: (caller ARN, Automation step or "", "<prefix>:<Operation>") -> n.
+_REQUESTS: Counter[tuple[str, str, str]] = Counter()
+_REQUESTS_LOCK = threading.Lock()
+
+
+def _count(principal: iam.Principal, prefix: str, operation: str) -> None:
+    """Count one request; an Automation role session's request is attributed to its step."""
+    step = ""
+    if principal.kind == "role":
+        from . import automation  # noqa: PLC0415 - automation imports this module's peers
+
+        # Automation assumes the role with the execution id as the session name.
+        step = automation.running_step(principal.arn.rsplit("/", 1)[-1]) or ""
+    with _REQUESTS_LOCK:
+        _REQUESTS[(principal.arn, step, f"{prefix}:{operation}")] += 1
+
+
+def requests(principal_contains: str = "") -> list[Json]:
+    """The requests counted since the last :func:`reset_requests`, by caller, step, operation.
+
+    Every HTTP request of an evaluated caller (a role session) through the hook is counted once
+    before it is authorized, so refused calls and SDK retries count too; admin callers and S3
+    requests are not counted.
+
+    Args:
+        principal_contains: keep only callers whose ARN contains this text (e.g. an Automation
+            execution id, the session name of its role); empty keeps all.
+
+    Returns:
+        ``[{"principal": "arn:aws:sts::<id>:assumed-role/<role>/<session>", "step": Automation
+        step name ("" when the session is not an execution's or no step was running),
+        "action": "ec2:DescribeInstances", "count": int}, ...]`` sorted by principal, step, action.
+    """
+    with _REQUESTS_LOCK:
+        counted = sorted(_REQUESTS.items())
+    return [
+        {"principal": arn, "step": step, "action": action, "count": count}
+        for (arn, step, action), count in counted
+        if principal_contains in arn
+    ]
+
+
+def reset_requests() -> None:
+    """Forget the counted requests."""
+    with _REQUESTS_LOCK:
+        _REQUESTS.clear()
 
 
 def unmapped() -> list[str]:
@@ -758,6 +805,7 @@ def _normal_action(self: Any, resource: str = "*") -> None:
     operation = self._get_action()
     if not operation:
         return
+    _count(principal, PREFIX.get(service, service), operation)
     req = Request(
         principal,
         service,
@@ -832,14 +880,31 @@ def _key_response(self: Any, request: Any, full_url: str) -> Any:
 _INSTALLED = False
 
 
+def _requests_route(body: Json) -> Json:
+    return {"requests": requests(str(body.get("principal_contains", "") or ""))}
+
+
+def _reset_requests_route(_body: Json) -> Json:
+    reset_requests()
+    return {}
+
+
 def install() -> None:
     """Put the hook in front of every moto service (idempotent) and register the IAM control
-    endpoints (``GET /fleetpatch/iam/denials``, ``POST /fleetpatch/iam/reset``)."""
+    endpoints (``GET /fleetpatch/iam/denials``, ``POST /fleetpatch/iam/reset``; the request
+    counts: ``GET /fleetpatch/iam/requests`` (all), ``POST /fleetpatch/iam/requests
+    {"principal_contains"?}`` → ``{"requests": [...]}`` (:func:`requests`),
+    ``POST /fleetpatch/iam/requests/reset`` → ``{}``)."""
     global _INSTALLED, _ORIGINAL_KEY_RESPONSE  # noqa: PLW0603 - patched once per process
     from moto.core.responses import BaseResponse  # noqa: PLC0415
     from moto.s3.responses import S3Response  # noqa: PLC0415
 
+    from . import control  # noqa: PLC0415
+
     iam.install()
+    control.route("GET", "iam/requests")(_requests_route)
+    control.route("POST", "iam/requests")(_requests_route)
+    control.route("POST", "iam/requests/reset")(_reset_requests_route)
     if _INSTALLED:
         return
     setattr(BaseResponse, "_authenticate_and_authorize_normal_action", _normal_action)  # noqa: B010
@@ -858,4 +923,13 @@ def install() -> None:
     _INSTALLED = True
 
 
-__all__ = ["MAPPED", "Check", "Request", "checks_for", "install", "unmapped"]
+__all__ = [
+    "MAPPED",
+    "Check",
+    "Request",
+    "checks_for",
+    "install",
+    "requests",
+    "reset_requests",
+    "unmapped",
+]

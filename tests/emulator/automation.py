@@ -1518,6 +1518,24 @@ def wait(execution_id: str, timeout_seconds: float) -> Json:
     return execution.describe()
 
 
+def running_step(execution_id: str) -> str | None:
+    """The name of the step execution ``execution_id`` is running now (its CurrentStepName).
+
+    The Automation role's sessions are named after the execution id, so the request hook uses
+    this to attribute a role session's calls to the step that made them (``auth.requests``).
+
+    Returns:
+        The step name, or None for an unknown id or an execution between steps or ended.
+    """
+    with _STATE_LOCK:
+        execution = _INDEX.get(execution_id)
+    if execution is None or execution.status in TERMINAL:
+        return None
+    # Read without the execution's lock: the engine thread may hold it while its own action
+    # calls the emulator over HTTP (and this runs in that request's hook).
+    return execution.current_step
+
+
 # --- the API operations ---------------------------------------------------------------------------
 def _parse_time(key: str, text: str) -> dt.datetime:
     try:
