@@ -32,6 +32,9 @@ locals {
   rules = { for k, r in local.all_rules : k => r if contains(var.rules, k) }
 
   sns_kms_key_arn = var.sns_kms_key_arn != null ? var.sns_kms_key_arn : aws_kms_key.sns[0].arn
+  alarm_source_arns = [
+    for p in var.alarm_name_prefixes : "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${p}*"
+  ]
 
   # Parameters of the remediation Automation documents besides the node and the role.
   extra_parameters = {
@@ -270,6 +273,31 @@ data "aws_iam_policy_document" "sns_key" {
       values   = [aws_cloudwatch_event_rule.non_compliant.arn]
     }
   }
+  # CloudWatch alarms publishing to an encrypted topic need the key
+  # (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+  dynamic "statement" {
+    for_each = length(local.alarm_source_arns) > 0 ? [1] : []
+    content {
+      sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudwatch.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = local.alarm_source_arns
+      }
+    }
+  }
 }
 
 resource "aws_kms_key" "sns" {
@@ -309,6 +337,29 @@ data "aws_iam_policy_document" "topic" {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
       values   = [aws_cloudwatch_event_rule.non_compliant.arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = length(local.alarm_source_arns) > 0 ? [1] : []
+    content {
+      sid       = "CloudWatchAlarmsPublish"
+      effect    = "Allow"
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.alerts.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudwatch.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = local.alarm_source_arns
+      }
     }
   }
   statement {

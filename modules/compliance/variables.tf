@@ -232,3 +232,16 @@ variable "tags" {
   description = "Tags added to every taggable resource."
   default     = {}
 }
+
+variable "alarm_name_prefixes" {
+  type        = list(string)
+  description = "Name prefixes of CloudWatch alarms of this account and Region that may notify the compliance topic (e.g. the patch janitor and skipped-instances alarms, \"<name_prefix>-patch-\"). Each adds cloudwatch.amazonaws.com to the topic policy and, when the module creates the key, to the key policy (kms:Decrypt, kms:GenerateDataKey*), conditioned on aws:SourceAccount and aws:SourceArn = arn:<partition>:cloudwatch:<region>:<account>:alarm:<prefix>*. With sns_kms_key_arn, that key's policy must allow CloudWatch itself. Empty: no alarm may publish."
+  default     = []
+
+  validation {
+    # Alarm names: 1-255 characters, no control characters; a prefix here also excludes the
+    # wildcard characters * and ? (they would widen the ArnLike condition).
+    condition     = alltrue([for p in var.alarm_name_prefixes : length(p) >= 1 && length(p) <= 255 && can(regex("^[^*?\\x00-\\x1f]+$", p))])
+    error_message = "alarm_name_prefixes must be 1-255 characters each, without * or ? or control characters."
+  }
+}

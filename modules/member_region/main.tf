@@ -99,7 +99,9 @@ module "patch_automation" {
   notification_kms_key_arn = module.compliance.topic_kms_key_arn
   ebs_kms_key_arns         = var.ebs_kms_key_arns
   output_s3_bucket_name    = module.log_buckets.patch_baseline_bucket
-  tags                     = var.tags
+  # The janitor's and the skipped-instances alarms (all named "<name_prefix>-patch-...").
+  janitor_alarm_actions = var.patch_alarm_actions == null ? [module.compliance.topic_arn] : var.patch_alarm_actions
+  tags                  = var.tags
 }
 
 module "role_check" {
@@ -165,7 +167,9 @@ module "compliance" {
   delivery_bucket_name       = local.config_delivery_bucket_name
   automatic_remediation      = var.automatic_remediation
   command_output_bucket_name = module.log_buckets.patch_baseline_bucket
-  tags                       = var.tags
+  # The patch alarms notify this topic unless patch_alarm_actions says otherwise.
+  alarm_name_prefixes = var.patch_alarm_actions == null ? ["${var.name_prefix}-patch-"] : []
+  tags                = var.tags
 }
 
 ################################################################################

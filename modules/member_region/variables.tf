@@ -424,3 +424,14 @@ variable "patch_online_timeout_seconds" {
     error_message = "patch_online_timeout_seconds must be a whole number from 30 to 570 (an aws:executeScript step runs at most 600 seconds)."
   }
 }
+
+variable "patch_alarm_actions" {
+  type        = list(string)
+  description = "SNS topic ARNs (in this Region) notified when a patch alarm fires or recovers: the patch janitor's errors and orphaned-markers alarms and each patch group's skipped-instances alarm. null (default) notifies this Region's compliance topic (the module lets those alarms publish to it and use its key); [] notifies nobody."
+  default     = null
+
+  validation {
+    condition     = var.patch_alarm_actions == null || alltrue([for a in coalesce(var.patch_alarm_actions, []) : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", a))])
+    error_message = "patch_alarm_actions must be null or SNS topic ARNs (arn:<partition>:sns:<region>:<account>:<topic>)."
+  }
+}

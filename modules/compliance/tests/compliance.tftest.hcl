@@ -386,3 +386,42 @@ run "rejects_bad_command_output_prefix" {
   }
   expect_failures = [var.command_output_key_prefix]
 }
+
+run "alarms_may_publish_only_when_named" {
+  command = plan
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.topic.statement : s if s.sid == "CloudWatchAlarmsPublish"]) == 0 && length([for s in data.aws_iam_policy_document.sns_key[0].statement : s if s.sid == "CloudWatchAlarmsPublishToEncryptedTopic"]) == 0
+    error_message = "no alarm may publish by default"
+  }
+}
+
+run "named_alarms_publish_to_the_encrypted_topic" {
+  command = plan
+
+  variables {
+    alarm_name_prefixes = ["ss-oregon-patch-"]
+  }
+
+  assert {
+    condition = (
+      contains([for c in one([for s in data.aws_iam_policy_document.topic.statement : s if s.sid == "CloudWatchAlarmsPublish"]).condition : "${c.test} ${c.variable} ${join(",", c.values)}"], "ArnLike aws:SourceArn arn:aws:cloudwatch:us-west-2:111111111111:alarm:ss-oregon-patch-*") &&
+      contains([for c in one([for s in data.aws_iam_policy_document.topic.statement : s if s.sid == "CloudWatchAlarmsPublish"]).condition : "${c.test} ${c.variable} ${join(",", c.values)}"], "StringEquals aws:SourceAccount 111111111111")
+    )
+    error_message = "only this account's alarms named ss-oregon-patch-* may publish"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.sns_key[0].statement : s if s.sid == "CloudWatchAlarmsPublishToEncryptedTopic"]).actions == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+    error_message = "CloudWatch may use the topic key for those alarms"
+  }
+}
+
+run "rejects_a_wildcard_alarm_prefix" {
+  command = plan
+
+  variables {
+    alarm_name_prefixes = ["ss-*"]
+  }
+
+  expect_failures = [var.alarm_name_prefixes]
+}
