@@ -99,6 +99,7 @@ EXECUTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 PAGE_SIZE = 1000  # DescribeInstances MaxResults: 5-1000
 FILTER_VALUES = 200  # values per DescribeInstances filter used here
 SSM_FILTER_VALUES = 20  # values per DescribeInstanceInformation tag filter (API limit: 1-100)
+INFO_PAGE_SIZE = 50  # DescribeInstanceInformation MaxResults: 5-50
 STOP_BATCH = 50  # instance ids per StopInstances call (the patch run's stop step uses 50)
 TAG_BATCH = 1000  # DeleteTags: "Up to 1000 resource IDs"
 LAUNCH_SLACK_SECONDS = 60  # clock skew between EC2's LaunchTime and Automation's end time
@@ -334,9 +335,10 @@ def find_patch_tagged_hybrid(
 ) -> dict[str, str]:
     """Return ``{node id: value}`` of the hybrid nodes of ``groups`` with the patch-set tag.
 
-    DescribeInstanceInformation (paginator; filters ``tag-key = fleetpatch:patch-run``,
-    ``tag:<group_tag_key>`` 20 groups a call, ``ResourceType = ManagedInstance``), then
-    ListTagsForResource per node found (DescribeInstanceInformation returns no tag values).
+    DescribeInstanceInformation (paginator, 50 a page; filters ``tag-key = fleetpatch:patch-run``
+    and ``tag:<group_tag_key>`` 20 groups a call: tag filters only, as "tag filters can't be
+    combined with other filter types"), keeping the ``mi-`` nodes, then ListTagsForResource per
+    node found (DescribeInstanceInformation returns no tag values).
 
     Raises:
         botocore.exceptions.ClientError: from the calls.
@@ -347,12 +349,14 @@ def find_patch_tagged_hybrid(
             Filters=[
                 {"Key": "tag-key", "Values": [PATCH_TAG]},
                 {"Key": f"tag:{group_tag_key}", "Values": batch},
-                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
-            ]
+            ],
+            PaginationConfig={"PageSize": INFO_PAGE_SIZE},
         )
         for info_page in pages:
             hybrid.extend(
-                str(n["InstanceId"]) for n in info_page.get("InstanceInformationList", [])
+                str(n["InstanceId"])
+                for n in info_page.get("InstanceInformationList", [])
+                if str(n.get("InstanceId", "")).startswith("mi-")
             )
     found: dict[str, str] = {}
     for node_id in sorted(set(hybrid)):

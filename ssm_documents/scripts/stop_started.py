@@ -36,6 +36,9 @@ PENDING_TIMEOUT_SECONDS = 45.0  # see the module docstring: the onCancel path's 
 MAX_PENDING_TIMEOUT_SECONDS = 100.0
 PATCH_TAG = "fleetpatch:patch-run"  # set by SelectNodesToPatch on every node to patch
 BATCH = 50  # instance ids per StopInstances call
+PAGE_SIZE = 1000  # DescribeInstances MaxResults: 5-1000
+TAG_BATCH = 1000  # DeleteTags: "Up to 1000 resource IDs"
+INFO_PAGE_SIZE = 50  # DescribeInstanceInformation MaxResults: 5-50
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
@@ -43,7 +46,9 @@ class StopFailedError(RuntimeError):
     """Some claimed instances could not be stopped; they keep their marker."""
 
 
-def tagged_instances(ec2: EC2Client, execution_id: str, *, page_size: int = 100) -> dict[str, str]:
+def tagged_instances(
+    ec2: EC2Client, execution_id: str, *, page_size: int = PAGE_SIZE
+) -> dict[str, str]:
     """Return ``{instance id: EC2 state name}`` of the instances claimed by ``execution_id``.
 
     Calls EC2 DescribeInstances through its paginator with the filter
@@ -78,7 +83,7 @@ def stop_claimed(
     poll_seconds: float = 5.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    page_size: int = 100,
+    page_size: int = PAGE_SIZE,
 ) -> dict[str, list[str]]:
     """Stop the instances claimed by ``execution_id`` and remove their marker.
 
@@ -130,9 +135,9 @@ def stop_claimed(
                         raise
                     failed.append(instance_id)
     untagged = sorted(stopped + done)
-    for begin in range(0, len(untagged), 500):
+    for begin in range(0, len(untagged), TAG_BATCH):
         ec2.delete_tags(
-            Resources=untagged[begin : begin + 500],
+            Resources=untagged[begin : begin + TAG_BATCH],
             Tags=[{"Key": MARKER_TAG, "Value": execution_id}],
         )
     if failed:
@@ -146,9 +151,10 @@ def stop_claimed(
 def untag_patch_set(ec2: EC2Client, ssm: SSMClient | None, execution_id: str) -> list[str]:
     """Remove ``fleetpatch:patch-run = execution_id`` from every node carrying it.
 
-    EC2: DescribeInstances filtered on the tag (paginated), DeleteTags with the value (500 a
-    call). Hybrid nodes (with ``ssm``): DescribeInstanceInformation filtered on the tag and
-    ``ResourceType = ManagedInstance``, RemoveTagsFromResource per node.
+    EC2: DescribeInstances filtered on the tag (paginated, 1,000 a page), DeleteTags with the
+    value (1,000 ids a call). Hybrid nodes (with ``ssm``): DescribeInstanceInformation filtered
+    on the tag alone (50 a page; "tag filters can't be combined with other filter types"), the
+    ``mi-`` nodes of the answer, RemoveTagsFromResource per node.
 
     Returns:
         The node ids untagged, sorted.
@@ -163,25 +169,27 @@ def untag_patch_set(ec2: EC2Client, ssm: SSMClient | None, execution_id: str) ->
         )
     ids: list[str] = []
     for page in ec2.get_paginator("describe_instances").paginate(
-        Filters=[{"Name": f"tag:{PATCH_TAG}", "Values": [execution_id]}]
+        Filters=[{"Name": f"tag:{PATCH_TAG}", "Values": [execution_id]}],
+        PaginationConfig={"PageSize": PAGE_SIZE},
     ):
         for reservation in page.get("Reservations", []):
             ids.extend(str(i["InstanceId"]) for i in reservation.get("Instances", []))
     ids = sorted(set(ids))
-    for begin in range(0, len(ids), 500):
+    for begin in range(0, len(ids), TAG_BATCH):
         ec2.delete_tags(
-            Resources=ids[begin : begin + 500], Tags=[{"Key": PATCH_TAG, "Value": execution_id}]
+            Resources=ids[begin : begin + TAG_BATCH],
+            Tags=[{"Key": PATCH_TAG, "Value": execution_id}],
         )
     hybrid: list[str] = []
     if ssm is not None:
         for info_page in ssm.get_paginator("describe_instance_information").paginate(
-            Filters=[
-                {"Key": f"tag:{PATCH_TAG}", "Values": [execution_id]},
-                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
-            ]
+            Filters=[{"Key": f"tag:{PATCH_TAG}", "Values": [execution_id]}],
+            PaginationConfig={"PageSize": INFO_PAGE_SIZE},
         ):
             hybrid.extend(
-                str(n["InstanceId"]) for n in info_page.get("InstanceInformationList", [])
+                str(n["InstanceId"])
+                for n in info_page.get("InstanceInformationList", [])
+                if str(n.get("InstanceId", "")).startswith("mi-")
             )
         for node_id in sorted(set(hybrid)):
             ssm.remove_tags_from_resource(

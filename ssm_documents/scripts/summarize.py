@@ -48,6 +48,8 @@ SUMMARY_EVENT = "fleetpatch.patch_run.summary"
 SNS_SUBJECT_LIMIT = 100
 SNS_MESSAGE_LIMIT = 256 * 1024
 SKIPPED_METRIC = "SkippedInstances"
+# MaxResults of DescribeAutomationStepExecutions, ListCommands, ListCommandInvocations: 1-50.
+PAGE_SIZE = 50
 
 
 class MetricsError(RuntimeError):
@@ -63,7 +65,7 @@ def step_executions(ssm: SSMClient, execution_id: str) -> dict[str, dict[str, An
     found: dict[str, dict[str, Any]] = {}
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"AutomationExecutionId": execution_id}
+        kwargs: dict[str, Any] = {"AutomationExecutionId": execution_id, "MaxResults": PAGE_SIZE}
         if token:
             kwargs["NextToken"] = token
         page = ssm.describe_automation_step_executions(**kwargs)
@@ -97,7 +99,10 @@ def patch_command_id(ssm: SSMClient, execution_id: str, since: Any) -> str | Non
     if since is not None:
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(since, "strftime") else str(since)
         filters.append({"key": "InvokedAfter", "value": stamp})
-    for page in ssm.get_paginator("list_commands").paginate(Filters=filters):  # type: ignore[arg-type]
+    for page in ssm.get_paginator("list_commands").paginate(
+        Filters=filters,  # type: ignore[arg-type]
+        PaginationConfig={"PageSize": PAGE_SIZE},
+    ):
         for command in page.get("Commands", []):
             if execution_id in str(command.get("Comment", "")):
                 return str(command["CommandId"])
@@ -112,7 +117,7 @@ def invocations(ssm: SSMClient, command_id: str) -> list[dict[str, Any]]:
     """
     found: list[dict[str, Any]] = []
     for page in ssm.get_paginator("list_command_invocations").paginate(
-        CommandId=command_id, Details=True
+        CommandId=command_id, Details=True, PaginationConfig={"PageSize": PAGE_SIZE}
     ):
         found.extend(dict(i) for i in page.get("CommandInvocations", []))
     return found

@@ -994,7 +994,8 @@ def describe_instance_information(account_id: str, region: str, params: Json) ->
     """DescribeInstanceInformation over :func:`nodes` (request already shape-checked).
 
     Raises:
-        EmulatedError: ``InvalidFilterKey`` (unknown key, or both filter lists given),
+        EmulatedError: ``InvalidFilterKey`` (unknown key, both filter lists given, or a tag
+            filter combined with another filter type),
             ``InvalidInstanceInformationFilterValue`` (an empty value), ``InvalidInstanceId``
             (an id that is neither an EC2 instance nor a hybrid node of the account),
             ``InvalidNextToken``.
@@ -1009,6 +1010,13 @@ def describe_instance_information(account_id: str, region: str, params: Json) ->
     filters = [(f["key"], f["valueSet"]) for f in legacy] + [
         (f["Key"], f["Values"]) for f in modern
     ]
+    tagged = [k for k, _ in filters if k == "tag-key" or k.startswith("tag:")]
+    if tagged and len(tagged) < len(filters):
+        # "Tag filters can't be combined with other filter types" (DescribeInstanceInformation,
+        # Filters). The error code AWS answers with is not documented; InvalidFilterKey is ours.
+        raise EmulatedError(
+            "InvalidFilterKey", "Tag filters can't be combined with other filter types."
+        )
     for key, values in filters:
         if key not in _FILTER_FIELDS and key != "tag-key" and not key.startswith("tag:"):
             raise EmulatedError("InvalidFilterKey", f"The filter key {key} is not valid.")

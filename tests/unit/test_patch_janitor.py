@@ -227,13 +227,19 @@ def test_a_dead_run_s_patch_set_tags_are_removed_and_nothing_is_stopped(
     hybrid = "mi-0123456789abcdef0"
     stub.add_response(
         "describe_instance_information",
-        {"InstanceInformationList": [{"InstanceId": hybrid, "PingStatus": "Online"}]},
         {
+            "InstanceInformationList": [
+                {"InstanceId": hybrid, "PingStatus": "Online"},
+                {"InstanceId": "i-0123456789abcdef0", "PingStatus": "Online"},
+            ]
+        },
+        {
+            # Tag filters only: AWS refuses them combined with other filter types.
             "Filters": [
                 {"Key": "tag-key", "Values": [patch_tag]},
                 {"Key": "tag:PatchGroup", "Values": sorted([aws["group"], "db"])},
-                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
-            ]
+            ],
+            "MaxResults": 50,
         },
     )
     stub.add_response(

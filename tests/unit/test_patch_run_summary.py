@@ -73,7 +73,7 @@ def _steps(stubs: dict[str, Stubber], steps: list[dict[str, Any]]) -> None:
     stubs["ssm"].add_response(
         "describe_automation_step_executions",
         {"StepExecutions": steps},
-        {"AutomationExecutionId": EXECUTION},
+        {"AutomationExecutionId": EXECUTION, "MaxResults": 50},
     )
 
 

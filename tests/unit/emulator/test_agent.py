@@ -306,6 +306,22 @@ def test_describe_instance_information_filters_and_paging(
     with pytest.raises(ClientError) as error:
         ssm.describe_instance_information(Filters=[{"Key": "Colour", "Values": ["x"]}])
     assert error.value.response["Error"]["Code"] == "InvalidFilterKey"
+    # "Tag filters can't be combined with other filter types" (DescribeInstanceInformation).
+    with pytest.raises(ClientError) as error:
+        ssm.describe_instance_information(
+            Filters=[
+                {"Key": "tag:Role", "Values": [f"db-{uid}"]},
+                {"Key": "ResourceType", "Values": ["ManagedInstance"]},
+            ]
+        )
+    assert error.value.response["Error"]["Code"] == "InvalidFilterKey"
+    both_tags = ssm.describe_instance_information(
+        Filters=[
+            {"Key": "tag:Role", "Values": [f"db-{uid}"]},
+            {"Key": "tag-key", "Values": ["Role"]},
+        ]
+    )
+    assert {i["InstanceId"] for i in both_tags["InstanceInformationList"]} == set(db)
     with pytest.raises(ClientError) as error:
         ssm.describe_instance_information(
             Filters=[{"Key": "InstanceIds", "Values": ["i-0123456789abcdef0"]}]
