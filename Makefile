@@ -23,11 +23,18 @@ export BC_SKIP_MAPPING := TRUE
 export PYTHONDONTWRITEBYTECODE := 1
 
 # The integration tests mostly wait on the emulator and the provider's consistency waits: two
-# pytest-xdist workers (one emulator each, one test file per worker).
+# pytest-xdist workers (one emulator each, one test file per worker; the longest files start
+# first, see SLOW_FIRST in tests/conftest.py).
 INTEGRATION_WORKERS ?= 2
 # The emulator engines' unit tests mostly wait on their emulator's subprocesses (scripts, Lambda
-# handlers, agents): two workers, one test file per worker.
-UNIT_WORKERS ?= 2
+# handlers, agents) and its real-time delays: three workers, one test file per worker, the
+# longest files first.
+UNIT_WORKERS ?= 3
+# `make test` runs its phases side by side (tools/run_phases.py), this many at a time; the
+# CPU-bound ones (terraform, lint, checkov) at a lower priority than the tests that wait on the
+# emulator, so those keep their pace and the terraform work fills the idle CPU.
+TEST_JOBS ?= 4
+TEST_NICE ?= 5
 
 comma := ,
 ENVS := $(notdir $(wildcard environments/*))
@@ -44,7 +51,7 @@ PLAN_DIR = $(BUILD)/$(if $(and $(EMULATOR),$(filter-out local,$(ENV))),emulated/
 # none to give (local).
 POLICY_ENVS ?= $(strip $(foreach e,$(AWS_ENVS),$(if $(or $(filter local,$(e)),$(wildcard environments/$(e)/terraform.tfvars.example environments/$(e)/emulator.tfvars)),$(e))))
 
-.PHONY: check-env help setup tfconfig fmt lint docs documents validate unit integration tftest policy test demo bench \
+.PHONY: check-env help setup tfconfig fmt lint docs documents validate unit integration tftest tfcheck policy test demo bench \
 	package plan apply report lock clean workflows
 
 help: ## List the targets (this text)
@@ -109,11 +116,14 @@ validate: $(VENV)/.stamp tfconfig ## terraform init + validate in every AWS modu
 tftest: $(VENV)/.stamp tfconfig ## terraform test (mock provider) in every module that has tests
 	$(PY) -m tools.terraform_each test
 
+tfcheck: $(VENV)/.stamp tfconfig ## validate + tftest in one pass: one terraform init per directory (make test runs this)
+	$(PY) -m tools.terraform_each check
+
 unit: $(VENV)/.stamp tfconfig ## pytest: unit tests (no terraform; the engine tests start their own emulator)
-	$(PY) -m pytest -m "not integration and not policy" -n $(UNIT_WORKERS) --dist loadfile
+	$(PY) -m pytest -m "not integration and not policy" -n $(UNIT_WORKERS) --dist loadfile --no-loadscope-reorder
 
 integration: $(VENV)/.stamp tfconfig ## pytest: integration tests against the embedded AWS emulator and Azurite
-	$(PY) -m pytest -m integration --no-cov -n $(INTEGRATION_WORKERS) --dist loadfile
+	$(PY) -m pytest -m integration --no-cov -n $(INTEGRATION_WORKERS) --dist loadfile --no-loadscope-reorder
 
 workflows: $(VENV)/.stamp tfconfig package ## Integration tests of the workflows with a cancel at every patch-run step (longer than make test's subset)
 	FLEETPATCH_ALL_CANCELS=1 $(PY) -m pytest -m integration --no-cov tests/integration/test_emulator_local.py
@@ -135,14 +145,14 @@ policy: $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig package ## checkov over mo
 		&& echo "environments/{}: plan + terraform-compliance passed (plan.md under $(BUILD)/)" \
 		|| { echo "environments/{}: FAILED"; tail -n 60 $(BUILD)/policy/plan-{}.log; exit 255; }'
 
-test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy
-	$(MAKE) setup
-	$(MAKE) lint
-	$(MAKE) validate
-	$(MAKE) tftest
-	$(MAKE) unit
-	$(MAKE) integration
-	$(MAKE) policy
+# setup's venvs and node_modules install side by side; then the zips every phase reads; then
+# the phases side by side, longest first, each into build/test/<phase>.log, printed whole when it
+# ends. Every phase runs to its end; the exit status is 1 when any failed.
+test: ## Everything CI runs: lint, validate, tftest, unit, integration, policy (side by side)
+	$(MAKE) -j3 --output-sync=target setup
+	$(MAKE) package
+	$(PY) -m tools.run_phases -j $(TEST_JOBS) --make "$(MAKE)" \
+		integration unit tfcheck/$(TEST_NICE) lint/$(TEST_NICE) policy/$(TEST_NICE)
 	@echo "make test: all checks passed"
 
 # --- running ------------------------------------------------------------------------------------

@@ -6,11 +6,41 @@ helpers turn both back into the text a reader of the ``.tf`` file sees.
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
 import hcl2
+
+# Parsed files by (path, mtime_ns, size): python-hcl2's parser costs ~0.1-0.5 s of CPU per file and
+# the tests load the same module folders many times. An edited file gets a new key.
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+def _parse_file(tf: Path) -> dict[str, Any]:
+    """``unquote(hcl2.load(tf))``, from the cache when the file is unchanged (a private copy).
+
+    Raises:
+        ValueError: the file does not parse as HCL (the message names the file).
+    """
+    stat = tf.stat()
+    key = (str(tf.resolve()), stat.st_mtime_ns, stat.st_size)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(key)
+    if cached is None:
+        try:
+            with tf.open() as fh:
+                parsed = hcl2.load(fh)
+        except Exception as exc:  # python-hcl2 raises lark's many exception types
+            raise ValueError(f"{tf}: does not parse as HCL: {exc}") from exc
+        cached = unquote(parsed)
+        with _PARSED_LOCK:
+            _PARSED[key] = cached
+    result: dict[str, Any] = copy.deepcopy(cached)
+    return result
 
 
 def unquote(value: Any) -> Any:
@@ -43,12 +73,7 @@ def load_dir(directory: Path) -> dict[str, list[dict[str, Any]]]:
     """
     merged: dict[str, list[dict[str, Any]]] = {}
     for tf in sorted(directory.glob("*.tf")):
-        try:
-            with tf.open() as fh:
-                parsed = hcl2.load(fh)
-        except Exception as exc:  # python-hcl2 raises lark's many exception types
-            raise ValueError(f"{tf}: does not parse as HCL: {exc}") from exc
-        for key, blocks in unquote(parsed).items():
+        for key, blocks in _parse_file(tf).items():
             merged.setdefault(key, []).extend(blocks)
     return merged
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import zipfile
 from collections.abc import Iterable
@@ -79,13 +80,20 @@ def build_zip(package: Package, out_dir: Path = BUILD, root: Path = ROOT) -> Pat
     entries.sort(key=lambda e: e[1])
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{package.name}.zip"
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for path, arcname in entries:
-            info = zipfile.ZipInfo(arcname, date_time=EPOCH)
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            zf.writestr(info, path.read_bytes())
+    # Written beside the target and renamed into place: a reader (Terraform in a test running
+    # beside `make policy`'s package step) sees the old zip or the new one, never half of one.
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for path, arcname in entries:
+                info = zipfile.ZipInfo(arcname, date_time=EPOCH)
+                info.external_attr = 0o100644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.create_system = 3
+                zf.writestr(info, path.read_bytes())
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out
 
 

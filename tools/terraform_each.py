@@ -2,14 +2,18 @@
 
 ``validate`` runs ``terraform init -backend=false`` and ``terraform validate`` in every AWS
 module and environment; ``test`` runs ``terraform init -backend=false`` and ``terraform test`` in
-every AWS module that has a ``tests/`` folder. Directories that require the ``azurerm`` provider
-are listed and skipped: that provider is not installable offline, so those are checked by
-``terraform fmt -check``, the python-hcl2 parse test and checkov instead.
+every AWS module that has a ``tests/`` folder; ``check`` (what ``make test`` runs) does both with
+one ``init`` per directory: ``init``, ``validate``, then ``test`` where there are tests.
+Directories that require the ``azurerm`` provider are listed and skipped: that provider is not
+installable offline, so those are checked by ``terraform fmt -check``, the python-hcl2 parse
+test and checkov instead.
 
-Each directory's output goes to ``build/terraform/<dir>.log``; the summary prints one line per
-directory with its result and time, and the exit status is 1 when any directory failed.
+Each directory's output goes to ``build/terraform/<dir>.<action>.log``; the summary prints one
+line per directory with its result and time, and the exit status is 1 when any directory failed.
+Directories run ``-j`` at a time (default ``$TF_JOBS`` or 2), the costliest first (:func:`cost`),
+so that the longest ones do not start last; the summary lines keep the usual order.
 
-Usage: ``python tools/terraform_each.py {list,validate,test} [-j N] [DIR ...]``.
+Usage: ``python tools/terraform_each.py {list,validate,test,check} [-j N] [DIR ...]``.
 """
 
 from __future__ import annotations
@@ -83,17 +87,47 @@ def _run(cmd: list[str], cwd: Path, log: Path) -> tuple[bool, str]:
     return proc.returncode == 0, f"{cmd[1]} exited {proc.returncode}"
 
 
+def has_tests(directory: Path) -> bool:
+    """True when ``directory/tests`` holds ``*.tftest.hcl`` files."""
+    return (directory / "tests").is_dir() and any((directory / "tests").glob("*.tftest.hcl"))
+
+
+def cost(directory: Path, action: str) -> float:
+    """A rough relative cost of ``action`` in ``directory``, to start the costliest first.
+
+    ``terraform test`` starts the aws provider twice per ``run`` block (validate, then plan), and
+    an environment's runs plan several modules: the weight is the number of ``run`` blocks,
+    times three in ``environments/``. ``validate`` costs about two runs plus two per ``module``
+    block (environments/local, ten module calls and no tests, validates for about a minute).
+    """
+    factor = 3.0 if directory.parent.name == "environments" else 1.0
+    total = 0.0
+    if action in ("validate", "check"):
+        calls = sum(tf.read_text().count('\nmodule "') for tf in directory.glob("*.tf"))
+        total += 2.0 * factor + 2.0 * calls
+    if action in ("test", "check") and has_tests(directory):
+        runs = sum(
+            tf.read_text().count('\nrun "') for tf in (directory / "tests").glob("*.tftest.hcl")
+        )
+        total += runs * factor
+    return total
+
+
 def run_in(directory: Path, action: str) -> Result:
-    """Run ``init`` then ``action`` (validate or test) in ``directory``; never raises."""
+    """Run ``init`` then ``action`` in ``directory``; never raises.
+
+    ``action`` is ``validate``, ``test``, or ``check`` (validate, then test when the directory
+    has tests).
+    """
     rel = directory.relative_to(ROOT)
     log = ROOT / "build" / "terraform" / f"{str(rel).replace('/', '__')}.{action}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
     start = time.monotonic()
     steps = [["terraform", "init", "-backend=false", "-input=false", "-no-color"]]
-    if action == "validate":
+    if action in ("validate", "check"):
         steps.append(["terraform", "validate", "-no-color"])
-    else:
+    if action == "test" or (action == "check" and has_tests(directory)):
         steps.append(["terraform", "test", "-no-color"])
     for cmd in steps:
         ok, detail = _run(cmd, directory, log)
@@ -107,7 +141,7 @@ def run_in(directory: Path, action: str) -> Result:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
     parser = argparse.ArgumentParser(description="Run terraform in every module/environment.")
-    parser.add_argument("action", choices=["list", "validate", "test"])
+    parser.add_argument("action", choices=["list", "validate", "test", "check"])
     parser.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("TF_JOBS", "2")))
     parser.add_argument("dirs", nargs="*", type=Path)
     args = parser.parse_args(argv)
@@ -116,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     azure = [d for d in dirs if needs_azurerm(d)]
     aws = [d for d in dirs if d not in azure]
     if args.action == "test":
-        aws = [d for d in aws if (d / "tests").is_dir() and any((d / "tests").glob("*.tftest.hcl"))]
+        aws = [d for d in aws if has_tests(d)]
     if args.action == "list":
         for d in aws:
             print(f"aws    {d.relative_to(ROOT)}")
@@ -129,8 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     for d in azure:
         print(f"skip   {d.relative_to(ROOT)} (azurerm provider not available offline)")
     failed = 0
+    # Submitted costliest first (the pool starts them in that order), reported in the usual
+    # order as each one's result is known.
     with cf.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for res in pool.map(lambda d: run_in(d, args.action), aws):
+        futures = {
+            d: pool.submit(run_in, d, args.action)
+            for d in sorted(aws, key=lambda d: -cost(d, args.action))
+        }
+        for d in aws:
+            res = futures[d].result()
             status = "ok  " if res.ok else "FAIL"
             print(f"{status}   {res.directory}  {res.seconds:5.1f}s  {res.detail}", flush=True)
             failed += not res.ok

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tools import bench, package, tf_cli_config, tfdocs
+from tools import bench, package, run_phases, tf_cli_config, tfdocs
 
 
 def test_cli_config_uses_the_mirror_and_excludes_aws_from_direct(tmp_path: Path) -> None:
@@ -104,3 +105,44 @@ def test_tfdocs_renders_inputs_and_outputs(tmp_path: Path) -> None:
     assert tfdocs.main([str(tmp_path)]) == 0
     assert tfdocs.main([str(tmp_path), "--check"]) == 0
     assert readme.read_text().startswith("# m\n\nText.\n")
+
+
+def _fake_make(tmp_path: Path) -> str:
+    script = tmp_path / "fake-make"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        "  slow) sleep 1; echo slow done ;;\n"
+        "  fast) echo fast done ;;\n"
+        "  bad) echo bad output; exit 3 ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_run_phases_reports_every_phase_whole_and_passes(tmp_path: Path) -> None:
+    out = io.StringIO()
+    status = run_phases.run(
+        ["slow", "fast/5"], 2, [_fake_make(tmp_path)], tmp_path / "logs", heartbeat=0, out=out
+    )
+    text = out.getvalue()
+    assert status == 0
+    # Both ran at once: the fast one is reported (whole, from its log) before the slow one.
+    assert text.index("fast done") < text.index("slow done")
+    assert "== fast passed after" in text and "== slow passed after" in text
+    assert "== fast started at +0s (nice 5)" in text
+    assert (tmp_path / "logs" / "slow.log").read_text() == "slow done\n"
+    assert "FAILED" not in text
+
+
+def test_run_phases_fails_when_one_phase_fails_but_runs_the_others(tmp_path: Path) -> None:
+    out = io.StringIO()
+    status = run_phases.run(
+        ["bad", "fast"], 1, [_fake_make(tmp_path)], tmp_path / "logs", heartbeat=0, out=out
+    )
+    text = out.getvalue()
+    assert status == 1
+    assert "== bad FAILED (exit 3) after" in text and "bad output" in text
+    assert "== fast passed after" in text  # started after the failure, still run
+    assert "== FAILED phase(s): bad" in text
