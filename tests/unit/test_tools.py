@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import bench, package, run_phases, tf_cli_config, tfdocs
+from tools import bench, package, run_phases, terraform_each, tf_cli_config, tfdocs
 
 
 def test_cli_config_uses_the_mirror_and_excludes_aws_from_direct(tmp_path: Path) -> None:
@@ -146,3 +146,24 @@ def test_run_phases_fails_when_one_phase_fails_but_runs_the_others(tmp_path: Pat
     assert "== bad FAILED (exit 3) after" in text and "bad output" in text
     assert "== fast passed after" in text  # started after the failure, still run
     assert "== FAILED phase(s): bad" in text
+
+
+def test_shared_provider_only_where_every_aws_configuration_is_mocked(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "main.tf").write_text(
+        'provider "aws" {\n  alias  = "primary"\n  region = "us-west-2"\n}\n'
+        'provider "aws" {\n  alias = "secondary"\n}\n'
+    )
+    test = tmp_path / "tests" / "a.tftest.hcl"
+    test.write_text('mock_provider "aws" {\n  alias = "primary"\n}\n')
+    assert not terraform_each.all_providers_mocked(tmp_path)  # secondary would be configured
+    test.write_text(
+        'mock_provider "aws" {\n  alias = "primary"\n}\nmock_provider "aws" {\n'
+        '  alias = "secondary"\n  mock_data "aws_region" {\n    defaults = {}\n  }\n}\n'
+    )
+    assert terraform_each.all_providers_mocked(tmp_path)
+    test.write_text(test.read_text() + 'provider "aws" {\n  region = "eu-west-2"\n}\n')
+    assert not terraform_each.all_providers_mocked(tmp_path)  # its own provider block
+    (tmp_path / "main.tf").write_text('resource "aws_sns_topic" "t" {}\n')  # a child module
+    test.write_text('mock_provider "aws" {}\n')
+    assert terraform_each.all_providers_mocked(tmp_path)
