@@ -267,8 +267,8 @@ variable "patch_max_concurrency" {
   default     = "10%"
 
   validation {
-    condition     = can(regex("^([1-9][0-9]{0,3}|([1-9][0-9]?|100)%)$", var.patch_max_concurrency))
-    error_message = "patch_max_concurrency must be a count from 1 to 9999 (e.g. \"10\") or a percentage from 1% to 100% (e.g. \"10%\")."
+    condition     = can(regex("^([1-9][0-9]{0,6}|[1-9][0-9]?%|100%)$", var.patch_max_concurrency))
+    error_message = "patch_max_concurrency must be a count from 1 to 9999999 without leading zeros (e.g. \"10\") or a percentage from 1% to 100% (e.g. \"10%\")."
   }
 }
 
@@ -278,8 +278,8 @@ variable "patch_max_errors" {
   default     = "10%"
 
   validation {
-    condition     = can(regex("^([0-9]{1,4}|([0-9]{1,2}|100)%)$", var.patch_max_errors))
-    error_message = "patch_max_errors must be a count from 0 to 9999 (e.g. \"2\") or a percentage from 0% to 100% (e.g. \"10%\")."
+    condition     = can(regex("^([1-9][0-9]{0,6}|0|[1-9][0-9]?%|[0-9]%|100%)$", var.patch_max_errors))
+    error_message = "patch_max_errors must be a count from 0 to 9999999 without leading zeros (e.g. \"2\") or a percentage from 0% to 100% without leading zeros (e.g. \"10%\"), as SendCommand accepts."
   }
 }
 

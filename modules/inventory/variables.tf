@@ -100,7 +100,7 @@ variable "max_concurrency" {
   default     = "10%"
 
   validation {
-    condition     = can(regex("^([1-9][0-9]{0,6}|([1-9][0-9]?|100)%)$", var.max_concurrency))
+    condition     = can(regex("^([1-9][0-9]{0,6}|[1-9][0-9]?%|100%)$", var.max_concurrency))
     error_message = "max_concurrency must be a whole number from 1 (e.g. \"50\") or a percentage from 1% to 100% (e.g. \"10%\")."
   }
 }
@@ -111,7 +111,7 @@ variable "max_errors" {
   default     = "10%"
 
   validation {
-    condition     = can(regex("^([0-9]{1,7}|([0-9]|[1-9][0-9]|100)%)$", var.max_errors))
+    condition     = can(regex("^([1-9][0-9]{0,6}|0|[1-9][0-9]?%|[0-9]%|100%)$", var.max_errors))
     error_message = "max_errors must be a whole number from 0 (e.g. \"5\") or a percentage from 0% to 100% (e.g. \"10%\")."
   }
 }

@@ -124,12 +124,14 @@ resource "aws_iam_role_policy" "automation" {
         }
       },
       {
-        # Hybrid (mi-) nodes of the patch group get the patch-set tag the same way.
+        # Hybrid (mi-) nodes of the managed patch groups get the patch-set tag the same way
+        # (PatchNodes targets that tag, so a node outside them is never sent the command).
         Sid      = "TagSelectedHybridNodes"
         Effect   = "Allow"
         Action   = ["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"]
         Resource = local.managed_instance_arns
         Condition = {
+          StringEquals                = local.patch_group_condition
           "ForAllValues:StringEquals" = { "aws:TagKeys" = [local.patch_tag] }
           Null                        = { "aws:TagKeys" = "false" }
         }

@@ -85,8 +85,8 @@ variable "max_concurrency" {
   default     = "10%"
 
   validation {
-    condition     = can(regex("^([1-9][0-9]{0,3}|([1-9][0-9]?|100)%)$", var.max_concurrency))
-    error_message = "max_concurrency must be a count from 1 to 9999 (e.g. \"10\") or a percentage from 1% to 100% (e.g. \"10%\")."
+    condition     = can(regex("^([1-9][0-9]{0,6}|[1-9][0-9]?%|100%)$", var.max_concurrency))
+    error_message = "max_concurrency must be a count from 1 to 9999999 without leading zeros (e.g. \"10\") or a percentage from 1% to 100% (e.g. \"10%\")."
   }
 }
 
@@ -96,8 +96,8 @@ variable "max_errors" {
   default     = "10%"
 
   validation {
-    condition     = can(regex("^([0-9]{1,4}|([0-9]{1,2}|100)%)$", var.max_errors))
-    error_message = "max_errors must be a count from 0 to 9999 (e.g. \"2\") or a percentage from 0% to 100% (e.g. \"10%\")."
+    condition     = can(regex("^([1-9][0-9]{0,6}|0|[1-9][0-9]?%|[0-9]%|100%)$", var.max_errors))
+    error_message = "max_errors must be a count from 0 to 9999999 without leading zeros (e.g. \"2\") or a percentage from 0% to 100% without leading zeros (e.g. \"10%\"), as SendCommand accepts."
   }
 }
 

@@ -173,8 +173,8 @@ variable "metrics_namespace" {
   default     = "fleetpatch"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be 1-255 characters of letters, digits and ._/#:- and must not start with AWS/."
+    condition     = can(regex("^[A-Za-z0-9._/#-][A-Za-z0-9._/#:-]{0,254}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and ._/#:-, must not start with : (CloudWatch refuses it) nor with AWS/."
   }
 }
 

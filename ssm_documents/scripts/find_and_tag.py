@@ -18,10 +18,12 @@ instances carrying the opt-out tag key (any value). Both are reported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -36,6 +38,47 @@ DESCRIBE_BATCH = 200  # instance ids per DescribeInstances call with InstanceIds
 PAGE_SIZE = 1000
 TAG_BATCH = 1000
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+REFUSED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+
+
+def tag_each(
+    call: Callable[[list[str]], Any], ids: list[str], batch: int
+) -> tuple[list[str], dict[str, str]]:
+    """``call(batch of ids)`` for every ``batch`` ids; a batch IAM refuses is retried id by id.
+
+    EC2 authorizes a CreateTags request for every resource in it: one instance the role may not
+    tag (outside the managed patch groups) refuses the whole call. Such instances are left out
+    and returned with the error, the others are tagged.
+
+    Returns:
+        ``(tagged ids, {refused id: "<code>: <message>"})``.
+
+    Raises:
+        botocore.exceptions.ClientError: any error other than an IAM refusal.
+    """
+    done: list[str] = []
+    refused: dict[str, str] = {}
+    for begin in range(0, len(ids), batch):
+        part = ids[begin : begin + batch]
+        try:
+            call(part)
+            done.extend(part)
+            continue
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in REFUSED_CODES:
+                raise
+        for one in part:
+            try:
+                call([one])
+                done.append(one)
+            except ClientError as err:
+                error = err.response.get("Error", {})
+                if error.get("Code") not in REFUSED_CODES:
+                    raise
+                refused[one] = f"{error.get('Code')}: {error.get('Message', '')}"[:300]
+    return done, refused
 
 
 def resolve_target(tag_key: str, tag_value: str, resource_group: str) -> tuple[str, str]:
@@ -203,7 +246,9 @@ def claim_instances(
     meanwhile) is dropped and its marker removed (DeleteTags), so this run never stops it.
 
     Returns:
-        ``{"claimed": [...], "skipped": [...], "released": [...]}`` (instance ids, sorted).
+        ``{"claimed", "skipped", "released", "unmanaged"}`` (instance ids, sorted) and
+        ``"unmanaged_reasons"`` (``"<id>: <error>"``): ``unmanaged`` are the instances IAM did
+        not let the run tag (outside the managed patch groups); they are never started.
 
     Raises:
         ValueError: ``execution_id`` is empty, "None" or holds a wildcard (* or ?).
@@ -224,8 +269,10 @@ def claim_instances(
             skipped.append(str(instance["InstanceId"]))
         else:
             candidates.append(str(instance["InstanceId"]))
-    for batch in _chunks(candidates, TAG_BATCH):
-        ec2.create_tags(Resources=batch, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
+    marker: Any = [{"Key": MARKER_TAG, "Value": execution_id}]
+    candidates, refused = tag_each(
+        lambda ids: ec2.create_tags(Resources=ids, Tags=marker), candidates, TAG_BATCH
+    )
     claimed: list[str] = []
     released: list[str] = []
     wanted = set(candidates)
@@ -249,7 +296,13 @@ def claim_instances(
     for batch in _chunks(released, TAG_BATCH):
         # DeleteTags with a Value removes the tag only while it still holds this execution's id.
         ec2.delete_tags(Resources=batch, Tags=[{"Key": MARKER_TAG, "Value": execution_id}])
-    return {"claimed": sorted(claimed), "skipped": sorted(skipped), "released": sorted(released)}
+    return {
+        "claimed": sorted(claimed),
+        "skipped": sorted(skipped),
+        "released": sorted(released),
+        "unmanaged": sorted(refused),
+        "unmanaged_reasons": [f"{i}: {refused[i]}" for i in sorted(refused)],
+    }
 
 
 def run(
@@ -267,7 +320,8 @@ def run(
         The step output: ``InstanceIds`` (claimed, list), ``InstanceCount`` (int),
         ``SkippedInstanceIds`` (claimed by another execution), ``ReleasedInstanceIds`` (started
         by hand while being claimed), ``AutoScalingInstanceIds`` and ``OptedOutInstanceIds``
-        (stopped, never started), ``TargetKey`` and ``TargetValue``.
+        (stopped, never started), ``UnmanagedInstanceIds`` / ``UnmanagedReasons`` (the role
+        may not tag them: outside the managed patch groups), ``TargetKey`` and ``TargetValue``.
 
     Raises:
         ValueError: bad target parameters or an empty ExecutionId.
@@ -288,6 +342,8 @@ def run(
         "ReleasedInstanceIds": result["released"],
         "AutoScalingInstanceIds": asg,
         "OptedOutInstanceIds": opted,
+        "UnmanagedInstanceIds": result["unmanaged"],
+        "UnmanagedReasons": result["unmanaged_reasons"],
         "TargetKey": key,
         "TargetValue": value,
     }

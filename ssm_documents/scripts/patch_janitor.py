@@ -186,6 +186,7 @@ class Summary:
         self.api_calls: Counter[str] = Counter()
         self.metrics_published = False
         self.patch_tags_removed: list[str] = []
+        self.stopped_ids: set[str] = set()  # stopped by this run, whatever the untag did
         self.patch_tag_errors: list[dict[str, str]] = []
 
     def record(self, instance_id: str, outcome: Outcome, detail: str = "") -> None:
@@ -229,7 +230,7 @@ class Summary:
             "marked": len(self.outcomes),
             "outcomes": self.counts(),
             "orphaned": self.orphaned(),
-            "stopped": self.ids(Outcome.STOPPED),
+            "stopped": sorted(self.stopped_ids),
             "untagged": self.ids(Outcome.STOPPED, Outcome.UNTAGGED, Outcome.UNTAGGED_LEFT_RUNNING),
             "left_running": self.ids(Outcome.UNTAGGED_LEFT_RUNNING),
             "left_live": self.ids(Outcome.LEFT_LIVE),
@@ -516,6 +517,8 @@ class Janitor:
             else:
                 to_untag.append(item)
         stopped = self._stop(to_stop)
+        # Counted now: an untag refused below must not hide a stop that happened.
+        self.summary.stopped_ids |= stopped
         self._untag(
             [(m, Outcome.STOPPED) for m in to_stop if m.instance_id in stopped]
             + [
@@ -665,7 +668,7 @@ def metric_data(summary: Summary, now: datetime) -> list[dict[str, Any]]:
         "LiveMarkers": counts[Outcome.LEFT_LIVE],
         "ForeignMarkers": counts[Outcome.LEFT_FOREIGN],
         "OrphanedMarkers": summary.orphaned(),
-        "InstancesStopped": counts[Outcome.STOPPED],
+        "InstancesStopped": len(summary.stopped_ids),
         "MarkersRemoved": counts[Outcome.STOPPED]
         + counts[Outcome.UNTAGGED]
         + counts[Outcome.UNTAGGED_LEFT_RUNNING],

@@ -33,10 +33,12 @@ The last step removes the tag again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -52,6 +54,47 @@ PAGE_SIZE = 1000  # DescribeInstances MaxResults (5-1000)
 SSM_PAGE_SIZE = 50  # DescribeInstanceInformation MaxResults (5-50) and ids per InstanceIds filter
 TAG_BATCH = 1000  # CreateTags Resources: "Up to 1000 resource IDs"
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+REFUSED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"})
+
+
+def tag_each(
+    call: Callable[[list[str]], Any], ids: list[str], batch: int
+) -> tuple[list[str], dict[str, str]]:
+    """``call(batch of ids)`` for every ``batch`` ids; a batch IAM refuses is retried id by id.
+
+    EC2 authorizes a CreateTags request for every resource in it: one instance the role may not
+    tag (outside the managed patch groups) refuses the whole call. Such instances are left out
+    and returned with the error, the others are tagged.
+
+    Returns:
+        ``(tagged ids, {refused id: "<code>: <message>"})``.
+
+    Raises:
+        botocore.exceptions.ClientError: any error other than an IAM refusal.
+    """
+    done: list[str] = []
+    refused: dict[str, str] = {}
+    for begin in range(0, len(ids), batch):
+        part = ids[begin : begin + batch]
+        try:
+            call(part)
+            done.extend(part)
+            continue
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in REFUSED_CODES:
+                raise
+        for one in part:
+            try:
+                call([one])
+                done.append(one)
+            except ClientError as err:
+                error = err.response.get("Error", {})
+                if error.get("Code") not in REFUSED_CODES:
+                    raise
+                refused[one] = f"{error.get('Code')}: {error.get('Message', '')}"[:300]
+    return done, refused
 
 
 def _check_id(execution_id: str) -> None:
@@ -145,7 +188,9 @@ def select(
         The step output: ``PatchInstanceIds`` (sorted), ``PatchCount``,
         ``AutoScalingInstanceIds`` (running members, patched), ``OptedOutInstanceIds``,
         ``OtherRunInstanceIds`` (another execution's marker), ``NotOnlineInstanceIds`` and
-        ``NotOnlineReasons`` (running but not Online in SSM: not patched).
+        ``NotOnlineReasons`` (running but not Online in SSM: not patched),
+        ``UnmanagedInstanceIds`` / ``UnmanagedReasons`` (nodes IAM did not let the run tag:
+        outside the managed patch groups; not patched).
 
     Raises:
         ValueError: a bad execution id or target.
@@ -165,7 +210,12 @@ def select(
         if opt_out and opt_out in tags:
             opted.append(instance_id)
             continue
-        if tags.get(STARTED_TAG, execution_id) != execution_id:
+        if (
+            tags.get(STARTED_TAG, execution_id) != execution_id
+            or tags.get(PATCH_TAG, execution_id) != execution_id
+        ):
+            # Started by, or being patched by, another execution (a dead run's tags are the
+            # janitor's): two AWS-RunPatchBaseline on one node fail the second (exit 155/152).
             other.append(instance_id)
             continue
         if ASG_TAG in tags:
@@ -189,10 +239,17 @@ def select(
         f"{i}: running but PingStatus {pings.get(i, 'not registered with SSM')}" for i in not_online
     ]
     tag: Any = [{"Key": PATCH_TAG, "Value": execution_id}]
-    for begin in range(0, len(ec2_nodes), TAG_BATCH):
-        ec2.create_tags(Resources=ec2_nodes[begin : begin + TAG_BATCH], Tags=tag)
-    for node_id in hybrid:
-        ssm.add_tags_to_resource(ResourceType="ManagedInstance", ResourceId=node_id, Tags=tag)
+    ec2_nodes, refused = tag_each(
+        lambda ids: ec2.create_tags(Resources=ids, Tags=tag), ec2_nodes, TAG_BATCH
+    )
+    hybrid, refused_hybrid = tag_each(
+        lambda ids: ssm.add_tags_to_resource(
+            ResourceType="ManagedInstance", ResourceId=ids[0], Tags=tag
+        ),
+        hybrid,
+        1,
+    )
+    refused.update(refused_hybrid)
     chosen = sorted(ec2_nodes + hybrid)
     return {
         "PatchInstanceIds": chosen,
@@ -202,6 +259,8 @@ def select(
         "OtherRunInstanceIds": sorted(other),
         "NotOnlineInstanceIds": sorted(not_online),
         "NotOnlineReasons": reasons,
+        "UnmanagedInstanceIds": sorted(refused),
+        "UnmanagedReasons": [f"{i}: {refused[i]}" for i in sorted(refused)],
     }
 
 

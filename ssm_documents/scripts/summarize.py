@@ -158,6 +158,8 @@ def classify(items: list[dict[str, Any]], timeout_seconds: int) -> dict[str, Any
             cause = "not patched: the command stopped sending after MaxErrors was reached"
         elif details == "Undeliverable":
             cause = "undeliverable: the node is gone or no longer managed"
+        elif status in {"Cancelled", "Cancelling"}:
+            cause = "not patched: the command was cancelled with the run"
         elif status in {"Pending", "InProgress", "Delayed"}:
             cause = f"still {status} when the patch step ended (step timeout or cancel)"
         elif details == "Execution Timed Out":
@@ -187,7 +189,8 @@ def summarize(ssm: SSMClient, events: dict[str, Any]) -> dict[str, Any]:
         {
             "step": name,
             "status": str(s.get("StepStatus")),
-            "message": str(s.get("FailureMessage", ""))[:500],
+            # The end of a failure message holds the error (a script's traceback comes first).
+            "message": str(s.get("FailureMessage", ""))[-500:],
         }
         for name, s in steps.items()
         if name != own and s.get("StepStatus") in {"Failed", "TimedOut", "Cancelled"}
@@ -233,6 +236,15 @@ def summarize(ssm: SSMClient, events: dict[str, Any]) -> dict[str, Any]:
                     _reasons(_out(steps, "SelectNodesToPatch", "NotOnlineReasons")).items()
                 )
             ],
+            "not_managed": [
+                {"id": k, "reason": v}
+                for k, v in sorted(
+                    {
+                        **_reasons(_out(steps, "FindAndTagStoppedInstances", "UnmanagedReasons")),
+                        **_reasons(_out(steps, "SelectNodesToPatch", "UnmanagedReasons")),
+                    }.items()
+                )
+            ],
         },
         "auto_scaling_patched": sorted(
             set(_out(steps, "SelectNodesToPatch", "AutoScalingInstanceIds"))
@@ -243,7 +255,12 @@ def summarize(ssm: SSMClient, events: dict[str, Any]) -> dict[str, Any]:
         "failed_steps": failed_steps,
         "patch_timeout_seconds": timeout,
     }
-    problems = summary["failed"] or summary["released_not_online"] or summary["start_refused"]
+    problems = (
+        summary["failed"]
+        or summary["released_not_online"]
+        or summary["start_refused"]
+        or summary["skipped"]["not_managed"]
+    )
     if any(s["status"] == "Cancelled" for s in failed_steps):
         summary["outcome"] = "Cancelled"
     elif failed_steps:
@@ -273,6 +290,10 @@ def message(summary: dict[str, Any]) -> tuple[str, str]:
         lines.append(f"{item['id']}: released, stopped again: {item['reason']}")
     for item in summary["start_refused"]:
         lines.append(f"{item['id']}: not started: {item['reason']}")
+    for item in summary["skipped"]["not_managed"]:
+        lines.append(
+            f"{item['id']}: not patched: outside the managed patch groups ({item['reason']})"
+        )
     for item in summary["failed_steps"]:
         lines.append(f"step {item['step']} {item['status']}: {item['message']}")
     subject = f"fleetpatch patch run {summary['outcome']}: {summary['target']}"[:SNS_SUBJECT_LIMIT]

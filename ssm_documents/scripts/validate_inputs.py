@@ -92,7 +92,7 @@ def run(events: dict[str, Any], s3: S3Client) -> dict[str, Any]:
     """The step's logic.
 
     ``events``: ``BaselineOverride``, ``InstallOverrideList`` (URLs or empty), ``Operation``,
-    ``OnlineTimeoutSeconds``, ``PatchTimeoutSeconds``, ``ExecutionId``.
+    ``OnlineTimeoutSeconds``, ``PatchTimeoutSeconds``, ``ExecutionId``, ``MetricsNamespace``.
 
     Returns:
         ``SnapshotId`` (the execution id: one patch snapshot for every node of the run) and
@@ -100,7 +100,8 @@ def run(events: dict[str, Any], s3: S3Client) -> dict[str, Any]:
 
     Raises:
         InvalidInputError: both overrides given, an override URL naming no object, a timeout
-            out of range, or an execution id that is not a 36-character UUID.
+            out of range, a MetricsNamespace beginning with AWS/, or an execution id that is not
+            a 36-character UUID.
     """
     override = str(events.get("BaselineOverride", "")).strip()
     install_list = str(events.get("InstallOverrideList", "")).strip()
@@ -118,6 +119,12 @@ def run(events: dict[str, Any], s3: S3Client) -> dict[str, Any]:
     online = _whole(events, "OnlineTimeoutSeconds", MIN_ONLINE_TIMEOUT, MAX_ONLINE_TIMEOUT)
     patch = _whole(events, "PatchTimeoutSeconds", MIN_PATCH_TIMEOUT, MAX_PATCH_TIMEOUT)
     checks.append(f"OnlineTimeoutSeconds {online}, PatchTimeoutSeconds {patch}")
+    namespace = str(events.get("MetricsNamespace", "") or "")
+    if namespace.startswith("AWS/"):
+        # PutMetricData: "You cannot specify a namespace that begins with 'AWS/'".
+        raise InvalidInputError(
+            f"MetricsNamespace {namespace!r}: namespaces beginning with AWS/ are AWS's own"
+        )
     snapshot = str(events.get("ExecutionId", ""))
     parts = snapshot.split("-")
     if len(snapshot) != 36 or [len(p) for p in parts] != [8, 4, 4, 4, 12]:

@@ -472,6 +472,12 @@ def _state_change(name: str, final: str, between: str) -> Callable[..., Any]:
                     [(previous.name, "pending"), ("pending", "stopped")],
                 )
                 continue
+            if name == "start_instances" and previous.name != "running":
+                # LaunchTime is "the time that the instance was last launched" (EC2 Instance
+                # data type): a start sets it; moto keeps the first launch's time.
+                from moto.core.utils import utcnow  # noqa: PLC0415
+
+                instance.launch_time = utcnow()
             _record(self, [instance.id], final)
             _notify(
                 self.account_id,

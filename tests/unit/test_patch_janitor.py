@@ -483,6 +483,27 @@ def test_a_refused_stop_keeps_the_marker_and_the_rest_goes_on(
     assert out["Summary"]["failed"][0]["error"] == "stop: UnauthorizedOperation: no"
 
 
+def test_a_stop_whose_untag_is_refused_is_still_reported_stopped(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ec2 = aws["ec2"]
+    instance = launch(aws, DEAD)
+    execution(aws["stub"], DEAD, "Failed")
+
+    def refuse(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "DeleteTags"
+        )
+
+    monkeypatch.setattr(ec2, "delete_tags", refuse)
+    out = run(aws)
+    assert state(ec2, instance)[0] == "stopped"
+    assert out["StoppedInstanceIds"] == [instance]
+    assert out["FailedInstanceIds"] == [instance]
+    assert out["Summary"]["failed"][0]["error"] == "untag: UnauthorizedOperation: no"
+    assert metrics(aws)["InstancesStopped"] == 1.0
+
+
 def test_metrics_that_cannot_be_published_fail_the_step_with_the_summary(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from ssm_documents.scripts import summarize
+from ssm_documents.scripts import summarize, validate_inputs
 
 REGION = "us-west-2"
 EXECUTION = "0a0b0c0d-0000-4000-8000-000000000001"
@@ -178,3 +178,28 @@ def test_a_refused_metric_fails_the_step_after_the_notification(clients: dict[st
     assert '"outcome": "Failed"' in str(caught.value)
     for stub in stubs.values():
         stub.assert_no_pending_responses()
+
+
+def test_validate_inputs_refuses_an_aws_metrics_namespace() -> None:
+    events = {
+        "ExecutionId": EXECUTION,
+        "Operation": "Install",
+        "OnlineTimeoutSeconds": "480",
+        "PatchTimeoutSeconds": "14400",
+        "BaselineOverride": "",
+        "InstallOverrideList": "",
+    }
+    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+    assert (
+        validate_inputs.run({**events, "MetricsNamespace": "fleetpatch"}, s3)["SnapshotId"]
+        == EXECUTION
+    )
+    with pytest.raises(validate_inputs.InvalidInputError, match="AWS/"):
+        validate_inputs.run({**events, "MetricsNamespace": "AWS/EC2"}, s3)
+
+
+def test_a_cancelled_invocation_is_not_called_a_patch_failure() -> None:
+    result = summarize.classify(
+        [{"InstanceId": "i-0aa", "Status": "Cancelled", "StatusDetails": "Cancelled"}], 900
+    )
+    assert result["failed"][0]["cause"] == "not patched: the command was cancelled with the run"

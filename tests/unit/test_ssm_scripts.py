@@ -142,7 +142,13 @@ def test_instance_started_by_hand_while_being_claimed_is_released(ec2: Any) -> N
 
     result = find_and_tag.claim_instances(ec2, found, "exec-1")
 
-    assert result == {"claimed": [], "skipped": [], "released": [target]}
+    assert result == {
+        "claimed": [],
+        "skipped": [],
+        "released": [target],
+        "unmanaged": [],
+        "unmanaged_reasons": [],
+    }
     assert marker_of(ec2, target) is None
 
 

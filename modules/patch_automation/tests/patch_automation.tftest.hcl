@@ -386,3 +386,29 @@ run "rejects_a_patch_timeout_out_of_range" {
 
   expect_failures = [var.patch_timeout_seconds]
 }
+
+# SendCommand's own MaxConcurrency / MaxErrors patterns: no leading zeros (the run would start
+# instances and fail at PatchNodes).
+run "rejects_max_errors_with_a_leading_zero" {
+  command = plan
+  variables {
+    max_errors = "05%"
+  }
+  expect_failures = [var.max_errors]
+}
+
+run "rejects_max_errors_count_with_leading_zeros" {
+  command = plan
+  variables {
+    max_errors = "007"
+  }
+  expect_failures = [var.max_errors]
+}
+
+run "accepts_a_seven_digit_max_concurrency" {
+  command = plan
+  variables {
+    max_concurrency = "1000000"
+    max_errors      = "0"
+  }
+}

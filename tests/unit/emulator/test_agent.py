@@ -758,3 +758,19 @@ def test_thresholds_count_and_percent() -> None:
     assert agent_commands._threshold("10%", 5, minimum=1) == 1
     assert agent_commands._threshold("3", 50, minimum=0) == 3
     assert agent_commands._threshold("100%", 7, minimum=1) == 7
+
+
+def test_a_start_sets_launch_time(emu: Emulator, checker: Checker, uid: str) -> None:
+    # EC2 LaunchTime: "The time that the instance was last launched" (a start relaunches it).
+    ec2 = client(emu, checker, "ec2")
+    [instance] = run(emu, 1, profile="node", Role=f"relaunch-{uid}")
+
+    def launched() -> Any:
+        found = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+        return found["LaunchTime"]
+
+    first = launched()
+    ec2.stop_instances(InstanceIds=[instance])
+    time.sleep(1.1)
+    ec2.start_instances(InstanceIds=[instance])
+    assert launched() > first

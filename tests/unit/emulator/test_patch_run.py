@@ -25,7 +25,7 @@ DOCUMENT = "fleetpatch-PatchRun"
 STARTED = "fleetpatch:started-by"
 PATCH = "fleetpatch:patch-run"
 ASG = "aws:autoscaling:groupName"
-GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits", "claimed"]
+GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits", "claimed", "mixed"]
 NAMESPACE = "fleetpatch-patch-run-tests"
 OTHER_RUN = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
 BUCKET = "patch-logs-patch-run-tests"
@@ -103,6 +103,7 @@ def module_policy(groups: list[str], topic_arn: str, override_buckets: list[str]
                 "Action": ["ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
                 "Resource": managed,
                 "Condition": {
+                    "StringEquals": condition,
                     "ForAllValues:StringEquals": {"aws:TagKeys": [PATCH]},
                     "Null": {"aws:TagKeys": "false"},
                 },
@@ -349,6 +350,46 @@ def runs(emu: Emulator) -> dict[str, Any]:
             "claimed": launch(emu, "claimed", 1, stopped=True, tags={STARTED: OTHER_RUN}),
         },
     }
+    # item 6 / least privilege: a target (App=shop) that also holds nodes of a patch group the
+    # role does not manage (legacy): they are reported, the rest is patched.
+    shop = {"App": "shop"}
+    fleets["mixed"] = {
+        "running": launch(emu, "mixed", 1, tags=shop),
+        "stopped": launch(emu, "mixed", 1, stopped=True, tags=shop),
+        "legacy_running": launch(emu, "legacy", 1, tags=shop),
+        "legacy_stopped": launch(emu, "legacy", 1, stopped=True, tags=shop),
+    }
+    hybrid_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ssm.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName="patch-run-hybrid", AssumeRolePolicyDocument=json.dumps(hybrid_trust))
+    iam.attach_role_policy(
+        RoleName="patch-run-hybrid",
+        PolicyArn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    )
+    for group in ("mixed", "legacy"):
+        activation = emu.client("ssm").create_activation(
+            IamRole="patch-run-hybrid",
+            Tags=[{"Key": "PatchGroup", "Value": group}, {"Key": "App", "Value": "shop"}],
+        )
+        node = control(
+            emu,
+            "agent/register-hybrid",
+            {
+                "account_id": ACCOUNT,
+                "region": REGION,
+                "activation_id": activation["ActivationId"],
+                "activation_code": activation["ActivationCode"],
+            },
+        )["instance_id"]
+        fleets["mixed"][f"hybrid_{group}"] = [node]
     fault(emu, fleets["faults"]["never_online"][0], never_online=True)
     fault(emu, fleets["faults"]["fell_back"][0], start_state_reason="Client.InternalError")
     fault(emu, fleets["faults"]["refused"][0], start_error="InsufficientInstanceCapacity")
@@ -389,6 +430,7 @@ def runs(emu: Emulator) -> dict[str, Any]:
         "nourl": start("nourl", InstallOverrideList="s3://patch-overrides-tests/missing.yaml"),
         "exits": start("exits"),
         "claimed": start("claimed", MetricsNamespace=NAMESPACE),
+        "mixed": start("shop", PatchGroupTagKey="App"),
     }
     return {"ids": ids, "fleets": fleets, "queue": queue, "topic": topic}
 
@@ -574,3 +616,28 @@ def test_skipped_instances_are_a_metric(emu: Emulator, finished: dict[str, Any])
     assert [d["Maximum"] for d in stats] == [1.0]
     # The other runs passed no namespace: no metric of theirs.
     assert len(cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]) == 1
+
+
+def test_nodes_outside_the_managed_patch_groups_are_reported_and_the_rest_patched(
+    emu: Emulator, finished: dict[str, Any]
+) -> None:
+    fleet = finished["fleets"]["mixed"]
+    summary = summary_of(finished["executions"]["mixed"])
+    outside = sorted(fleet["legacy_running"] + fleet["legacy_stopped"] + fleet["hybrid_legacy"])
+    assert [n["id"] for n in summary["skipped"]["not_managed"]] == outside
+    assert all(
+        "UnauthorizedOperation" in n["reason"] or "AccessDenied" in n["reason"]
+        for n in summary["skipped"]["not_managed"]
+    )
+    assert summary["patched"] == sorted(fleet["running"] + fleet["stopped"] + fleet["hybrid_mixed"])
+    assert summary["started"] == fleet["stopped"] and summary["stopped_again"] == fleet["stopped"]
+    assert summary["outcome"] == "PartiallyFailed"
+    # The legacy instances were neither started nor tagged; their own tags are intact.
+    view = states(emu, fleet["legacy_running"] + fleet["legacy_stopped"])
+    assert view[fleet["legacy_stopped"][0]] == ("stopped", {"PatchGroup": "legacy", "App": "shop"})
+    assert view[fleet["legacy_running"][0]] == ("running", {"PatchGroup": "legacy", "App": "shop"})
+    hybrid_tags = emu.client("ssm").list_tags_for_resource(
+        ResourceType="ManagedInstance", ResourceId=fleet["hybrid_legacy"][0]
+    )["TagList"]
+    assert PATCH not in {t["Key"] for t in hybrid_tags}
+    assert any("outside the managed patch groups" in m for m in finished["messages"])
