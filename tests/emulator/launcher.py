@@ -56,6 +56,12 @@ PROVIDER_ENDPOINTS = (
 )
 
 
+# The server imports moto and every engine before it answers: ~3 s of CPU, but `make test` runs
+# its phases side by side on two cores and a start under that load took over 30 s (14 engine
+# tests errored "did not answer within 30s"). Waiting longer costs nothing when it is quick.
+START_TIMEOUT_SECONDS = 120.0
+
+
 class EmulatorError(RuntimeError):
     """The emulator did not start, or stopped while in use."""
 
@@ -119,11 +125,12 @@ class Emulator:
         except (urllib.error.URLError, OSError):
             return False
 
-    def start(self, timeout: float = 30.0) -> Self:
+    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> Self:
         """Start the server and wait until it answers HTTP.
 
         Args:
-            timeout: seconds to wait for the first answer.
+            timeout: seconds to wait for the first answer (it usually comes within seconds;
+                see :data:`START_TIMEOUT_SECONDS`).
 
         Raises:
             EmulatorError: the process exited or did not answer within ``timeout``; the
