@@ -34,12 +34,14 @@ def install() -> None:
         ec2,
         events,
         patching,
+        resource_groups,
         ssm,
     )
 
     ec2.install()  # DescribeInstances paging as AWS pages, fast EC2 tag reads
     ssm.install()
     config.install()
+    resource_groups.install()  # ListGroupResources (tag-based groups)
     athena.install()
     awslambda.install()
     datasync.install()  # Resource Data Sync + the Config managed rules

@@ -15,7 +15,9 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.emulator.launcher import ROOT, Emulator
 
@@ -25,7 +27,7 @@ DOCUMENT = "fleetpatch-PatchRun"
 STARTED = "fleetpatch:started-by"
 PATCH = "fleetpatch:patch-run"
 ASG = "aws:autoscaling:groupName"
-GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits", "claimed", "mixed"]
+GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits", "claimed", "mixed", "rg"]
 NAMESPACE = "fleetpatch-patch-run-tests"
 OTHER_RUN = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
 BUCKET = "patch-logs-patch-run-tests"
@@ -390,6 +392,25 @@ def runs(emu: Emulator) -> dict[str, Any]:
             },
         )["instance_id"]
         fleets["mixed"][f"hybrid_{group}"] = [node]
+    # item 6: a tag-based AWS Resource Group as the target (ListGroupResources + tag:GetResources).
+    blue = {"Team": "blue"}
+    fleets["rg"] = {
+        "running": launch(emu, "rg", 1, tags=blue),
+        "stopped": launch(emu, "rg", 1, stopped=True, tags=blue),
+        "legacy_running": launch(emu, "legacy", 1, tags=blue),
+    }
+    emu.client("resource-groups").create_group(
+        Name="blue-team",
+        ResourceQuery={
+            "Type": "TAG_FILTERS_1_0",
+            "Query": json.dumps(
+                {
+                    "ResourceTypeFilters": ["AWS::EC2::Instance"],
+                    "TagFilters": [{"Key": "Team", "Values": ["blue"]}],
+                }
+            ),
+        },
+    )
     fault(emu, fleets["faults"]["never_online"][0], never_online=True)
     fault(emu, fleets["faults"]["fell_back"][0], start_state_reason="Client.InternalError")
     fault(emu, fleets["faults"]["refused"][0], start_error="InsufficientInstanceCapacity")
@@ -413,6 +434,8 @@ def runs(emu: Emulator) -> dict[str, Any]:
             "NotificationTopicArn": [topic],
             **{k: [v] for k, v in extra.items()},
         }
+        if not group:  # a Resource Group target: no PatchGroup (empty values are refused)
+            del parameters["PatchGroup"]
         execution_id: str = ssm.start_automation_execution(
             DocumentName=DOCUMENT, Parameters=parameters
         )["AutomationExecutionId"]
@@ -431,6 +454,7 @@ def runs(emu: Emulator) -> dict[str, Any]:
         "exits": start("exits"),
         "claimed": start("claimed", MetricsNamespace=NAMESPACE),
         "mixed": start("shop", PatchGroupTagKey="App"),
+        "rg": start("", ResourceGroupName="blue-team"),
     }
     return {"ids": ids, "fleets": fleets, "queue": queue, "topic": topic}
 
@@ -641,3 +665,70 @@ def test_nodes_outside_the_managed_patch_groups_are_reported_and_the_rest_patche
     )["TagList"]
     assert PATCH not in {t["Key"] for t in hybrid_tags}
     assert any("outside the managed patch groups" in m for m in finished["messages"])
+
+
+def test_a_resource_group_target_is_resolved_and_patched(
+    emu: Emulator, finished: dict[str, Any]
+) -> None:
+    fleet = finished["fleets"]["rg"]
+    execution = finished["executions"]["rg"]
+    summary = summary_of(execution)
+    assert summary["target"] == "blue-team"
+    assert summary["started"] == fleet["stopped"] and summary["stopped_again"] == fleet["stopped"]
+    assert summary["patched"] == sorted(fleet["running"] + fleet["stopped"])
+    assert [n["id"] for n in summary["skipped"]["not_managed"]] == fleet["legacy_running"]
+    assert summary["outcome"] == "PartiallyFailed"
+    view = states(emu, fleet["running"] + fleet["stopped"] + fleet["legacy_running"])
+    assert view[fleet["stopped"][0]] == ("stopped", {"PatchGroup": "rg", "Team": "blue"})
+    assert view[fleet["legacy_running"][0]] == ("running", {"PatchGroup": "legacy", "Team": "blue"})
+
+
+def test_list_group_resources_needs_tag_get_resources(emu: Emulator, runs: dict[str, Any]) -> None:
+    iam = emu.client("iam")
+    account_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName="rg-reader", AssumeRolePolicyDocument=json.dumps(account_trust))
+    iam.put_role_policy(
+        RoleName="rg-reader",
+        PolicyName="only-list",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "resource-groups:ListGroupResources",
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
+    admin = emu.client("resource-groups")
+    listed = admin.list_group_resources(Group="blue-team", MaxResults=1)
+    assert len(listed["Resources"]) == 1 and "NextToken" in listed
+    with pytest.raises(ClientError) as missing:
+        admin.list_group_resources(Group="no-such-group")
+    assert missing.value.response["Error"]["Code"] == "NotFoundException"
+    creds = emu.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/rg-reader", RoleSessionName="probe"
+    )["Credentials"]
+    reader = boto3.client(
+        "resource-groups",
+        region_name=REGION,
+        endpoint_url=emu.endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    with pytest.raises(ClientError) as refused:
+        reader.list_group_resources(Group="blue-team")
+    assert refused.value.response["Error"]["Code"] == "ForbiddenException"
