@@ -44,22 +44,25 @@ REFUSED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDenie
 
 
 def tag_each(
-    call: Callable[[list[str]], Any], ids: list[str], batch: int
+    call: Callable[[list[str]], Any], ids: list[str], batch: int, *, all_refused_raises: bool = True
 ) -> tuple[list[str], dict[str, str]]:
     """``call(batch of ids)`` for every ``batch`` ids; a batch IAM refuses is retried id by id.
 
     EC2 authorizes a CreateTags request for every resource in it: one instance the role may not
     tag (outside the managed patch groups) refuses the whole call. Such instances are left out
-    and returned with the error, the others are tagged.
+    and returned with the error, the others are tagged. When IAM refuses every id, the role
+    itself is wrong (not a node): the refusal is raised (with ``all_refused_raises``).
 
     Returns:
         ``(tagged ids, {refused id: "<code>: <message>"})``.
 
     Raises:
-        botocore.exceptions.ClientError: any error other than an IAM refusal.
+        botocore.exceptions.ClientError: any error other than an IAM refusal, or the refusal
+            when no id could be tagged.
     """
     done: list[str] = []
     refused: dict[str, str] = {}
+    last: ClientError | None = None
     for begin in range(0, len(ids), batch):
         part = ids[begin : begin + batch]
         try:
@@ -78,6 +81,9 @@ def tag_each(
                 if error.get("Code") not in REFUSED_CODES:
                     raise
                 refused[one] = f"{error.get('Code')}: {error.get('Message', '')}"[:300]
+                last = err
+    if all_refused_raises and last is not None and not done:
+        raise last
     return done, refused
 
 

@@ -60,22 +60,25 @@ REFUSED_CODES = frozenset({"UnauthorizedOperation", "AccessDenied", "AccessDenie
 
 
 def tag_each(
-    call: Callable[[list[str]], Any], ids: list[str], batch: int
+    call: Callable[[list[str]], Any], ids: list[str], batch: int, *, all_refused_raises: bool = True
 ) -> tuple[list[str], dict[str, str]]:
     """``call(batch of ids)`` for every ``batch`` ids; a batch IAM refuses is retried id by id.
 
     EC2 authorizes a CreateTags request for every resource in it: one instance the role may not
     tag (outside the managed patch groups) refuses the whole call. Such instances are left out
-    and returned with the error, the others are tagged.
+    and returned with the error, the others are tagged. When IAM refuses every id, the role
+    itself is wrong (not a node): the refusal is raised (with ``all_refused_raises``).
 
     Returns:
         ``(tagged ids, {refused id: "<code>: <message>"})``.
 
     Raises:
-        botocore.exceptions.ClientError: any error other than an IAM refusal.
+        botocore.exceptions.ClientError: any error other than an IAM refusal, or the refusal
+            when no id could be tagged.
     """
     done: list[str] = []
     refused: dict[str, str] = {}
+    last: ClientError | None = None
     for begin in range(0, len(ids), batch):
         part = ids[begin : begin + batch]
         try:
@@ -94,6 +97,9 @@ def tag_each(
                 if error.get("Code") not in REFUSED_CODES:
                     raise
                 refused[one] = f"{error.get('Code')}: {error.get('Message', '')}"[:300]
+                last = err
+    if all_refused_raises and last is not None and not done:
+        raise last
     return done, refused
 
 
@@ -194,6 +200,7 @@ def select(
 
     Raises:
         ValueError: a bad execution id or target.
+        PermissionError: IAM refused to tag every node to patch (the role is wrong).
         botocore.exceptions.ClientError: from the AWS calls.
     """
     execution_id = str(events.get("ExecutionId", ""))
@@ -239,8 +246,12 @@ def select(
         f"{i}: running but PingStatus {pings.get(i, 'not registered with SSM')}" for i in not_online
     ]
     tag: Any = [{"Key": PATCH_TAG, "Value": execution_id}]
+    wanted = len(ec2_nodes) + len(hybrid)
     ec2_nodes, refused = tag_each(
-        lambda ids: ec2.create_tags(Resources=ids, Tags=tag), ec2_nodes, TAG_BATCH
+        lambda ids: ec2.create_tags(Resources=ids, Tags=tag),
+        ec2_nodes,
+        TAG_BATCH,
+        all_refused_raises=False,
     )
     hybrid, refused_hybrid = tag_each(
         lambda ids: ssm.add_tags_to_resource(
@@ -248,8 +259,15 @@ def select(
         ),
         hybrid,
         1,
+        all_refused_raises=False,
     )
     refused.update(refused_hybrid)
+    if wanted and not ec2_nodes and not hybrid:
+        # IAM refused every node: the role is wrong, not the nodes (fail, as on AWS).
+        raise PermissionError(
+            "the Automation role may tag none of the nodes to patch: "
+            + "; ".join(f"{i}: {refused[i]}" for i in sorted(refused)[:5])
+        )
     chosen = sorted(ec2_nodes + hybrid)
     return {
         "PatchInstanceIds": chosen,

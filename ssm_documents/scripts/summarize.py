@@ -193,7 +193,10 @@ def summarize(ssm: SSMClient, events: dict[str, Any]) -> dict[str, Any]:
             "message": str(s.get("FailureMessage", ""))[-500:],
         }
         for name, s in steps.items()
-        if name != own and s.get("StepStatus") in {"Failed", "TimedOut", "Cancelled"}
+        if name != own
+        and s.get("StepStatus") in {"Failed", "TimedOut", "Cancelled"}
+        # A non-critical step (the agent update) failing does not fail the run.
+        and (s.get("IsCritical", True) or s.get("StepStatus") == "Cancelled")
     ]
     command_id = None
     if steps.get(PATCH_STEP, {}).get("StepStatus") not in (None, "Pending"):

@@ -203,3 +203,12 @@ def test_a_cancelled_invocation_is_not_called_a_patch_failure() -> None:
         [{"InstanceId": "i-0aa", "Status": "Cancelled", "StatusDetails": "Cancelled"}], 900
     )
     assert result["failed"][0]["cause"] == "not patched: the command was cancelled with the run"
+
+
+def test_a_failed_agent_update_does_not_fail_the_run(clients: dict[str, Any]) -> None:
+    stubs = clients["stubs"]
+    update = _step("UpdateSsmAgent", "Failed")
+    update["IsCritical"] = False
+    _steps(stubs, [_step("FindAndTagStoppedInstances", "Success"), update])
+    out = _run(clients, _events())
+    assert out["Outcome"] == "Success" and out["MessageId"] == ""
