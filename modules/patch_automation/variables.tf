@@ -103,7 +103,7 @@ variable "max_errors" {
 
 variable "online_timeout_seconds" {
   type        = number
-  description = "Seconds (30-570) the run waits for the instances it started to run and report Online to SSM before it fails and stops them again."
+  description = "Seconds (30-570) the run waits for the instances it started to run and report Online to SSM; one not Online by then is stopped again, untagged and reported (the others are patched)."
   default     = 480
 
   validation {

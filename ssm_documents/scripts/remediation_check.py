@@ -18,8 +18,9 @@ patch, stop again). So the remediation skips a node that is held:
   patch run's command, an operator's): ListCommandInvocations with ``InstanceId`` and the
   ``DocumentName`` and ``Status`` filters.
 
-A skipped node stays NON_COMPLIANT until the operation holding it reports; Config's automatic
-remediation tries again after ``RetryAttemptSeconds`` (up to ``MaximumAutomaticAttempts``).
+A skipped node stays NON_COMPLIANT until the operation holding it reports. The skip is a
+successful execution, so Config does not count it among the failed attempts
+(``MaximumAutomaticAttempts``) it retries; the patch run holding the node patches it.
 A marker left by a dead run is removed by the patch janitor, so a node is never held forever.
 """
 
