@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.emulator.launcher import ROOT, Emulator
+from tests.unit.emulator.test_patch_run import TRUST  # SSM Automation of this account
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -28,22 +29,6 @@ DOCUMENT = "fleetpatch-Remediate-RunPatchBaseline"
 RULE = "fleetpatch-ec2-managedinstance-patch-compliance"
 RESOURCE_TYPE = "AWS::SSM::PatchCompliance"
 SOURCE = ROOT / "ssm_documents" / "generated" / "remediate_patch.yaml"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "ssm.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                "ArnLike": {
-                    "aws:SourceArn": f"arn:aws:ssm:{REGION}:{ACCOUNT}:automation-execution/*"
-                },
-            },
-        }
-    ],
-}
 # modules/compliance/main.tf, data.aws_iam_policy_document.remediation (patch rule only).
 REMEDIATION_POLICY = {
     "Version": "2012-10-17",
