@@ -222,7 +222,12 @@ def test_instance_becomes_online_after_the_delay_and_connection_lost_when_stoppe
     ssm = client(emu, checker, "ssm")
     started = time.monotonic()
     (instance,) = run(emu, profile="node", PatchGroup=uid)
-    assert instance not in pings(ssm)  # the agent has not registered yet
+    found = pings(ssm)
+    if time.monotonic() - started < ONLINE_DELAY * 0.9:
+        # Observed before the delay ran out: the agent has not registered yet. On a loaded
+        # machine RunInstances + the listing can take longer than the delay (CI run 22); the
+        # delay itself is then proven by the timing assertion below.
+        assert instance not in found
     wait_for(lambda: online(ssm, [instance]))
     assert time.monotonic() - started >= ONLINE_DELAY * 0.9
     item = ssm.describe_instance_information(
