@@ -53,6 +53,9 @@ class VmRecord:
         power_state: e.g. ``running``, ``deallocated`` (the ``PowerState/<x>`` status code), or
             ``None`` when the listing carries no instance view.
         tags: the VM's tags as listed.
+        unique_id: ``properties.vmId``, the VM's unique id (a GUID, kept across restarts; what
+            an SSM hybrid node registered with the Azure provider option records as its
+            ``SourceId``), or ``None`` when the listing does not carry it.
     """
 
     id: str
@@ -63,6 +66,7 @@ class VmRecord:
     os_type: str | None
     power_state: str | None
     tags: Mapping[str, str] = field(default_factory=dict)
+    unique_id: str | None = None
 
 
 class TagsClient(Protocol):
@@ -218,6 +222,7 @@ def vm_record(vm: Mapping[str, Any]) -> VmRecord:
         os_type=os_type,
         power_state=power_state,
         tags=tags,
+        unique_id=str(props["vmId"]) if props.get("vmId") else None,
     )
 
 
