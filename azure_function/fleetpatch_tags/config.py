@@ -29,12 +29,33 @@ Settings (all strings, as Function app settings and Automation variables are):
 ``FLEETPATCH_POLLING_INTERVAL``
     Seconds between polls of a long-running (202) tag update when the service does not say
     (``Retry-After``). Default 5.
+
+The SSM tag reconciler (:mod:`fleetpatch_tags.reconcile`; off unless ``FLEETPATCH_SSM_ROLE_ARN``
+is set; the other ``FLEETPATCH_SSM_*`` settings without it are an error):
+
+``FLEETPATCH_SSM_ROLE_ARN``
+    IAM role assumed with STS AssumeRoleWithWebIdentity and the managed identity's token
+    (``arn:<partition>:iam::<12-digit account>:role/[<path>/]<name>``, the role of
+    modules/ssm_tag_sync_role).
+``FLEETPATCH_SSM_REGION``
+    AWS Region of the hybrid managed nodes (``eu-west-1``). Required with the role.
+``FLEETPATCH_SSM_TAG_KEY``
+    SSM tag key written on each ``mi-`` node (the patch group key, ``PatchGroup``): case-sensitive,
+    1-128 letters, digits, spaces and ``_ . : / = + - @``, not starting with ``aws:``.
+    Required with the role.
+``FLEETPATCH_SSM_AZURE_TAG``
+    Azure tag whose value is mirrored (matched case-insensitively, as Azure tag names are).
+    Default: the tag key.
+``FLEETPATCH_SSM_TOKEN_AUDIENCE``
+    Audience of the managed identity token (a client id of the IAM OIDC provider, 1-255
+    characters). Default ``api://AzureADTokenExchange``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -48,6 +69,27 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 MAX_CONCURRENCY = 32
+DEFAULT_TOKEN_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 - an audience, not a secret
+# IAM role ARN (STS AssumeRoleWithWebIdentity RoleArn, 20-2048 characters; role names are
+# [\w+=,.@-]{1,64}, paths /.../ of printable ASCII):
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html
+_ROLE_ARN = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$"
+)
+_REGION = re.compile(r"^(?:[a-z]{2}|us-gov)-[a-z]+-\d{1,2}$")
+# SSM tag keys and values: 1-128 / 0-256 characters of ^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$; keys
+# are case-sensitive and the aws: prefix is reserved (botocore's SSM model, TagKey / TagValue;
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Tag.html).
+SSM_TAG_KEY_MAX = 128
+SSM_TAG_VALUE_MAX = 256
+_SSM_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+SSM_SETTINGS = (
+    "FLEETPATCH_SSM_ROLE_ARN",
+    "FLEETPATCH_SSM_REGION",
+    "FLEETPATCH_SSM_TAG_KEY",
+    "FLEETPATCH_SSM_AZURE_TAG",
+    "FLEETPATCH_SSM_TOKEN_AUDIENCE",
+)
 
 
 class ConfigError(ValueError):
@@ -83,6 +125,49 @@ class TagRule:
         return value, ""
 
 
+def _ssm_characters_ok(text: str) -> bool:
+    return all(unicodedata.category(c)[0] in "LZN" or c in _SSM_TAG_PUNCTUATION for c in text)
+
+
+def ssm_tag_key_problem(key: str) -> str | None:
+    """Why ``key`` is not a valid SSM tag key (1-128 allowed characters, no ``aws:`` prefix)."""
+    if not key or len(key) > SSM_TAG_KEY_MAX:
+        return f"an SSM tag key has 1-{SSM_TAG_KEY_MAX} characters, got {len(key)}"
+    if not _ssm_characters_ok(key):
+        return "an SSM tag key holds only letters, digits, spaces and _ . : / = + - @"
+    if key.lower().startswith("aws:"):
+        return "the aws: prefix is reserved for AWS's own tags"
+    return None
+
+
+def ssm_tag_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an SSM tag value (0-256 allowed characters), or ``None``."""
+    if len(value) > SSM_TAG_VALUE_MAX:
+        return f"an SSM tag value has at most {SSM_TAG_VALUE_MAX} characters, got {len(value)}"
+    if not _ssm_characters_ok(value):
+        return "an SSM tag value holds only letters, digits, spaces and _ . : / = + - @"
+    return None
+
+
+@dataclass(frozen=True)
+class SsmSync:
+    """Settings of the SSM tag reconciler (see the module docstring).
+
+    Attributes:
+        role_arn: role assumed with AssumeRoleWithWebIdentity.
+        region: AWS Region of the hybrid managed nodes.
+        tag_key: SSM tag key written on the nodes (exact spelling; SSM keys are case-sensitive).
+        azure_tag: Azure tag name whose value is mirrored (compared case-insensitively).
+        audience: audience of the managed identity token (``<audience>/.default`` scope).
+    """
+
+    role_arn: str
+    region: str
+    tag_key: str
+    azure_tag: str
+    audience: str = DEFAULT_TOKEN_AUDIENCE
+
+
 @dataclass(frozen=True)
 class Settings:
     """A validated run configuration (see the module docstring for each setting)."""
@@ -96,6 +181,7 @@ class Settings:
     export_prefix: str = "vm-tags"
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     polling_interval: float = 5.0
+    ssm_sync: SsmSync | None = None
 
     @property
     def insecure_loopback(self) -> bool:
@@ -220,6 +306,63 @@ def _arm_endpoint(env: Mapping[str, str]) -> str:
     )
 
 
+def load_ssm_sync(env: Mapping[str, str]) -> SsmSync | None:
+    """Read the ``FLEETPATCH_SSM_*`` settings; ``None`` (reconciler off) without a role ARN.
+
+    Raises:
+        ConfigError: another ``FLEETPATCH_SSM_*`` setting is set without the role ARN, or a
+            setting is invalid (the message names it). No AWS call is made.
+    """
+    raw = {key: env.get(key, "").strip() for key in SSM_SETTINGS}
+    role_arn = raw["FLEETPATCH_SSM_ROLE_ARN"]
+    if not role_arn:
+        stray = [key for key, value in raw.items() if value]
+        if stray:
+            raise ConfigError(
+                f"{', '.join(stray)} set without FLEETPATCH_SSM_ROLE_ARN: set the role to turn "
+                "the SSM tag reconciler on, or remove them"
+            )
+        return None
+    match = _ROLE_ARN.match(role_arn)
+    if match is None or not 20 <= len(role_arn) <= 2048:
+        raise ConfigError(
+            "FLEETPATCH_SSM_ROLE_ARN must be an IAM role ARN "
+            f"(arn:aws:iam::<12-digit account>:role/<name>), got {role_arn!r}"
+        )
+    region = raw["FLEETPATCH_SSM_REGION"]
+    if not region:
+        raise ConfigError("FLEETPATCH_SSM_REGION is required with FLEETPATCH_SSM_ROLE_ARN")
+    if not _REGION.match(region):
+        raise ConfigError(
+            f"FLEETPATCH_SSM_REGION must be an AWS Region (eu-west-1), got {region!r}"
+        )
+    partition = {"cn": "aws-cn", "us-gov": "aws-us-gov"}.get(
+        "us-gov" if region.startswith("us-gov-") else region.split("-", 1)[0], "aws"
+    )
+    if match.group(1) != partition:
+        raise ConfigError(
+            f"FLEETPATCH_SSM_ROLE_ARN is in partition {match.group(1)}, "
+            f"FLEETPATCH_SSM_REGION {region} in {partition}"
+        )
+    tag_key = env.get("FLEETPATCH_SSM_TAG_KEY", "")
+    if not tag_key.strip():
+        raise ConfigError("FLEETPATCH_SSM_TAG_KEY is required with FLEETPATCH_SSM_ROLE_ARN")
+    if problem := ssm_tag_key_problem(tag_key):
+        raise ConfigError(f"FLEETPATCH_SSM_TAG_KEY {tag_key!r}: {problem}")
+    azure_tag = raw["FLEETPATCH_SSM_AZURE_TAG"] or tag_key
+    if problem := tag_name_problem(azure_tag):
+        raise ConfigError(f"FLEETPATCH_SSM_AZURE_TAG {azure_tag!r}: {problem}")
+    audience = raw["FLEETPATCH_SSM_TOKEN_AUDIENCE"] or DEFAULT_TOKEN_AUDIENCE
+    if len(audience) > 255 or any(c.isspace() for c in audience):
+        raise ConfigError(
+            "FLEETPATCH_SSM_TOKEN_AUDIENCE must be 1-255 characters without spaces "
+            f"(a client id of the IAM OIDC provider), got {audience!r}"
+        )
+    return SsmSync(
+        role_arn=role_arn, region=region, tag_key=tag_key, azure_tag=azure_tag, audience=audience
+    )
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Read and validate every setting from ``env`` (app settings / ``os.environ``).
 
@@ -270,4 +413,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         export_prefix=prefix,
         arm_endpoint=_arm_endpoint(env),
         polling_interval=_number(env, "FLEETPATCH_POLLING_INTERVAL", 5.0, 0.0, 300.0),
+        ssm_sync=load_ssm_sync(env),
     )
