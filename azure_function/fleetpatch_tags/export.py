@@ -1,7 +1,12 @@
 """Export every VM's tags as JSON Lines and CSV to a blob container.
 
-Each run writes ``<prefix>/runs/<stamp>-<run_id>.jsonl`` and ``.csv`` (never overwritten) and
-then ``<prefix>/latest.jsonl`` and ``latest.csv`` (overwritten every run). A row is one VM:
+A run for a day (the daily scheduled run: the Function's timer, the AWS-side schedule's call, the
+Automation schedule) writes ``<prefix>/days/<YYYY-MM-DD>.jsonl`` and ``.csv``, each created only if
+absent (Put Blob with ``If-None-Match: *``), so one day has one export whichever scheduler fired or
+however often it retried (:func:`day_exported` lets a run skip a day already exported). Other runs
+(a manual HTTP call without a schedule time, ``force``, dry runs) write
+``<prefix>/runs/<stamp>-<run_id>.jsonl`` and ``.csv`` (never overwritten). Both then write
+``<prefix>/latest.jsonl`` and ``latest.csv`` (overwritten). A row is one VM:
 ``subscription_id, resource_group, vm_name, vm_id, location, os_type, power_state, tags``; in
 CSV ``tags`` is a JSON object with sorted keys.
 """
@@ -12,9 +17,10 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import ContentSettings
 
 from fleetpatch_tags.arm import VmRecord
@@ -70,15 +76,50 @@ class BlobContainer(Protocol):
         """Upload ``data`` as blob ``name``."""
 
 
-def object_names(prefix: str, run_id: str, started: datetime) -> dict[str, str]:
-    """Blob names of one run: ``{"jsonl", "csv", "latest_jsonl", "latest_csv"}``."""
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+class BlobProbe(Protocol):
+    """The part of ``azure.storage.blob.BlobClient`` used here."""
+
+    def exists(self, **kwargs: Any) -> bool:
+        """Whether the blob exists (Get Blob Properties; 404 is ``False``)."""
+
+
+class DayContainer(BlobContainer, Protocol):
+    """A container that can also tell whether a blob exists (``ContainerClient``)."""
+
+    def get_blob_client(self, blob: str) -> BlobProbe:
+        """A client for blob ``blob`` (no request sent)."""
+
+
+def object_names(
+    prefix: str, run_id: str, started: datetime, day: date | None = None
+) -> dict[str, str]:
+    """Blob names of one run: ``{"jsonl", "csv", "latest_jsonl", "latest_csv"}``.
+
+    With ``day`` the run's objects are the day's (``<prefix>/days/<YYYY-MM-DD>.*``), else the
+    run's own (``<prefix>/runs/<UTC stamp>-<run_id>.*``).
+    """
+    if day is not None:
+        base = f"{prefix}/days/{day.isoformat()}"
+    else:
+        base = f"{prefix}/runs/{started.strftime('%Y%m%dT%H%M%SZ')}-{run_id}"
     return {
-        "jsonl": f"{prefix}/runs/{stamp}-{run_id}.jsonl",
-        "csv": f"{prefix}/runs/{stamp}-{run_id}.csv",
+        "jsonl": f"{base}.jsonl",
+        "csv": f"{base}.csv",
         "latest_jsonl": f"{prefix}/latest.jsonl",
         "latest_csv": f"{prefix}/latest.csv",
     }
+
+
+def day_exported(container: DayContainer, prefix: str, day: date) -> bool:
+    """Whether ``day``'s export exists (its JSON Lines object, written first).
+
+    Calls Blob ``Get Blob Properties`` once (``BlobClient.exists``: 404 means absent).
+
+    Raises:
+        azure.core.exceptions.AzureError: the request failed (other than 404).
+    """
+    name = object_names(prefix, "", datetime.min, day)["jsonl"]
+    return bool(container.get_blob_client(name).exists())
 
 
 def export_tags(
@@ -87,20 +128,26 @@ def export_tags(
     prefix: str,
     run_id: str,
     started: datetime,
+    *,
+    day: date | None = None,
 ) -> dict[str, Any]:
     """Upload the run's JSON Lines and CSV objects, then the ``latest`` ones.
 
-    Calls Blob ``Put Blob`` four times (``upload_blob``): the timestamped objects with
-    ``overwrite=False`` (a name clash fails instead of replacing an earlier run), the ``latest``
-    objects with ``overwrite=True``, only after both timestamped objects are written.
+    Calls Blob ``Put Blob`` up to four times (``upload_blob``): the run's (or ``day``'s) objects
+    with ``overwrite=False`` (``If-None-Match: *``: a name clash fails instead of replacing an
+    earlier export), the ``latest`` objects with ``overwrite=True``, only after both are written.
 
     Returns:
-        ``{"status": "written", "objects": [names], "vms": count}``.
+        ``{"status": "written", "objects": [names], "vms": count}``; for a ``day`` whose JSON
+        Lines object another run already wrote (``409 BlobAlreadyExists``):
+        ``{"status": "exists", "objects": [], "vms": count, "day": "YYYY-MM-DD"}``, nothing
+        written (that run's export stands; ``latest`` is left to it).
 
     Raises:
-        azure.core.exceptions.AzureError: an upload failed (``ResourceExistsError`` on a clash).
+        azure.core.exceptions.AzureError: an upload failed (``ResourceExistsError`` on a clash of
+            a run's own objects, or of a day's CSV after its JSON Lines object was written).
     """
-    names = object_names(prefix, run_id, started)
+    names = object_names(prefix, run_id, started, day)
     jsonl, csv_bytes = to_jsonl(vms), to_csv(vms)
     kinds = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
     uploads = [
@@ -109,11 +156,21 @@ def export_tags(
         (names["latest_jsonl"], jsonl, kinds["jsonl"], True),
         (names["latest_csv"], csv_bytes, kinds["csv"], True),
     ]
-    for name, data, content_type, overwrite in uploads:
-        container.upload_blob(
-            name,
-            data,
-            overwrite=overwrite,
-            content_settings=ContentSettings(content_type=content_type),
-        )
-    return {"status": "written", "objects": [u[0] for u in uploads], "vms": len(vms)}
+    for index, (name, data, content_type, overwrite) in enumerate(uploads):
+        try:
+            container.upload_blob(
+                name,
+                data,
+                overwrite=overwrite,
+                content_settings=ContentSettings(content_type=content_type),
+            )
+        except ResourceExistsError:
+            if day is None or index != 0:
+                raise
+            # A concurrent run of the same day wrote its export first: it stands.
+            return {"status": "exists", "objects": [], "vms": len(vms), "day": day.isoformat()}
+    result: dict[str, Any] = {"status": "written", "objects": [u[0] for u in uploads]}
+    result["vms"] = len(vms)
+    if day is not None:
+        result["day"] = day.isoformat()
+    return result

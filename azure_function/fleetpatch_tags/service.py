@@ -2,6 +2,13 @@
 
 The Function app (``function_app.py``) and the Automation runbook (``runbook/enforce_vm_tags.py``)
 only differ in where settings and the credential come from; both call :func:`run`.
+
+One run a day: a scheduled run passes its ``day`` (the UTC date it was scheduled for). A day whose
+export already exists is skipped (nothing listed, merged or written), so a second scheduler, an
+EventBridge retry of the same event or a re-run of the runbook the same day does nothing; two runs
+racing on one day both merge only missing tags (a merge of tags already present changes nothing)
+and only the first export of the day is kept (Put Blob ``If-None-Match: *``). ``force`` (or a dry
+run) ignores the day and exports under the run's own name.
 """
 
 from __future__ import annotations
@@ -10,8 +17,8 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import Any, cast
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
@@ -20,7 +27,7 @@ from azure.storage.blob import BlobServiceClient
 from fleetpatch_tags.arm import ArmClients, build_clients
 from fleetpatch_tags.config import Settings, load_settings
 from fleetpatch_tags.enforce import RunSummary, enforce
-from fleetpatch_tags.export import BlobContainer, export_tags
+from fleetpatch_tags.export import BlobContainer, DayContainer, day_exported, export_tags
 
 LOG = logging.getLogger("fleetpatch_tags")
 # VM ids listed per outcome in the logged summary (Application Insights cuts long messages).
@@ -57,6 +64,8 @@ def run(
     container: BlobContainer | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),  # noqa: UP017 (3.10 runbook)
     run_id: str | None = None,
+    day: date | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Run tag enforcement and the export once; log and return the summary.
 
@@ -67,11 +76,16 @@ def run(
         container: export container; default from the settings (``None`` when export is off).
         now: current UTC time (export object names).
         run_id: run identifier; default a random 12-hex-digit id.
+        day: the UTC date a scheduled run is for; ``None`` for an unscheduled run. Ignored by dry
+            runs, by ``force`` and when export is off (there is no record of the day then).
+        force: run even when ``day`` was already exported (its export is then the run's own).
 
     Returns:
         The summary (:meth:`RunSummary.as_dict`), also logged as one JSON line at INFO level
-        (with at most :data:`LOGGED_ITEMS` VM ids per list).
-        Calls Compute List All, the Tags merge PATCH and Blob Put Blob.
+        (with at most :data:`LOGGED_ITEMS` VM ids per list). A skipped day returns (and logs)
+        ``{"run_id", "skipped": True, "day": "YYYY-MM-DD", "reason"}``.
+        Calls Blob Get Blob Properties (``day`` only), Compute List All, the Tags merge PATCH
+        and Blob Put Blob.
 
     Raises:
         RunFailed: the run completed but a VM, a listing or the export failed
@@ -80,13 +94,30 @@ def run(
     started = now()
     rid = run_id or uuid.uuid4().hex[:12]
     factory = clients_for or (lambda sub: build_clients(credential, sub, settings))
-    summary: RunSummary = enforce(settings, factory, rid)
     target = container if container is not None else blob_container(settings, credential)
+    if settings.dry_run or force or target is None:
+        day = None
+    if day is not None and target is not None:
+        try:
+            done = day_exported(cast(DayContainer, target), settings.export_prefix, day)
+        except AzureError as exc:
+            # Run anyway: the day's export is still created only if absent (If-None-Match).
+            LOG.warning("could not tell whether %s was exported: %s", day, exc)
+            done = False
+        if done:
+            skipped = {
+                "run_id": rid,
+                "skipped": True,
+                "day": day.isoformat(),
+                "reason": "this day's export exists: the day's run already happened",
+            }
+            LOG.info("tag enforcement summary %s", json.dumps(skipped, sort_keys=True))
+            return skipped
+    summary: RunSummary = enforce(settings, factory, rid)
     if target is not None:
         try:
-            summary.export = export_tags(
-                target, [r.vm for r in summary.results], settings.export_prefix, rid, started
-            )
+            vms = [r.vm for r in summary.results]
+            summary.export = export_tags(target, vms, settings.export_prefix, rid, started, day=day)
         except AzureError as exc:
             message = getattr(exc, "message", None) or str(exc)
             LOG.error("tag export failed: %s", message)

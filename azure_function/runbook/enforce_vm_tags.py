@@ -6,6 +6,10 @@ Function app's (see ``fleetpatch_tags.config``), read from the Automation variab
 ``FLEETPATCH_TAGS_SETTINGS`` (a JSON object of setting name -> string) when the runbook runs in
 Automation, or from the environment when run elsewhere. ``--dry-run`` forces a dry run.
 
+Its one scheduler is the daily Automation schedule, so every run is the run of its UTC day: a day
+already exported is skipped (a re-run the same day does nothing; see ``fleetpatch_tags.service``).
+``--force`` runs anyway (its export is then the run's own, not the day's).
+
 The ``fleetpatch_tags`` package and the Azure SDK packages are imported into the Automation
 account as Python 3.10 packages (see modules/azure_tag_enforcement).
 
@@ -19,6 +23,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
 from typing import Any
 
 from azure.core.credentials import TokenCredential
@@ -26,6 +31,7 @@ from fleetpatch_tags.config import ConfigError, load_settings
 from fleetpatch_tags.service import RunFailed, run
 
 SETTINGS_VARIABLE = "FLEETPATCH_TAGS_SETTINGS"
+ARGUMENTS = ("--dry-run", "--force")
 
 
 def automation_settings(getter: Callable[[str], Any] | None = None) -> dict[str, str] | None:
@@ -66,19 +72,23 @@ def main(
     argv: list[str] | None = None,
     env: Mapping[str, str] | None = None,
     credential: TokenCredential | None = None,
+    today: Callable[[], date] = lambda: datetime.now(timezone.utc).date(),  # noqa: UP017
 ) -> int:
-    """Run once; returns the exit status (0 ok, 1 run with failures, 2 invalid settings).
+    """Run today's run once and return the exit status.
+
+    0 ok (or the day already ran), 1 the run finished with failures, 2 invalid settings/arguments.
 
     Args:
-        argv: command-line arguments (``--dry-run`` only); default ``sys.argv[1:]``.
+        argv: command-line arguments (``--dry-run``, ``--force``); default ``sys.argv[1:]``.
         env: settings; default the Automation variable, else ``os.environ``.
         credential: token credential; default the managed identity.
+        today: the UTC date of this run (its day).
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     args = sys.argv[1:] if argv is None else argv
-    unknown = [a for a in args if a != "--dry-run"]
+    unknown = [a for a in args if a not in ARGUMENTS]
     if unknown:
-        print(f"unknown argument(s): {unknown}; only --dry-run is accepted", file=sys.stderr)
+        print(f"unknown argument(s): {unknown}; only {' '.join(ARGUMENTS)}", file=sys.stderr)
         return 2
     try:
         settings_env = env if env is not None else automation_settings() or dict(os.environ)
@@ -89,7 +99,12 @@ def main(
     if "--dry-run" in args:
         settings = settings.with_dry_run()
     try:
-        summary = run(settings, credential or managed_identity(settings_env))
+        summary = run(
+            settings,
+            credential or managed_identity(settings_env),
+            day=today(),
+            force="--force" in args,
+        )
     except RunFailed as exc:
         print(json.dumps(exc.summary, sort_keys=True))
         print(str(exc), file=sys.stderr)
