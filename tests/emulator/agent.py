@@ -985,6 +985,10 @@ _FILTER_FIELDS = {
     "IamRole": "IamRole",
     "ResourceType": "ResourceType",
     "AssociationStatus": "AssociationStatus",
+    # Filters only (InstanceInformationStringFilter's documented keys; the legacy
+    # InstanceInformationFilterList's key enum has neither, botocore refuses them there).
+    "SourceIds": "SourceId",
+    "SourceTypes": "SourceType",
 }
 
 

@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 
 from werkzeug.exceptions import HTTPException
 
-from . import iam
+from . import iam, web_identity
 from .common import EmulatedError, Json
 
 LOG = logging.getLogger(__name__)
@@ -771,16 +771,31 @@ def _message(error: iam.AccessDenied, service: str) -> str:
 
 
 def _deny(response: Any, service: str, error: iam.AccessDenied) -> HTTPException:
+    code = ERRORS.get(service, DEFAULT_ERROR)
+    return _answer(response, EmulatedError(code, _message(error, service)), 403)
+
+
+def _answer(response: Any, error: EmulatedError, status: int) -> HTTPException:
+    """``error`` serialized as the service answers it, raised where moto expects auth errors."""
     from moto.core.responses import ActionResult  # noqa: PLC0415
 
-    code = ERRORS.get(service, DEFAULT_ERROR)
-    _, headers, body = response.serialized(
-        ActionResult(EmulatedError(code, _message(error, service)))
-    )
+    _, headers, body = response.serialized(ActionResult(error))
     for name, value in headers.items():
         if name.lower() != "status":
             response.response_headers[name] = value
-    return _Denied(body.decode() if isinstance(body, bytes) else str(body))
+    denied = _Denied(body.decode() if isinstance(body, bytes) else str(body))
+    denied.code = status
+    return denied
+
+
+def _web_identity(response: Any) -> None:
+    """AssumeRoleWithWebIdentity is unsigned: the token and the trust policy decide
+    (:func:`tests.emulator.web_identity.check`), whoever sends it."""
+    params = _params(response, "sts", "AssumeRoleWithWebIdentity")
+    try:
+        web_identity.check(params)
+    except web_identity.WebIdentityDenied as error:
+        raise _answer(response, error, error.status) from error
 
 
 def _authorize(req: Request, checks: list[Check]) -> None:
@@ -798,6 +813,12 @@ def _authorize(req: Request, checks: list[Check]) -> None:
 def _normal_action(self: Any, resource: str = "*") -> None:
     """Replacement of moto's ``_authenticate_and_authorize_normal_action``."""
     del resource  # moto's own guess; the mapping decides
+    if (
+        self._get_action() == "AssumeRoleWithWebIdentity"
+        and (self.boto3_service_name or str(self.service_name)) == "sts"
+    ):
+        _web_identity(self)
+        return
     principal = iam.principal_from_request(self.current_account, self.headers)
     if not principal.evaluated:
         return

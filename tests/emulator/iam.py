@@ -15,6 +15,9 @@ Principals:
   the permissions boundary) and the resource's policy are evaluated.
 * ``service`` — an AWS service principal (``ssm.amazonaws.com``, ``events.amazonaws.com``, ...)
   acting for ``account_id``: only resource policies (and trust policies) can allow it.
+* ``federated`` — a web identity (``arn`` = the IAM OIDC provider's ARN) asking for a role with
+  AssumeRoleWithWebIdentity: only a trust policy naming ``{"Federated": <provider ARN>}`` can
+  allow it (tests/emulator/web_identity.py checks the token first).
 
 The evaluation follows AWS's pages (each rule below cites the one it comes from):
 * Policy evaluation logic, explicit deny first, then allow:
@@ -49,7 +52,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 Json = dict[str, Any]
-Kind = Literal["admin", "role", "service"]
+Kind = Literal["admin", "role", "service", "federated"]
 PARTITION = "aws"
 
 
@@ -299,10 +302,13 @@ def _principal_matches(block: Json, principal: Principal) -> bool:
     return _principal_kind(block, principal) is not None
 
 
-def _principal_kind(block: Json, principal: Principal) -> str | None:
+def _principal_kind(block: Json, principal: Principal) -> str | None:  # noqa: PLR0911
     """How ``block`` names ``principal``: "direct", "account" (delegation), or None."""
     if "*" in block:
         return "direct"
+    if principal.kind == "federated":
+        names = block.get("Federated", ())
+        return "direct" if principal.arn in names else None
     if principal.kind == "service":
         names = block.get("Service", ())
         return "direct" if principal.arn in names or "*" in names else None
@@ -839,6 +845,29 @@ def check_assume_role(
             raise refuse("no identity-based policy allows the sts:AssumeRole action")
 
 
+def check_trust(principal: Principal, role_arn: str, action: str, context: Json) -> None:
+    """Raise :class:`AccessDenied` (recorded) unless the trust policy of ``role_arn`` allows
+    ``principal`` to ``action`` (``sts:AssumeRoleWithWebIdentity`` for a federated principal)
+    with the request's condition keys ``context``: a Deny refuses, an Allow must name it.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-federated-web-identity
+    """
+    account, name = _split_role_arn(role_arn)
+    role = find_role(account, name) if account else None
+
+    def refuse(reason: str) -> AccessDenied:
+        record_denial(principal, action, role_arn)
+        return AccessDenied(principal, action, role_arn, reason)
+
+    if role is None:
+        raise refuse("the role does not exist")
+    trust = parse_policy(role.assume_role_policy_document)
+    ctx = request_context(principal, context)
+    if _any(trust, "Deny", action, role_arn, ctx, principal):
+        raise refuse("with an explicit deny in a resource-based policy")
+    if _resource_allow(trust, action, role_arn, ctx, principal) is None:
+        raise refuse(f"no resource-based policy allows the {action} action")
+
+
 def assume_role(
     principal: Principal, role_arn: str, session_name: str, context: Json | None = None
 ) -> Json:
@@ -972,6 +1001,7 @@ __all__ = [
     "admin",
     "assume_role",
     "authorize",
+    "check_trust",
     "condition_matches",
     "denials",
     "evaluate",
