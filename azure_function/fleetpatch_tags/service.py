@@ -83,7 +83,7 @@ def run(
     Returns:
         The summary (:meth:`RunSummary.as_dict`), also logged as one JSON line at INFO level
         (with at most :data:`LOGGED_ITEMS` VM ids per list). A skipped day returns (and logs)
-        ``{"run_id", "skipped": True, "day": "YYYY-MM-DD", "reason"}``.
+        ``{"run_id", "day_done": True, "day": "YYYY-MM-DD", "reason"}``.
         Calls Blob Get Blob Properties (``day`` only), Compute List All, the Tags merge PATCH
         and Blob Put Blob.
 
@@ -107,7 +107,7 @@ def run(
         if done:
             skipped = {
                 "run_id": rid,
-                "skipped": True,
+                "day_done": True,
                 "day": day.isoformat(),
                 "reason": "this day's export exists: the day's run already happened",
             }
