@@ -1,10 +1,13 @@
 """One tag enforcement run over every configured subscription, and its summary.
 
-For each subscription the VMs are listed page by page; each VM's plan (:func:`plan_vm`) is worked
-out as it arrives, and the VMs that lack required tags get one merge PATCH each, at most
-``max_concurrency`` at a time, while later pages are still being listed. One VM's failure is
-recorded and the run goes on; a subscription whose listing fails is recorded and the run moves
-to the next subscription.
+For each subscription the VMs are listed page by page (List All without ``statusOnly``: tags and
+OS type); each VM's plan (:func:`plan_vm`) is worked out as it arrives, and the VMs that lack
+required tags get one merge PATCH each, at most ``max_concurrency`` at a time, while later pages
+are still being listed. Then a ``statusOnly=true`` pass reads every VM's power state for the
+export. One VM's failure is recorded and the run goes on; a subscription whose listing fails is
+recorded and the run moves to the next subscription. A VM that reports no OS type is counted
+and listed in the summary (``unknown_os``) and logged: rules derived from the OS type cannot be
+applied to it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from azure.core.exceptions import AzureError
 
-from fleetpatch_tags.arm import ArmClients, VmRecord, list_vms, merge_tags
+from fleetpatch_tags.arm import ArmClients, VmRecord, list_power_states, list_vms, merge_tags
 from fleetpatch_tags.config import Settings
 from fleetpatch_tags.rules import TagPlan, plan_tags
 
@@ -81,19 +84,24 @@ class RunSummary:
         """The summary as JSON-ready data.
 
         Shape: ``{"run_id", "dry_run", "ok", "seconds", "subscriptions": [...], "vms": int,
-        "outcomes": {outcome: count}, "tags_added": int, "changed": [vm id], "failed":
-        [{"id", "error"}], "skipped": [{"id", "blocked": {tag: reason}}],
-        "subscription_errors": {sub: error}, "export": {...}}``.
+        "outcomes": {outcome: count}, "tags_added": int, "unknown_os": int, "changed": [vm id],
+        "failed": [{"id", "error"}], "skipped": [{"id", "blocked": {tag: reason}}],
+        "unknown_os_vms": [vm id], "subscription_errors": {sub: error}, "export": {...}}``.
+        ``unknown_os`` counts the VMs whose listing carries no
+        ``storageProfile.osDisk.osType`` (``unknown_os_vms`` lists them); it does not change
+        ``ok`` (their OS-derived tags are in ``skipped``).
 
         Args:
-            max_items: keep at most this many entries in ``changed``, ``failed`` and ``skipped``
-                (a log line has a size limit); ``"<list>_omitted"`` then counts the rest.
+            max_items: keep at most this many entries in ``changed``, ``failed``, ``skipped``
+                and ``unknown_os_vms`` (a log line has a size limit); ``"<list>_omitted"`` then
+                counts the rest.
         """
         counts = Counter(r.outcome for r in self.results)
         lists: dict[str, list[Any]] = {
             "changed": [r.vm.id for r in self.results if r.applied],
             "failed": [{"id": r.vm.id, "error": r.error} for r in self.results if r.error],
             "skipped": [{"id": r.vm.id, "blocked": r.blocked} for r in self.results if r.blocked],
+            "unknown_os_vms": [r.vm.id for r in self.results if r.vm.os_type is None],
         }
         data: dict[str, Any] = {
             "run_id": self.run_id,
@@ -104,6 +112,7 @@ class RunSummary:
             "vms": len(self.results),
             "outcomes": {o: counts.get(o, 0) for o in OUTCOMES},
             "tags_added": sum(len(r.added) for r in self.results if r.applied),
+            "unknown_os": len(lists["unknown_os_vms"]),
         }
         for name, items in lists.items():
             data[name] = items if max_items is None else items[:max_items]
@@ -209,4 +218,24 @@ def _enforce_subscription(
             # Merges already started still finish and are reported.
             error = getattr(exc, "message", None) or str(exc)
         results = [item.result() if isinstance(item, Future) else item for item in ordered]
+    power: dict[str, str | None] = {}
+    if error is None:  # after the merges: at most max_concurrency requests in flight
+        try:
+            power = list_power_states(clients, settings)
+        except AzureError as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            error = f"power-state listing (statusOnly=true) failed: {message}"
+    results = [
+        replace(r, vm=replace(r.vm, power_state=power.get(r.vm.id.lower()))) if power else r
+        for r in results
+    ]
+    unknown = [r.vm.id for r in results if r.vm.os_type is None]
+    if unknown:
+        LOG.warning(
+            "%d VM(s) of subscription %s report no OS type (storageProfile.osDisk.osType), e.g. "
+            "%s: tags derived from the OS type cannot be added to them",
+            len(unknown),
+            clients.subscription_id,
+            ", ".join(unknown[:5]),
+        )
     return results, error

@@ -109,9 +109,12 @@ def test_pages_are_followed_and_only_missing_tags_are_merged(fake: FakeArm) -> N
     lists = fake.by_method("GET")
     assert [r.path for r in lists] == [
         f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
-    ] * 3
-    assert lists[0].query == {"api-version": COMPUTE_API, "statusOnly": "true"}
-    assert [r.query.get("$skiptoken") for r in lists] == [None, "2", "4"]
+    ] * 6
+    # The listing that carries tags and OS type (no statusOnly), then the power-state pass.
+    assert lists[0].query == {"api-version": COMPUTE_API}
+    assert lists[3].query == {"api-version": COMPUTE_API, "statusOnly": "true"}
+    assert [r.query.get("statusOnly") for r in lists] == [None] * 3 + ["true"] * 3
+    assert [r.query.get("$skiptoken") for r in lists] == [None, "2", "4"] * 2
     assert patches(fake) == {
         vm_id("rg-web", "web1"): {"PatchGroup": "azure-linux"},
         vm_id("RG-SQL", "sql1"): {"Owner": "platform-team", "PatchGroup": "sql-windows"},
@@ -131,7 +134,9 @@ def test_pages_are_followed_and_only_missing_tags_are_merged(fake: FakeArm) -> N
     }
     assert summary["tags_added"] == 7 and summary["ok"] is True
     assert sorted(summary["changed"]) == sorted(patches(fake))
-    assert len(fake.requests) == 3 + 4  # list pages + one PATCH per VM that needed one
+    assert summary["unknown_os"] == 0 and summary["unknown_os_vms"] == []
+    # 3 list pages + one PATCH per VM that needed one + 3 status pages
+    assert len(fake.requests) == 3 + 4 + 3
 
 
 def test_existing_tag_differing_only_in_case_satisfies_the_rule(fake: FakeArm) -> None:
@@ -173,7 +178,7 @@ def test_429_with_retry_after_is_retried(fake: FakeArm) -> None:
     started = time.monotonic()
     summary = run_enforce(fake)
     assert time.monotonic() - started >= 2.0  # both Retry-After waits were honoured
-    assert [r.method for r in fake.requests] == ["GET", "GET", "PATCH", "PATCH"]
+    assert [r.method for r in fake.requests] == ["GET", "GET", "PATCH", "PATCH", "GET"]
     assert fake.requests[2].body == fake.requests[3].body
     assert summary["outcomes"]["tagged"] == 1
     assert fake.tags_of(vm_id("rg", "vm1"))["Owner"] == "platform-team"
@@ -184,7 +189,7 @@ def test_202_long_running_patch_is_polled_to_the_end(fake: FakeArm) -> None:
     tags_path = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
     fake.start_lro(tags_path, polls_in_progress=2)
     summary = run_enforce(fake)
-    polls = [r for r in fake.requests if r.path.startswith("/fake-operations/")]
+    polls = [r for r in fake.requests if "/operationStatuses/" in r.path]
     assert len(polls) == 3  # InProgress, InProgress, Succeeded
     assert all(r.method == "GET" and r.authorization == "Bearer fake-token" for r in polls)
     assert [r.method for r in fake.requests if r.path == tags_path] == ["PATCH", "GET"]
@@ -212,6 +217,7 @@ def test_one_vm_failure_does_not_stop_the_run(fake: FakeArm) -> None:
     # The PATCH that got a 503 was sent again (the merge is idempotent); the 403 was not.
     assert [r.path for r in fake.by_method("PATCH")].count(flaky) == 2
     assert [r.path for r in fake.by_method("PATCH")].count(denied) == 1
+    assert "AuthorizationFailed" in failure["error"]  # ARM's error code reaches the summary
 
 
 def test_dry_run_sends_no_patch(fake: FakeArm) -> None:
@@ -223,6 +229,7 @@ def test_dry_run_sends_no_patch(fake: FakeArm) -> None:
     assert summary["tags_added"] == 0
     [skip] = summary["skipped"]
     assert skip["blocked"] == {"PatchGroup": "the VM reports no OS type"}
+    assert summary["unknown_os"] == 1 and summary["unknown_os_vms"] == [vm_id("rg", "vm2")]
 
 
 def test_failed_listing_of_one_subscription_is_reported_and_the_next_is_enforced(
@@ -251,7 +258,10 @@ def test_patches_run_with_bounded_concurrency(fake: FakeArm) -> None:
 
 
 def test_run_exports_and_raises_run_failed_when_something_failed(fake: FakeArm) -> None:
-    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {}), vm_json(SUB, "rg", "vm2", "Linux")]
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "vm1", "Linux", {}),
+        vm_json(SUB, "rg", "vm2", "Linux", power="deallocated"),
+    ]
     fake.scripted[vm_id("rg", "vm2") + "/providers/Microsoft.Resources/tags/default"] = [
         (409, {}, {"error": {"code": "Conflict", "message": "locked"}})
     ]
@@ -274,6 +284,7 @@ def test_run_exports_and_raises_run_failed_when_something_failed(fake: FakeArm) 
     assert by_name["vm1"]["tags"] == {"Owner": "platform-team", "PatchGroup": "azure-linux"}
     assert by_name["vm2"]["tags"] == {}
     assert by_name["vm1"]["power_state"] == "running" and by_name["vm1"]["os_type"] == "Linux"
+    assert by_name["vm2"]["power_state"] == "deallocated"  # from the statusOnly pass
 
 
 def test_parse_resource_id() -> None:
