@@ -133,7 +133,12 @@ def test_http_trigger_queues_a_run_and_answers_202(app: ModuleType, fake: FakeAr
     assert response.status_code == 202
     reply = json.loads(response.get_body())
     assert reply["dry_run"] is True
-    assert json.loads(out.value or "") == {"run_id": reply["run_id"], "dry_run": True}
+    assert json.loads(out.value or "") == {
+        "run_id": reply["run_id"],
+        "dry_run": True,
+        "day": None,  # not scheduled: runs whatever ran today
+        "force": False,
+    }
     assert fake.requests == []  # the HTTP call itself touches nothing
 
     empty = Out()
@@ -142,7 +147,15 @@ def test_http_trigger_queues_a_run_and_answers_202(app: ModuleType, fake: FakeAr
 
 
 @pytest.mark.parametrize(
-    "body", [b"not json", b"[]", b'{"dry_run": "yes"}', b'{"dry_run": true, "subs": 1}']
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"dry_run": "yes"}',
+        b'{"dry_run": true, "subs": 1}',
+        b'{"force": 1}',
+        b'{"scheduled_at": 5}',
+    ],
 )
 def test_http_trigger_rejects_bad_bodies(app: ModuleType, body: bytes) -> None:
     out = Out()
@@ -196,7 +209,7 @@ def test_runbook_dry_run_and_exit_statuses(fake: FakeArm) -> None:
     runbook = load_runbook()
     assert runbook.main(["--dry-run"], settings_env(fake), FakeCredential()) == 0
     assert fake.by_method("PATCH") == []
-    assert runbook.main(["--force"], settings_env(fake), FakeCredential()) == 2
+    assert runbook.main(["--forced"], settings_env(fake), FakeCredential()) == 2
     bad = {**settings_env(fake), "FLEETPATCH_SUBSCRIPTIONS": "x"}
     assert runbook.main([], bad, FakeCredential()) == 2
     path = vm_json(SUB, "rg", "vm1")["id"] + "/providers/Microsoft.Resources/tags/default"

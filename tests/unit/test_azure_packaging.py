@@ -222,3 +222,103 @@ def test_generated_runbook_unpacks_the_package_and_runs_with_the_managed_identit
     finally:
         server.clear()
         server.stop()
+
+
+# --- the runbook's wheels and the content-hashed Function zip ------------------------------------
+
+
+def tiny_wheel(folder: Path, name: str, version: str, tag: str, requires: list[str]) -> Path:
+    """A minimal valid wheel (METADATA, WHEEL, RECORD) for pip to resolve, no code."""
+    dist = f"{name.replace('-', '_')}-{version}"
+    path = folder / f"{dist}-{tag}.whl"
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    meta += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    wheel = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{dist}.dist-info/METADATA", meta)
+        zf.writestr(f"{dist}.dist-info/WHEEL", wheel)
+        zf.writestr(f"{dist}.dist-info/RECORD", "")
+    return path
+
+
+def test_runbook_wheels_are_resolved_with_dependencies_for_the_sandbox(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    tiny_wheel(index, "azure-functions", "1.0", "py3-none-any", [])
+    tiny_wheel(index, "toplib", "2.0", "py3-none-any", ["deplib>=1"])
+    tiny_wheel(index, "deplib", "1.5", "cp310-cp310-manylinux2014_x86_64", [])
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# comment\nazure-functions==1.0\ntoplib==2.0\n")
+    local = ["--no-index", "--find-links", str(index)]
+
+    lock = package.resolve_runbook_wheels(requirements, index=local, require_https=False)
+    assert lock["requirements"] == {"toplib": "2.0"}  # the Functions-only package left out
+    assert sorted(lock["packages"]) == ["deplib", "toplib"]  # its dependency resolved
+    dep = lock["packages"]["deplib"]
+    assert dep["filename"] == "deplib-1.5-cp310-cp310-manylinux2014_x86_64.whl"
+    data = (index / dep["filename"]).read_bytes()
+    assert dep["sha256"] == hashlib.sha256(data).hexdigest() and dep["version"] == "1.5"
+
+    # Automation fetches content_uri itself: a local file URL is refused.
+    with pytest.raises(package.WheelError, match="not an https URL"):
+        package.resolve_runbook_wheels(requirements, index=local)
+
+
+def test_runbook_wheels_refuse_other_platforms_and_loose_pins(tmp_path: Path) -> None:
+    report = {
+        "install": [
+            {
+                "metadata": {"name": "winlib", "version": "1"},
+                "download_info": {
+                    "url": "https://files.example/winlib-1-cp310-cp310-win_amd64.whl",
+                    "archive_info": {"hashes": {"sha256": "0" * 64}},
+                },
+            }
+        ]
+    }
+    with pytest.raises(package.WheelError, match="does not run on cp310 manylinux"):
+        package.wheels_from_report(report, {"winlib": "1"})
+    report["install"][0]["download_info"]["url"] = (
+        "https://files.example/winlib-1-cp311-cp311-manylinux2014_x86_64.whl"
+    )
+    with pytest.raises(package.WheelError, match="does not run on cp310 manylinux"):
+        package.wheels_from_report(report, {"winlib": "1"})
+    loose = tmp_path / "r.txt"
+    loose.write_text("toplib>=2\n")
+    with pytest.raises(package.WheelError, match="not an exact name==version pin"):
+        package.requirement_pins(loose)
+
+
+def test_runbook_wheel_list_is_generated_from_the_function_requirements() -> None:
+    lock = json.loads(package.RUNBOOK_LOCK.read_text())
+    pins = package.requirement_pins(package.FUNCTION_REQUIREMENTS)
+    # Regenerate with `python -m tools.package --runbook-wheels` after changing requirements.txt.
+    assert lock["requirements"] == pins
+    assert lock["generated_from"] == "azure_function/requirements.txt"
+    assert lock["python_version"] == "3.10"
+    for name, version in pins.items():
+        assert lock["packages"][name]["version"] == version
+    accepted = package.runbook_tags()
+    for name, wheel in lock["packages"].items():
+        assert wheel["url"].startswith("https://files.pythonhosted.org/"), name
+        assert wheel["url"].endswith("/" + wheel["filename"]), name
+        assert len(wheel["sha256"]) == 64, name
+        assert package.parse_wheel_filename(wheel["filename"])[3] & accepted, name
+    assert "azure-functions" not in lock["packages"]
+
+
+def test_function_zip_is_also_written_under_its_content_hash(tmp_path: Path) -> None:
+    [pkg] = [p for p in package.PACKAGES if p.name == "azure_function_app"]
+    out = package.build_zip(pkg, tmp_path)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    manifest = json.loads((tmp_path / "packages.json").read_text())
+    assert manifest["azure_function_app"] == {
+        "path": f"azure_function_app-{digest[:16]}.zip",
+        "sha256": digest,
+    }
+    hashed = tmp_path / manifest["azure_function_app"]["path"]
+    assert hashed.read_bytes() == out.read_bytes()
+    stale = tmp_path / "azure_function_app-0123456789abcdef.zip"
+    stale.write_bytes(b"old")
+    package.build_zip(pkg, tmp_path)
+    assert not stale.exists() and hashed.exists()  # old copies removed, same content same name
