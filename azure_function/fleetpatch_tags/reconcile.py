@@ -38,7 +38,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -51,6 +51,9 @@ from botocore.retries.standard import RetryEventAdapter, ThrottlingErrorDetector
 
 from fleetpatch_tags.arm import VmRecord
 from fleetpatch_tags.config import Settings, SsmSync, ssm_tag_value_problem
+
+if TYPE_CHECKING:
+    from fleetpatch_tags.enforce import VmResult
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm.client import SSMClient
@@ -492,6 +495,17 @@ def sync_ssm_tags(
         exchange or the node listing failed, or a node failed), or ``None`` (reconciler off).
         Calls STS AssumeRoleWithWebIdentity and the SSM APIs of :func:`reconcile`.
     """
+    summary = _sync(settings, credential, vms, run_id, session_for)
+    return None if summary is None else summary.as_dict()
+
+
+def _sync(
+    settings: Settings,
+    credential: TokenCredential,
+    vms: Sequence[VmRecord],
+    run_id: str,
+    session_for: Callable[[SsmSync, TokenCredential, str], boto3.Session] | None = None,
+) -> SyncSummary | None:
     sync = settings.ssm_sync
     if sync is None:
         return None
@@ -509,4 +523,43 @@ def sync_ssm_tags(
         summary.error = str(exc)
     summary.throttled = counter.throttled
     summary.calls = dict(counter.calls)
-    return summary.as_dict()
+    return summary
+
+
+def add_ssm_sync(  # noqa: PLR0917 - the run's pieces, passed by service.run in one call
+    data: dict[str, Any],
+    logged: dict[str, Any],
+    settings: Settings,
+    credential: TokenCredential,
+    results: Sequence[VmResult],
+    run_id: str,
+    max_items: int,
+) -> bool:
+    """Run the reconciler after a tag run and add its summary as ``"ssm_sync"`` to the run's.
+
+    The VMs are the run's, with their tags after the run (in a dry run, with the tags the run
+    would have added). Nothing is added when the reconciler is off.
+
+    Args:
+        data: the run summary (gets the full ``ssm_sync``).
+        logged: the logged run summary (gets ``ssm_sync`` with at most ``max_items`` per list).
+        settings: the run settings (``ssm_sync``, ``dry_run``).
+        credential: the run's token credential (exchanged for the role).
+        run_id: the run id (role session name).
+        results: the tag run's per-VM results (:class:`fleetpatch_tags.enforce.VmResult`).
+        max_items: list length cap of the logged copy.
+
+    Returns:
+        False when the reconciler ran and failed (its ``status`` is ``failed``), else True.
+        Calls what :func:`sync_ssm_tags` calls; never raises for an AWS or Azure failure.
+    """
+    vms = [
+        replace(r.vm, tags={**r.vm.tags, **r.added}) if settings.dry_run and r.added else r.vm
+        for r in results
+    ]
+    summary = _sync(settings, credential, vms, run_id)
+    if summary is None:
+        return True
+    data["ssm_sync"] = summary.as_dict()
+    logged["ssm_sync"] = summary.as_dict(max_items=max_items)
+    return summary.ok

@@ -28,6 +28,7 @@ from fleetpatch_tags.arm import ArmClients, build_clients
 from fleetpatch_tags.config import Settings, load_settings
 from fleetpatch_tags.enforce import RunSummary, enforce
 from fleetpatch_tags.export import BlobContainer, DayContainer, day_exported, export_tags
+from fleetpatch_tags.reconcile import add_ssm_sync
 
 LOG = logging.getLogger("fleetpatch_tags")
 # VM ids listed per outcome in the logged summary (Application Insights cuts long messages).
@@ -124,8 +125,10 @@ def run(
             summary.export = {"status": "failed", "error": message}
     data = summary.as_dict()
     logged = summary.as_dict(max_items=LOGGED_ITEMS)
+    # The SSM tag reconciler (NODES-PY): mirrors the patch-group tag onto the mi- nodes.
+    synced = add_ssm_sync(data, logged, settings, credential, summary.results, rid, LOGGED_ITEMS)
     LOG.info("tag enforcement summary %s", json.dumps(logged, sort_keys=True))
-    if not summary.ok:
+    if not summary.ok or not synced:
         raise RunFailed(data)
     return data
 
