@@ -292,7 +292,7 @@ def build_clients(
     credential: TokenCredential,
     subscription_id: str,
     settings: Settings,
-    limits: Mapping[str, RateLimit] = ARM_LIMITS,
+    limits: Mapping[str, RateLimit] | None = ARM_LIMITS,
 ) -> ArmClients:
     """Build the Compute and Resources SDK clients of one subscription.
 
@@ -310,7 +310,7 @@ def build_clients(
         subscription_id: the subscription (GUID).
         settings: the run settings (ARM endpoint, concurrency, polling interval).
         limits: operation type (``reads``/``writes``/``deletes``) -> the pacer's
-            :class:`RateLimit`.
+            :class:`RateLimit`; ``None``: no pacing (only the SDK's retries on 429).
     """
     session = requests.Session()
     # Read the proxy and CA-bundle environment once here rather than on every request (requests
@@ -333,8 +333,9 @@ def build_clients(
         "retry_backoff_max": 60,
         "polling_interval": settings.polling_interval,
     }
-    pacer = RequestPacer(limits)
-    common["per_retry_policies"] = [PacingPolicy(pacer)]
+    pacer = RequestPacer(limits) if limits is not None else None
+    if pacer is not None:
+        common["per_retry_policies"] = [PacingPolicy(pacer)]
     compute = ComputeManagementClient(
         credential,
         subscription_id,

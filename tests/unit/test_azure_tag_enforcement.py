@@ -13,21 +13,35 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
+from azure.core.rest import HttpRequest
 from azure.mgmt.resource.resources.models import TagsResource
+from fleetpatch_tags import enforce as enforce_module
 from fleetpatch_tags import service
 from fleetpatch_tags.arm import (
+    ARM_LIMITS,
     MERGE_ATTEMPTS,
     ArmClients,
+    RateLimit,
     build_clients,
+    call_options,
     merge_tags,
     parse_resource_id,
+    vm_record,
 )
 from fleetpatch_tags.config import load_settings
 from fleetpatch_tags.enforce import enforce
 from fleetpatch_tags.service import RunFailed, blob_container, run, run_from_env
 from pytest_httpserver import HTTPServer
 
-from tests.fake_arm import FakeArm, FakeCredential, start_server, vm_json
+from tests.fake_arm import (
+    Bucket,
+    FakeArm,
+    FakeCredential,
+    Throttling,
+    arm_error,
+    start_server,
+    vm_json,
+)
 
 SUB = "11111111-1111-1111-1111-111111111111"
 SUB2 = "22222222-2222-2222-2222-222222222222"
@@ -372,3 +386,141 @@ def test_logged_summary_is_one_json_line_with_capped_lists(
     logged = json.loads(record.getMessage().removeprefix("tag enforcement summary "))
     assert logged["changed"] == summary["changed"][:2] and logged["changed_omitted"] == 3
     assert logged["outcomes"]["tagged"] == 5 and "failed_omitted" not in logged
+
+
+# --- the listing, against a fake that answers statusOnly=true as Azure does -----------------------
+def old_list_vms(clients: ArmClients, settings: Any) -> Iterator[Any]:
+    """The seed's listing, kept verbatim in effect: List All with ``statusOnly=true``."""
+    url: str | None = (
+        f"/subscriptions/{clients.subscription_id}/providers/Microsoft.Compute/virtualMachines"
+    )
+    params: dict[str, str] | None = {"api-version": COMPUTE_API, "statusOnly": "true"}
+    while url:
+        request = HttpRequest("GET", url, params=params)
+        response = clients.compute.send_request(request, **call_options(settings))
+        assert response.status_code == 200
+        page = response.json()
+        for vm in page.get("value") or []:
+            yield vm_record(vm)
+        url, params = page.get("nextLink") or None, None
+
+
+def test_old_statusonly_listing_sees_no_tags_and_no_os_type(
+    fake: FakeArm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "tagged", "Linux", {"Owner": "alice", "PatchGroup": "azure-linux"}),
+        vm_json(SUB, "rg", "bare", "Windows", {}),
+    ]
+    monkeypatch.setattr(enforce_module, "list_vms", old_list_vms)
+    old = run_enforce(fake)
+    # Azure's statusOnly answer has no tags and no storage profile: the old code re-merges the
+    # fixed-value tag onto a VM that has it, derives no patch group, and calls that success.
+    assert old["unknown_os"] == 2 and old["ok"] is True
+    assert patches(fake) == {
+        vm_id("rg", "tagged"): {"Owner": "platform-team"},
+        vm_id("rg", "bare"): {"Owner": "platform-team"},
+    }
+    assert {s["id"] for s in old["skipped"]} == {vm_id("rg", "tagged"), vm_id("rg", "bare")}
+
+    monkeypatch.undo()
+    fake.requests.clear()
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "tagged", "Linux", {"Owner": "alice", "PatchGroup": "azure-linux"}),
+        vm_json(SUB, "rg", "bare", "Windows", {}),
+    ]
+    new = run_enforce(fake)
+    assert new["unknown_os"] == 0 and new["skipped"] == []
+    assert patches(fake) == {
+        vm_id("rg", "bare"): {"Owner": "platform-team", "PatchGroup": "azure-windows"}
+    }
+    assert new["outcomes"]["compliant"] == 1 and new["outcomes"]["tagged"] == 1
+
+
+def test_unknown_os_is_counted_logged_and_listed(
+    fake: FakeArm, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "a", None, {"Owner": "x"}),
+        vm_json(SUB, "rg", "b", "Linux", {}),
+        vm_json(SUB, "rg", "c", None, {}),
+    ]
+    with caplog.at_level("WARNING", logger="fleetpatch_tags"):
+        summary = run_enforce(fake)
+    assert summary["unknown_os"] == 2
+    assert summary["unknown_os_vms"] == [vm_id("rg", "a"), vm_id("rg", "c")]
+    assert any(
+        "2 VM(s)" in r.getMessage() and "no OS type" in r.getMessage() for r in caplog.records
+    )
+    # The fixed-value tag is still added to the VM with no OS type; the derived one is reported.
+    assert patches(fake)[vm_id("rg", "c")] == {"Owner": "platform-team"}
+    assert summary["outcomes"]["cannot_tag"] == 2
+
+
+def test_failed_power_state_pass_is_reported(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {})]
+    list_path = f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
+    # The first listing answers; the statusOnly pass is refused (scripted after the first).
+    original = fake._route
+
+    def route(request: Any, body: Any, subscription: str) -> Any:
+        if request.path == list_path and request.args.get("statusOnly") == "true":
+            return fake._json(403, arm_error("AuthorizationFailed", "no status read"))
+        return original(request, body, subscription)
+
+    fake._route = route  # type: ignore[method-assign]
+    summary = run_enforce(fake)
+    assert summary["outcomes"]["tagged"] == 1  # tags were enforced first
+    assert "statusOnly=true" in summary["subscription_errors"][SUB]
+    assert "AuthorizationFailed" in summary["subscription_errors"][SUB]
+    assert summary["ok"] is False
+
+
+# --- ARM throttling: the SDK honours Retry-After, the pacer avoids the 429s ----------------------
+
+
+def enforce_with(fake: FakeArm, limits: Any, **extra: str) -> tuple[dict[str, Any], ArmClients]:
+    settings = load_settings(env_for(fake, **extra))
+    credential = FakeCredential()
+    made: list[ArmClients] = []
+
+    def factory(sub: str) -> ArmClients:
+        made.append(build_clients(credential, sub, settings, limits))
+        return made[-1]
+
+    return enforce(settings, factory, "run1").as_dict(), made[0]
+
+
+def test_throttled_writes_are_retried_after_retry_after_by_the_sdk(fake: FakeArm) -> None:
+    fake.throttling = Throttling(writes=Bucket(2, 1.0))
+    fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(3)]
+    started = time.monotonic()
+    summary, _ = enforce_with(fake, None, FLEETPATCH_MAX_CONCURRENCY="1")  # no pacer
+    assert time.monotonic() - started >= 1.0  # the 429's Retry-After: 1 was waited out
+    [throttled] = fake.throttled()
+    assert throttled.method == "PATCH"
+    assert summary["outcomes"]["tagged"] == 3 and summary["ok"] is True
+    assert len(fake.by_method("PATCH")) == 4  # 3 merges + the one retry of the throttled one
+    assert all(fake.tags_of(vm_id("rg", f"vm{i}"))["Owner"] == "platform-team" for i in range(3))
+
+
+def test_pacer_keeps_to_the_write_bucket_without_a_429(fake: FakeArm) -> None:
+    fake.throttling = Throttling(writes=Bucket(10, 5.0))
+    fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(10)]
+    limits = {**ARM_LIMITS, "writes": RateLimit(10, 5.0)}
+    summary, clients = enforce_with(fake, limits)
+    assert fake.throttled() == [] and summary["outcomes"]["tagged"] == 10
+    assert clients.pacer is not None and clients.pacer.sent["writes"] == 10
+    # 10 - reserve (5 + 1) = 4 at once, then 6 at 5 a second.
+    assert clients.pacer.waited["writes"] > 0.5
+
+
+def test_failed_long_running_merge_reaches_the_summary_with_its_code(fake: FakeArm) -> None:
+    fake.vms[SUB] = [vm_json(SUB, "rg", "vm1", "Linux", {"a": "b"})]
+    tags_path = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
+    fake.start_lro(tags_path, polls_in_progress=1, fail=("ScopeLocked", "the VM is locked"))
+    summary = run_enforce(fake)
+    [failure] = summary["failed"]
+    assert "ScopeLocked" in failure["error"] and "the VM is locked" in failure["error"]
+    assert fake.tags_of(vm_id("rg", "vm1")) == {"a": "b"}  # a failed operation changed nothing
+    assert summary["ok"] is False
