@@ -1,22 +1,28 @@
 locals {
   targets = length(var.target_subscription_ids) > 0 ? var.target_subscription_ids : [var.subscription_id]
-  trigger = var.runner == "function" && var.cross_cloud_schedule_expression != null
+  # One scheduler a day: the Function's timer (default) or the AWS EventBridge schedule.
+  trigger = var.runner == "function" && var.scheduler == "cross_cloud"
+  # The content-hashed Function zip `make package` names in build/packages.json.
+  function_package = var.runner != "function" ? null : coalesce(var.function_package_path, try(
+    "${dirname(var.package_manifest_path)}/${jsondecode(file(var.package_manifest_path)).azure_function_app.path}", null
+  ))
 }
 
 module "tag_enforcement" {
   source = "../../modules/azure_tag_enforcement"
 
-  name_prefix                = var.name_prefix
-  location                   = var.location
-  target_subscription_ids    = local.targets
-  required_tags              = var.required_tags
-  runner                     = var.runner
-  daily_run_time_utc         = var.daily_run_time_utc
-  dry_run                    = var.dry_run
-  function_package_path      = var.runner == "function" ? var.function_package_path : null
-  runbook_package_path       = var.runner == "automation" ? var.runbook_package_path : null
-  automation_python_packages = var.automation_python_packages
-  tags                       = var.tags
+  name_prefix             = var.name_prefix
+  location                = var.location
+  target_subscription_ids = local.targets
+  required_tags           = var.required_tags
+  runner                  = var.runner
+  daily_run_time_utc      = var.daily_run_time_utc
+  dry_run                 = var.dry_run
+  function_package_path   = local.function_package
+  runbook_package_path    = var.runner == "automation" ? var.runbook_package_path : null
+  scheduler               = var.scheduler
+  ssm_tag_sync            = var.ssm_tag_sync
+  tags                    = var.tags
 }
 
 module "ssm_hybrid" {

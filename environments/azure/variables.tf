@@ -59,7 +59,7 @@ variable "required_tags" {
 
 variable "runner" {
   type        = string
-  description = "\"function\" (Function App, started daily and by the AWS schedule) or \"automation\" (Automation runbook on its own daily schedule)."
+  description = "\"function\" (Flex Consumption Function App, started daily by its timer or by the AWS schedule, see scheduler) or \"automation\" (Automation runbook on its own daily schedule)."
   default     = "function"
 
   validation {
@@ -87,24 +87,43 @@ variable "dry_run" {
 
 variable "function_package_path" {
   type        = string
-  description = "Path of the Function app zip from `make package`."
-  default     = "../../build/azure_function_app.zip"
+  description = "Path of the content-hashed Function app zip from `make package` (build/azure_function_app-<16 hex>.zip); null takes the one package_manifest_path names."
+  default     = null
+}
+
+variable "package_manifest_path" {
+  type        = string
+  description = "build/packages.json written by `make package`: names the content-hashed Function zip deployed when function_package_path is null."
+  default     = "../../build/packages.json"
+}
+
+variable "scheduler" {
+  type        = string
+  description = "With runner = \"function\": what starts the one daily run, \"timer\" (the Function's own timer; no AWS schedule is created) or \"cross_cloud\" (the AWS EventBridge schedule cross_cloud_schedule_expression calls the HTTP trigger; the timer is disabled)."
+  default     = "timer"
+
+  validation {
+    condition     = contains(["timer", "cross_cloud"], var.scheduler)
+    error_message = "scheduler must be \"timer\" or \"cross_cloud\"."
+  }
+}
+
+variable "ssm_tag_sync" {
+  type = object({
+    role_arn       = string
+    region         = string
+    tag_key        = string
+    azure_tag_name = optional(string)
+    audience       = optional(string, "api://AzureADTokenExchange")
+  })
+  description = "SSM tag reconciler settings (see modules/azure_tag_enforcement): the security environment's ssm_tag_sync_role role ARN, its region, the SSM tag key and the Azure tag it mirrors; null turns it off."
+  default     = null
 }
 
 variable "runbook_package_path" {
   type        = string
   description = "Path of the runbook package from `make package` (runner = \"automation\")."
   default     = "../../build/azure_runbook.zip"
-}
-
-variable "automation_python_packages" {
-  type = map(object({
-    content_uri     = string
-    content_version = string
-    sha256          = string
-  }))
-  description = "Azure SDK wheels the runbook imports (runner = \"automation\"), name -> { content_uri, content_version, sha256 }."
-  default     = {}
 }
 
 variable "aws_region" {
@@ -120,7 +139,7 @@ variable "aws_region" {
 
 variable "cross_cloud_schedule_expression" {
   type        = string
-  description = "EventBridge schedule that starts the Azure run from AWS (runner = \"function\" only); null disables the cross-cloud trigger."
+  description = "EventBridge schedule that starts the Azure run from AWS, used when scheduler = \"cross_cloud\" (runner = \"function\" only)."
   default     = "cron(0 5 * * ? *)"
 }
 

@@ -20,12 +20,12 @@ output "runner_principal_id" {
 
 output "function_app_name" {
   description = "Name of the Function App, or null when runner = \"automation\"."
-  value       = try(azurerm_linux_function_app.this[0].name, null)
+  value       = try(azurerm_function_app_flex_consumption.this[0].name, null)
 }
 
 output "trigger_url" {
   description = "HTTPS URL of the HTTP trigger that queues a run (POST, function key in x-functions-key), or null when runner = \"automation\"."
-  value       = try("https://${azurerm_linux_function_app.this[0].default_hostname}/api/enforce-tags", null)
+  value       = try("https://${azurerm_function_app_flex_consumption.this[0].default_hostname}/api/enforce-tags", null)
 }
 
 output "trigger_function_key" {
@@ -37,4 +37,19 @@ output "trigger_function_key" {
 output "automation_account_name" {
   description = "Name of the Automation Account, or null when runner = \"function\"."
   value       = try(azurerm_automation_account.this[0].name, null)
+}
+
+output "scheduler" {
+  description = "What starts the daily run: \"timer\" (the Function's timer), \"cross_cloud\" (the AWS EventBridge schedule calling trigger_url; the timer is disabled) or \"automation\" (the runbook's schedule)."
+  value       = local.use_automation ? "automation" : var.scheduler
+}
+
+output "log_analytics_workspace_id" {
+  description = "Log Analytics workspace receiving the run logs (Application Insights or the runbook's job logs) and the blob access logs."
+  value       = local.workspace_id
+}
+
+output "application_insights_name" {
+  description = "Name of the Application Insights resource receiving the Function's logs (the run summary), or null when runner = \"automation\"."
+  value       = try(azurerm_application_insights.this[0].name, null)
 }

@@ -70,12 +70,67 @@ variable "required_tags" {
 
 variable "runner" {
   type        = string
-  description = "What runs the daily job: \"function\" (Linux Function App, Python 3.11, timer + HTTP trigger for the AWS side) or \"automation\" (Automation Account, Python 3.10 runbook on a daily schedule)."
+  description = "What runs the daily job: \"function\" (Function App on Flex Consumption, Python; timer + HTTP trigger for the AWS side) or \"automation\" (Automation Account, Python 3.10 runbook in a runtime environment, on its daily schedule)."
   default     = "function"
 
   validation {
     condition     = contains(["function", "automation"], var.runner)
     error_message = "runner must be \"function\" or \"automation\"."
+  }
+}
+
+variable "scheduler" {
+  type        = string
+  description = "With runner = \"function\": what starts the one daily run. \"timer\" (default): the Function's timer at daily_run_time_utc. \"cross_cloud\": the AWS EventBridge schedule (modules/cross_cloud_trigger) calls the HTTP trigger, and the timer is disabled (app setting AzureWebJobs.enforce_tags_daily.Disabled). Either way a day runs once: a second call for a day already exported does nothing."
+  default     = "timer"
+
+  validation {
+    condition     = contains(["timer", "cross_cloud"], var.scheduler)
+    error_message = "scheduler must be \"timer\" or \"cross_cloud\"."
+  }
+}
+
+variable "function_python_version" {
+  type        = string
+  description = "Python version of the Flex Consumption Function App: 3.10 or 3.11 (the provider's runtime_version values for python; https://registry.terraform.io/providers/hashicorp/azurerm/4.81.0/docs/resources/function_app_flex_consumption#runtime_version)."
+  default     = "3.11"
+
+  validation {
+    condition     = contains(["3.10", "3.11"], var.function_python_version)
+    error_message = "function_python_version must be \"3.10\" or \"3.11\"."
+  }
+}
+
+variable "ssm_tag_sync" {
+  type = object({
+    role_arn       = string
+    region         = string
+    tag_key        = string
+    azure_tag_name = optional(string)
+    audience       = optional(string, "api://AzureADTokenExchange")
+  })
+  description = "The SSM tag reconciler (mirrors the Azure tag onto each VM's mi- node): the IAM role to assume with the runner's managed identity token (modules/ssm_tag_sync_role output role_arn), its AWS region, the SSM tag key (case-sensitive), the Azure tag it mirrors (default: tag_key, matched ignoring case) and the token audience. Written to the FLEETPATCH_SSM_* settings of the Function / runbook; null turns the reconciler off."
+  default     = null
+
+  validation {
+    condition     = var.ssm_tag_sync == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.ssm_tag_sync.role_arn))
+    error_message = "ssm_tag_sync.role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."
+  }
+
+  validation {
+    condition     = var.ssm_tag_sync == null || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.ssm_tag_sync.region))
+    error_message = "ssm_tag_sync.region must be an AWS region code such as us-west-2."
+  }
+
+  validation {
+    # SSM tag keys: 1-128 characters, not starting with aws: (AddTagsToResource).
+    condition     = var.ssm_tag_sync == null || (length(var.ssm_tag_sync.tag_key) >= 1 && length(var.ssm_tag_sync.tag_key) <= 128 && !startswith(lower(var.ssm_tag_sync.tag_key), "aws:"))
+    error_message = "ssm_tag_sync.tag_key must be 1-128 characters and not start with aws:."
+  }
+
+  validation {
+    condition     = var.ssm_tag_sync == null || (length(coalesce(var.ssm_tag_sync.audience, "x")) >= 1 && length(coalesce(var.ssm_tag_sync.azure_tag_name, var.ssm_tag_sync.tag_key, "x")) <= 512)
+    error_message = "ssm_tag_sync.audience must not be empty and azure_tag_name must be at most 512 characters (Azure's tag name limit)."
   }
 }
 
@@ -142,31 +197,13 @@ variable "blob_retention_days" {
 
 variable "function_package_path" {
   type        = string
-  description = "Path of the Function app zip built by `make package` (build/azure_function_app.zip); deployed with a remote build that installs requirements.txt. Used when runner = \"function\"."
+  description = "Path of the content-hashed Function app zip built by `make package` (build/azure_function_app-<16 hex digits of its SHA-256>.zip, named in build/packages.json): the provider redeploys only when the path changes, so a code change is a new name. Deployed to the Flex Consumption app with a remote build that installs requirements.txt. Used when runner = \"function\"; null deploys no code."
   default     = null
 
   validation {
-    condition     = var.function_package_path == null || endswith(coalesce(var.function_package_path, "x"), ".zip")
-    error_message = "function_package_path must be the path of a .zip file or null."
+    condition     = var.function_package_path == null || can(regex("-[0-9a-f]{16}\\.zip$", coalesce(var.function_package_path, "x")))
+    error_message = "function_package_path must be the content-hashed zip from `make package` (…/azure_function_app-<16 hex digits>.zip, see build/packages.json) or null."
   }
-}
-
-variable "function_plan_sku" {
-  type        = string
-  description = "App Service plan SKU of the Function App: Y1 (Consumption), EP1-EP3 (Elastic Premium) or B1-B3 / P1v3-P3v3 (Dedicated)."
-  default     = "Y1"
-
-  validation {
-    condition     = contains(["Y1", "EP1", "EP2", "EP3", "B1", "B2", "B3", "P1v3", "P2v3", "P3v3"], var.function_plan_sku)
-    error_message = "function_plan_sku must be one of Y1, EP1, EP2, EP3, B1, B2, B3, P1v3, P2v3, P3v3."
-  }
-}
-
-variable "application_insights_connection_string" {
-  type        = string
-  description = "Connection string of an existing Application Insights resource that receives the Function App's logs (the run summary); null sends them nowhere."
-  default     = null
-  sensitive   = true
 }
 
 variable "runbook_package_path" {
@@ -185,21 +222,6 @@ variable "runbook_package_path" {
   }
 }
 
-variable "automation_python_packages" {
-  type = map(object({
-    content_uri     = string
-    content_version = string
-    sha256          = string
-  }))
-  description = "Python wheels imported into the Automation Account for the runbook, name -> { content_uri, content_version, sha256 }: the Azure SDK packages of azure_function/requirements.txt and their dependencies (e.g. their PyPI wheel URLs). Used when runner = \"automation\"."
-  default     = {}
-
-  validation {
-    condition     = alltrue([for _, p in var.automation_python_packages : startswith(p.content_uri, "https://") && can(regex("^[0-9a-f]{64}$", p.sha256)) && can(regex("^[0-9]+(\\.[0-9]+){0,3}$", p.content_version))])
-    error_message = "each automation_python_packages entry needs an https content_uri, a 64-hex-digit sha256 and a numeric content_version such as 1.2.3."
-  }
-}
-
 variable "automation_schedule_start" {
   type        = string
   description = "RFC 3339 time of the first scheduled runbook run (must be at least 5 minutes after apply); null starts the day after the plan at daily_run_time_utc. Changes after creation are ignored."
@@ -213,12 +235,23 @@ variable "automation_schedule_start" {
 
 variable "log_analytics_workspace_id" {
   type        = string
-  description = "Resource id of a Log Analytics workspace receiving the blob read/write/delete logs of the storage account; null sends them nowhere."
+  description = "Resource id of an existing Log Analytics workspace for the run logs (workspace-based Application Insights of the Function, the runbook's job logs and streams) and the blob read/write/delete logs; null creates one in the module's resource group."
   default     = null
 
   validation {
     condition     = var.log_analytics_workspace_id == null || can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.OperationalInsights/workspaces/[^/]+$", coalesce(var.log_analytics_workspace_id, "x")))
     error_message = "log_analytics_workspace_id must be a Log Analytics workspace resource id (/subscriptions/.../providers/Microsoft.OperationalInsights/workspaces/<name>) or null."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Days the created Log Analytics workspace and Application Insights keep the run logs: 30-730 (PerGB2018 workspaces), and one of Application Insights' values 30, 60, 90, 120, 180, 270, 365, 550, 730."
+  default     = 90
+
+  validation {
+    condition     = contains([30, 60, 90, 120, 180, 270, 365, 550, 730], var.log_retention_days)
+    error_message = "log_retention_days must be one of 30, 60, 90, 120, 180, 270, 365, 550, 730."
   }
 }
 

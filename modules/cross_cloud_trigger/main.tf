@@ -44,7 +44,15 @@ resource "aws_cloudwatch_event_target" "function" {
   target_id = "azure-function"
   arn       = aws_cloudwatch_event_api_destination.function.arn
   role_arn  = aws_iam_role.invoke.arn
-  input     = jsonencode({ dry_run = var.dry_run })
+
+  # The scheduled event's time names the day the Function runs for: every retry of one event
+  # carries the same time, so retries and a second scheduler make no second run that day.
+  # A JSON template gets string values quoted (EventBridge input transformation:
+  # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+  input_transformer {
+    input_paths    = { time = "$.time" }
+    input_template = "{\"dry_run\": ${var.dry_run}, \"scheduled_at\": <time>}"
+  }
 
   retry_policy {
     maximum_retry_attempts       = var.maximum_retry_attempts

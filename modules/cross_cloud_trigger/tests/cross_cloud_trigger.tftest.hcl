@@ -75,8 +75,8 @@ run "schedule_calls_the_function_with_its_key" {
     error_message = "the rule targets the API destination with the invoke role"
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_target.function.input).dry_run == false
-    error_message = "runs are real (not dry) by default"
+    condition     = aws_cloudwatch_event_target.function.input_transformer[0].input_template == "{\"dry_run\": false, \"scheduled_at\": <time>}" && aws_cloudwatch_event_target.function.input_transformer[0].input_paths.time == "$.time"
+    error_message = "runs are real (not dry) by default and carry the scheduled event time (the day)"
   }
   assert {
     condition     = one(aws_cloudwatch_event_target.function.dead_letter_config).arn == aws_sqs_queue.dlq.arn && one(aws_cloudwatch_event_target.function.retry_policy).maximum_retry_attempts == 4
@@ -103,7 +103,7 @@ run "dry_run_customer_key_and_disabled_rule" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_target.function.input).dry_run == true
+    condition     = startswith(aws_cloudwatch_event_target.function.input_transformer[0].input_template, "{\"dry_run\": true, ")
     error_message = "dry_run is passed in the request body"
   }
   assert {
