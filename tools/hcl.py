@@ -20,8 +20,8 @@ _PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
 _PARSED_LOCK = threading.Lock()
 
 
-def _parse_file(tf: Path) -> dict[str, Any]:
-    """``unquote(hcl2.load(tf))``, from the cache when the file is unchanged (a private copy).
+def _load_cached(tf: Path) -> dict[str, Any]:
+    """``hcl2.load(tf)``, from the cache when the file is unchanged (shared: do not modify).
 
     Raises:
         ValueError: the file does not parse as HCL (the message names the file).
@@ -33,13 +33,34 @@ def _parse_file(tf: Path) -> dict[str, Any]:
     if cached is None:
         try:
             with tf.open() as fh:
-                parsed = hcl2.load(fh)
+                cached = hcl2.load(fh)
         except Exception as exc:  # python-hcl2 raises lark's many exception types
             raise ValueError(f"{tf}: does not parse as HCL: {exc}") from exc
-        cached = unquote(parsed)
         with _PARSED_LOCK:
             _PARSED[key] = cached
-    result: dict[str, Any] = copy.deepcopy(cached)
+    return cached
+
+
+def load_file_raw(tf: Path) -> dict[str, Any]:
+    """``hcl2.load(tf)`` as python-hcl2 returns it (quotes, ``${...}`` and ``__is_block__`` kept).
+
+    A private copy, parsed once per unchanged file. The ``__is_block__`` markers tell a block
+    (``site_config { ... }``) from an object-valued attribute (``tags = { ... }``).
+
+    Raises:
+        ValueError: the file does not parse as HCL (the message names the file).
+    """
+    result: dict[str, Any] = copy.deepcopy(_load_cached(tf))
+    return result
+
+
+def _parse_file(tf: Path) -> dict[str, Any]:
+    """``unquote(hcl2.load(tf))``, from the cache when the file is unchanged (a private copy).
+
+    Raises:
+        ValueError: the file does not parse as HCL (the message names the file).
+    """
+    result: dict[str, Any] = unquote(_load_cached(tf))  # unquote builds new containers
     return result
 
 
