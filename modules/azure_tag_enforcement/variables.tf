@@ -113,23 +113,23 @@ variable "ssm_tag_sync" {
   default     = null
 
   validation {
-    condition     = var.ssm_tag_sync == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.ssm_tag_sync.role_arn))
+    condition     = var.ssm_tag_sync == null || try(can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.ssm_tag_sync.role_arn)), false)
     error_message = "ssm_tag_sync.role_arn must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>)."
   }
 
   validation {
-    condition     = var.ssm_tag_sync == null || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.ssm_tag_sync.region))
+    condition     = var.ssm_tag_sync == null || try(can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.ssm_tag_sync.region)), false)
     error_message = "ssm_tag_sync.region must be an AWS region code such as us-west-2."
   }
 
   validation {
     # SSM tag keys: 1-128 characters, not starting with aws: (AddTagsToResource).
-    condition     = var.ssm_tag_sync == null || (length(var.ssm_tag_sync.tag_key) >= 1 && length(var.ssm_tag_sync.tag_key) <= 128 && !startswith(lower(var.ssm_tag_sync.tag_key), "aws:"))
+    condition     = var.ssm_tag_sync == null || try((length(var.ssm_tag_sync.tag_key) >= 1 && length(var.ssm_tag_sync.tag_key) <= 128 && !startswith(lower(var.ssm_tag_sync.tag_key), "aws:")), false)
     error_message = "ssm_tag_sync.tag_key must be 1-128 characters and not start with aws:."
   }
 
   validation {
-    condition     = var.ssm_tag_sync == null || (length(coalesce(var.ssm_tag_sync.audience, "x")) >= 1 && length(coalesce(var.ssm_tag_sync.azure_tag_name, var.ssm_tag_sync.tag_key, "x")) <= 512)
+    condition     = var.ssm_tag_sync == null || try((length(coalesce(var.ssm_tag_sync.audience, "x")) >= 1 && length(coalesce(var.ssm_tag_sync.azure_tag_name, var.ssm_tag_sync.tag_key, "x")) <= 512), false)
     error_message = "ssm_tag_sync.audience must not be empty and azure_tag_name must be at most 512 characters (Azure's tag name limit)."
   }
 }

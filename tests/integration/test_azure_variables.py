@@ -61,13 +61,21 @@ TAG_ENFORCEMENT_BAD: dict[str, dict[str, Any]] = {
     "storage_replication_type": {"storage_replication_type": "XYZ"},
     "blob_retention_days": {"blob_retention_days": 0},
     "function_package_path": {"function_package_path": "app.tar"},
-    "function_plan_sku": {"function_plan_sku": "Z9"},
-    "runbook_package_path": {"runner": "automation"},
-    "automation_python_packages": {
-        "automation_python_packages": {
-            "azure-core": {"content_uri": "http://x/a.whl", "content_version": "1", "sha256": "0"}
+    "function_package_path ": {"function_package_path": "build/azure_function_app.zip"},
+    "scheduler": {"scheduler": "both"},
+    "function_python_version": {"function_python_version": "3.9"},
+    "ssm_tag_sync": {
+        "ssm_tag_sync": {"role_arn": "role", "region": "us-west-2", "tag_key": "Patch Group"}
+    },
+    "ssm_tag_sync ": {
+        "ssm_tag_sync": {
+            "role_arn": "arn:aws:iam::123456789012:role/r",
+            "region": "us-west-2",
+            "tag_key": "aws:x",
         }
     },
+    "log_retention_days": {"log_retention_days": 31},
+    "runbook_package_path": {"runner": "automation"},
     "automation_schedule_start": {"automation_schedule_start": "tomorrow"},
     "log_analytics_workspace_id": {"log_analytics_workspace_id": "workspace-1"},
 }
