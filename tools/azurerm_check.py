@@ -22,7 +22,8 @@ Every ``resource "azurerm_*"``, ``data "azurerm_*"`` and ``provider "azurerm"`` 
   another version;
 * ``unknown-attribute``: ``azurerm_x.name.attr`` (after an optional ``[index]`` / splat) where
   ``attr`` is neither an argument, a block nor a computed attribute of the type; nested paths
-  (``identity[0].principal_id``) are checked where the schema below the block is known.
+  (``identity[0].principal_id``) are checked where the schema below the block is known; and a
+  ``lifecycle { ignore_changes = [...] }`` entry naming no argument or block of the resource.
 
 Meta-arguments (count, for_each, depends_on, provider, lifecycle, provisioner, connection; alias
 for the provider) and ``dynamic "x" { for_each, iterator, labels, content { ... } }`` blocks are
@@ -290,6 +291,7 @@ class _Checker:
                 )
             elif isinstance(body, dict):
                 self.check_body(at, block, body, meta=_META[kind])
+                self._check_ignore_changes(at, block, body)
         line: int | None = 0
         for entry in f.parsed.get("provider", []):
             for pname, body in _labelled(entry):
@@ -298,6 +300,24 @@ class _Checker:
                 if pname == "azurerm" and isinstance(body, dict):
                     at = self.where(f, "provider.azurerm", line)
                     self.check_body(at, self.schema.provider, body, meta=_META["provider"])
+
+    def _check_ignore_changes(self, at: _Where, block: Block, body: Mapping[str, Any]) -> None:
+        """``lifecycle { ignore_changes = [x, y[0].z] }``: each ``x`` must be in the schema."""
+        for lifecycle in body.get("lifecycle", []):
+            if not isinstance(lifecycle, dict):
+                continue
+            entries = lifecycle.get("ignore_changes", [])
+            for entry in entries if isinstance(entries, list) else [entries]:
+                text = _label(str(entry))
+                text = text[2:-1] if text.startswith("${") and text.endswith("}") else text
+                first = re.match(r"\w+", text)
+                if first is None or text == "all" or block.has_attribute(first.group(0)):
+                    continue
+                here = at.at(at.locate("ignore_changes", r"^\s*ignore_changes\s*="))
+                here.add(
+                    "unknown-attribute",
+                    f"lifecycle.ignore_changes: `{at.address}` has no attribute `{first.group(0)}`",
+                )
 
     def check_pin(self, f: _File) -> None:
         """Report a hashicorp/azurerm requirement not pinned to exactly the schema's version."""

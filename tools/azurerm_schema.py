@@ -55,7 +55,8 @@ SCHEMA_FORMAT = 1
 
 # The provider docs mark `features` "(Required)" while the JSII makes every provider argument
 # optional (cdktf lets them come from the environment):
-# https://registry.terraform.io/providers/hashicorp/azurerm/4.81.0/docs#features
+# https://registry.terraform.io/providers/hashicorp/azurerm/4.81.0/docs#features (since 2.0: Error:
+# "features": required field is not set, hashicorp/terraform-provider-azurerm#5867).
 PROVIDER_REQUIRED_BLOCKS = frozenset({"features"})
 
 _PIN_RE = re.compile(r"^([A-Za-z0-9_.-]+)==([0-9][^\s\\]*)")

@@ -101,6 +101,7 @@ EXPECTED = [
         "unknown-attribute",
         "no attribute `primary_blob_endpoints`",
     ),
+    ("main.tf", 94, "azurerm_user_assigned_identity.this", "unknown-attribute", "ignore_changes"),
     ("versions.tf", 7, "terraform.required_providers", "unpinned-provider", "'~>4.0'"),
     ("versions.tf", 15, "provider.azurerm", "missing-block", "`features`"),
     ("versions.tf", 19, "provider.azurerm", "unknown-argument", "`skip_provider_registrations`"),
