@@ -50,14 +50,34 @@ module "central_reporting" {
 
 module "hybrid_activation" {
   source = "../../modules/hybrid_activation"
-  count  = var.hybrid_activation_expiration_date == null ? 0 : 1
+  count  = var.hybrid_activation_enabled || var.hybrid_activation_expiration_date != null ? 1 : 0
 
-  name_prefix        = local.name_prefix
-  expiration_date    = var.hybrid_activation_expiration_date
-  registration_limit = var.hybrid_activation_registration_limit
+  name_prefix = local.name_prefix
+  # One activation per hybrid patch group, tagged with it: the nodes registering with it join the
+  # group (CreateActivation applies the activation's tags to them). null expiration_date: rotation.
+  patch_groups = var.patch_hybrid_nodes ? {
+    for g in keys(coalesce(var.hybrid_patch_groups, {})) : g => { registration_limit = var.hybrid_activation_registration_limit }
+  } : {}
+  patch_group_tag_key = var.patch_group_tag_key
+  expiration_date     = var.hybrid_activation_expiration_date
+  registration_limit  = var.hybrid_activation_registration_limit
   # The hybrid nodes upload their scan, patch and inventory output to this Region's log buckets
   # (member_region's policy; its ARN output is known at plan, as the module's for_each needs).
   additional_policy_arns = var.patch_hybrid_nodes ? [module.hybrid_region[0].managed_node_log_policy_arn] : []
+}
+
+# The role the Azure tag job's managed identity assumes (AssumeRoleWithWebIdentity) to mirror the
+# patch group tag onto the hybrid nodes; see modules/ssm_tag_sync_role/README.md.
+module "ssm_tag_sync_role" {
+  source = "../../modules/ssm_tag_sync_role"
+  count  = var.ssm_tag_sync == null ? 0 : 1
+
+  name_prefix                    = local.name_prefix
+  tenant_id                      = var.ssm_tag_sync.tenant_id
+  managed_identity_principal_ids = var.ssm_tag_sync.managed_identity_principal_ids
+  token_version                  = var.ssm_tag_sync.token_version
+  audience                       = var.ssm_tag_sync.audience
+  tag_key                        = coalesce(var.ssm_tag_sync.tag_key, var.patch_group_tag_key)
 }
 
 module "hybrid_region" {

@@ -59,21 +59,31 @@ output "compliance_topic_arn" {
   value       = module.central_reporting.compliance_topic_arn
 }
 
-output "hybrid_activation_id" {
-  description = "ID of the hybrid activation (activation_id of environments/azure), or null without one."
-  value       = try(module.hybrid_activation[0].activation_id, null)
+output "hybrid_activation_ids" {
+  description = "Hybrid activation id per patch group (environments/azure hybrid_activations[*].id), or {} without activations."
+  value       = try({ for g, a in module.hybrid_activation[0].activations : g => a.id }, {})
   sensitive   = true
 }
 
-output "hybrid_activation_code" {
-  description = "Code of the hybrid activation (activation_code of environments/azure; a registration secret), or null without one."
-  value       = try(module.hybrid_activation[0].activation_code, null)
+output "hybrid_activation_codes" {
+  description = "Hybrid activation code per patch group (environments/azure hybrid_activations[*].code; registration secrets), or {} without activations."
+  value       = try(module.hybrid_activation[0].activation_codes, {})
   sensitive   = true
 }
 
-output "hybrid_activation_expiration_date" {
-  description = "When the hybrid activation stops accepting registrations, or null without one."
-  value       = try(module.hybrid_activation[0].expiration_date, null)
+output "hybrid_activation_expiration_dates" {
+  description = "When each patch group's hybrid activation stops accepting registrations ({} without activations)."
+  value       = try(module.hybrid_activation[0].expiration_dates, {})
+}
+
+output "ssm_tag_sync" {
+  description = "environments/azure's ssm_tag_sync input (role_arn, region, tag_key, audience), or null without ssm_tag_sync."
+  value = var.ssm_tag_sync == null ? null : {
+    role_arn = module.ssm_tag_sync_role[0].role_arn
+    region   = var.home_region
+    tag_key  = module.ssm_tag_sync_role[0].tag_key
+    audience = module.ssm_tag_sync_role[0].audience
+  }
 }
 
 output "hybrid_node_role_name" {

@@ -154,25 +154,58 @@ variable "access_log_bucket" {
   }
 }
 
+variable "hybrid_activation_enabled" {
+  type        = bool
+  description = "Create the hybrid activations for Azure and on-premises nodes (one per hybrid patch group, tagged with it), rotated automatically (see modules/hybrid_activation). Also on when hybrid_activation_expiration_date is set."
+  default     = false
+}
+
 variable "hybrid_activation_expiration_date" {
   type        = string
-  description = "RFC3339 timestamp at which the hybrid activation for Azure and on-premises nodes expires, at most 30 days after the plan (e.g. \"2026-12-24T00:00:00Z\"); null creates no activation. Registered managed nodes keep working after expiry; set a new date to issue a new activation."
+  description = "Fixed RFC3339 expiry of the hybrid activations, at most 30 days after the plan (e.g. \"2026-12-24T00:00:00Z\"); setting it creates the activations with that date instead of rotating them. null (default): rotation when hybrid_activation_enabled. Registered managed nodes keep working after expiry."
   default     = null
 
   validation {
-    condition     = var.hybrid_activation_expiration_date == null || can(formatdate("YYYY-MM-DD", var.hybrid_activation_expiration_date))
+    condition     = var.hybrid_activation_expiration_date == null || can(formatdate("YYYY-MM-DD", coalesce(var.hybrid_activation_expiration_date, "x")))
     error_message = "hybrid_activation_expiration_date must be an RFC3339 timestamp such as \"2026-12-24T00:00:00Z\", or null."
   }
 }
 
 variable "hybrid_activation_registration_limit" {
   type        = number
-  description = "Maximum number of managed nodes (mi-) that can register with the hybrid activation (1-1000)."
+  description = "Maximum number of managed nodes (mi-) that can register with each patch group's hybrid activation (1-1000)."
   default     = 100
 
   validation {
     condition     = var.hybrid_activation_registration_limit >= 1 && var.hybrid_activation_registration_limit <= 1000 && floor(var.hybrid_activation_registration_limit) == var.hybrid_activation_registration_limit
     error_message = "hybrid_activation_registration_limit must be a whole number from 1 to 1000."
+  }
+}
+
+variable "ssm_tag_sync" {
+  type = object({
+    tenant_id                      = string
+    managed_identity_principal_ids = list(string)
+    tag_key                        = optional(string)
+    audience                       = optional(string, "api://AzureADTokenExchange")
+    token_version                  = optional(string, "v1")
+  })
+  description = "Trust for the Azure tag job's reconciler (modules/ssm_tag_sync_role): the Entra tenant id, the object ids of the Function App's / runbook's managed identities (environments/azure output runner_principal_id), the SSM tag key it may set (default patch_group_tag_key), the token audience and version. null (default) creates no OIDC provider or role."
+  default     = null
+
+  validation {
+    condition = var.ssm_tag_sync == null || try(
+      can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", var.ssm_tag_sync.tenant_id)) &&
+      length(var.ssm_tag_sync.managed_identity_principal_ids) > 0 &&
+      alltrue([for id in var.ssm_tag_sync.managed_identity_principal_ids : can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", id))]),
+      false
+    )
+    error_message = "ssm_tag_sync needs tenant_id and at least one managed_identity_principal_ids, all GUIDs."
+  }
+
+  validation {
+    condition     = var.ssm_tag_sync == null || try(contains(["PatchGroup", "Patch Group"], coalesce(var.ssm_tag_sync.tag_key, var.patch_group_tag_key)), false)
+    error_message = "ssm_tag_sync.tag_key must be a patch group key (\"PatchGroup\" or \"Patch Group\"): the tag the patch runs target."
   }
 }
 

@@ -23,9 +23,39 @@ variables {
 run "central_account_with_hybrid_nodes" {
   command = plan
 
+  # The activations' registration counts (computed) must be known at plan for the
+  # hybrid_activation capacity check: mock them at plan time.
+  override_resource {
+    target          = module.hybrid_activation[0].aws_ssm_activation.this
+    override_during = plan
+    values = {
+      registration_count = 0
+    }
+  }
+
   variables {
-    # A past date is accepted (an expired activation keeps its registered nodes).
-    hybrid_activation_expiration_date = "2026-01-01T00:00:00Z"
+    hybrid_activation_enabled = true
+    ssm_tag_sync = {
+      tenant_id                      = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+      managed_identity_principal_ids = ["0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23"]
+    }
+  }
+
+  assert {
+    condition     = keys(module.hybrid_activation[0].expiration_dates) == ["azure-linux", "azure-windows"]
+    error_message = "one rotating activation per hybrid patch group"
+  }
+  assert {
+    condition     = nonsensitive(module.hybrid_activation[0].activations["azure-linux"].tags["PatchGroup"]) == "azure-linux"
+    error_message = "each activation carries its patch group tag (applied to the registering nodes)"
+  }
+  assert {
+    condition     = output.ssm_tag_sync.region == "us-east-1" && output.ssm_tag_sync.tag_key == "PatchGroup" && output.ssm_tag_sync.audience == "api://AzureADTokenExchange"
+    error_message = "the tag sync role is created for the patch group key, in the home Region, with the default audience"
+  }
+  assert {
+    condition     = module.ssm_tag_sync_role[0].issuer_url == "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/"
+    error_message = "the tenant's issuer is trusted"
   }
 
   assert {
@@ -66,8 +96,8 @@ run "central_account_only" {
     error_message = "patch_hybrid_nodes = false deploys no member_region"
   }
   assert {
-    condition     = length(module.hybrid_activation) == 0 && output.hybrid_node_role_name == null
-    error_message = "no activation without an expiration date"
+    condition     = length(module.hybrid_activation) == 0 && output.hybrid_node_role_name == null && length(module.ssm_tag_sync_role) == 0 && output.ssm_tag_sync == null
+    error_message = "no activation unless enabled, no tag sync role without ssm_tag_sync"
   }
 }
 
@@ -309,4 +339,27 @@ run "rejects_online_timeout_above_570" {
     patch_online_timeout_seconds = 571
   }
   expect_failures = [var.patch_online_timeout_seconds]
+}
+
+run "rejects_ssm_tag_sync_with_bad_tenant" {
+  command = plan
+  variables {
+    ssm_tag_sync = {
+      tenant_id                      = "contoso.onmicrosoft.com"
+      managed_identity_principal_ids = ["0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23"]
+    }
+  }
+  expect_failures = [var.ssm_tag_sync]
+}
+
+run "rejects_ssm_tag_sync_tag_key_that_is_no_patch_group_key" {
+  command = plan
+  variables {
+    ssm_tag_sync = {
+      tenant_id                      = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+      managed_identity_principal_ids = ["0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23"]
+      tag_key                        = "Owner"
+    }
+  }
+  expect_failures = [var.ssm_tag_sync]
 }

@@ -19,6 +19,13 @@ mock_provider "aws" {
       name = "us-west-2"
     }
   }
+  mock_resource "aws_ssm_activation" {
+    defaults = {
+      id                 = "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23"
+      activation_code    = "AbCdEfGhIjKlMnOpQrSt+/=="
+      registration_count = 0
+    }
+  }
   mock_resource "aws_iam_role" {
     defaults = {
       arn = "arn:aws:iam::111111111111:role/sec-ssm-hybrid-node"
@@ -34,18 +41,18 @@ variables {
 }
 
 run "activation_with_scoped_service_role" {
-  command = plan
+  command = apply
 
   assert {
-    condition     = aws_ssm_activation.this.registration_limit == 250
+    condition     = aws_ssm_activation.this["default"].registration_limit == 250
     error_message = "registration_limit is passed through"
   }
   assert {
-    condition     = aws_ssm_activation.this.iam_role == "sec-ssm-hybrid-node"
+    condition     = aws_ssm_activation.this["default"].iam_role == "sec-ssm-hybrid-node"
     error_message = "the activation uses the module's service role"
   }
   assert {
-    condition     = aws_ssm_activation.this.name == "fleetpatch-hybrid-node" && aws_ssm_activation.this.tags["Environment"] == "test"
+    condition     = aws_ssm_activation.this["default"].name == "fleetpatch-hybrid-node" && aws_ssm_activation.this["default"].tags["Environment"] == "test"
     error_message = "default instance name and tags are set on the activation"
   }
   assert {
@@ -67,7 +74,7 @@ run "activation_with_scoped_service_role" {
 }
 
 run "additional_policies_are_attached" {
-  command = plan
+  command = apply
 
   variables {
     additional_policy_arns = ["arn:aws:iam::111111111111:policy/fleetpatch-log-writer"]
@@ -75,7 +82,7 @@ run "additional_policies_are_attached" {
   }
 
   assert {
-    condition     = aws_ssm_activation.this.iam_role == "fleetpatch/sec-ssm-hybrid-node" && aws_iam_role.hybrid.path == "/fleetpatch/"
+    condition     = aws_ssm_activation.this["default"].iam_role == "fleetpatch/sec-ssm-hybrid-node" && aws_iam_role.hybrid.path == "/fleetpatch/"
     error_message = "a role with a path is given to the activation as <path>/<name>"
   }
 
@@ -155,4 +162,197 @@ run "rejects_bad_additional_policy_arn" {
     additional_policy_arns = ["AmazonS3FullAccess"]
   }
   expect_failures = [var.additional_policy_arns]
+}
+
+run "one_tagged_activation_per_patch_group_with_rotation" {
+  command = apply
+
+  variables {
+    expiration_date = null
+    patch_groups = {
+      azure-linux   = { registration_limit = 500 }
+      azure-windows = { description = "Windows VMs" }
+    }
+  }
+
+  assert {
+    condition     = keys(aws_ssm_activation.this) == ["azure-linux", "azure-windows"]
+    error_message = "one activation per patch group, no default one"
+  }
+  assert {
+    condition     = aws_ssm_activation.this["azure-linux"].tags["PatchGroup"] == "azure-linux" && aws_ssm_activation.this["azure-windows"].tags["PatchGroup"] == "azure-windows"
+    error_message = "each activation carries its patch group tag, which SSM applies to the registering nodes"
+  }
+  assert {
+    condition     = aws_ssm_activation.this["azure-linux"].tags["Environment"] == "test"
+    error_message = "the common tags are kept"
+  }
+  assert {
+    condition     = aws_ssm_activation.this["azure-linux"].registration_limit == 500 && aws_ssm_activation.this["azure-windows"].registration_limit == 100
+    error_message = "registration limit per group, default 100"
+  }
+  assert {
+    condition     = aws_ssm_activation.this["azure-windows"].description == "Windows VMs" && aws_ssm_activation.this["azure-linux"].description == "fleetpatch: hybrid managed nodes of patch group azure-linux"
+    error_message = "description per group"
+  }
+  assert {
+    # 30 days after the plan (within an hour of the test's clock).
+    condition     = timecmp(aws_ssm_activation.this["azure-linux"].expiration_date, timeadd(timestamp(), "719h")) > 0 && timecmp(aws_ssm_activation.this["azure-linux"].expiration_date, timeadd(timestamp(), "721h")) < 0
+    error_message = "with rotation an activation expires validity_days (30) after its creation"
+  }
+  assert {
+    condition     = output.rotation_period == floor(parseint(formatdate("YYYY", timestamp()), 10) * 0 + output.rotation_period) && output.rotation_period > 1450 && terraform_data.rotation[0].output == output.rotation_period
+    error_message = "the rotation period is days since the epoch / 14 (> 1450 after 2025)"
+  }
+  assert {
+    condition     = output.activation_id == null && output.activation_codes["azure-linux"] == "AbCdEfGhIjKlMnOpQrSt+/=="
+    error_message = "several activations: codes per group, no single activation_id"
+  }
+}
+
+run "the_expiry_is_kept_until_the_rotation_period_changes" {
+  command = plan
+
+  variables {
+    expiration_date = null
+    patch_groups    = { azure-linux = {} }
+  }
+
+  assert {
+    condition     = terraform_data.expiry["azure-linux"].output == run.one_tagged_activation_per_patch_group_with_rotation.expiration_dates["azure-linux"]
+    error_message = "a second plan in the same period keeps the activation's expiry (no replacement, no new code)"
+  }
+}
+
+run "patch_group_tag_key_with_a_space" {
+  command = apply
+
+  variables {
+    patch_groups        = { appa = {} }
+    patch_group_tag_key = "Patch Group"
+  }
+
+  assert {
+    condition     = aws_ssm_activation.this["appa"].tags["Patch Group"] == "appa" && aws_ssm_activation.this["appa"].expiration_date == var.expiration_date
+    error_message = "the configured patch group key is used; a fixed expiration_date is passed through"
+  }
+  assert {
+    condition     = length(terraform_data.expiry) == 0 && length(terraform_data.rotation) == 0 && output.rotation_period == null
+    error_message = "no rotation with a fixed expiration_date"
+  }
+}
+
+run "warns_when_an_activation_nears_its_registration_limit" {
+  command = apply
+
+  variables {
+    patch_groups = { azure-linux = { registration_limit = 10 } }
+  }
+
+  override_resource {
+    target = aws_ssm_activation.this["azure-linux"]
+    values = {
+      registration_count = 9
+    }
+  }
+
+  expect_failures = [check.hybrid_activation_capacity]
+}
+
+run "warns_when_an_activation_expires_soon" {
+  command = apply
+
+  variables {
+    patch_groups            = { azure-linux = {} }
+    expiration_date         = timeadd(timestamp(), "48h")
+    warn_before_expiry_days = 3
+  }
+
+  expect_failures = [check.hybrid_activation_capacity]
+}
+
+run "no_warning_with_room_left" {
+  command = apply
+
+  variables {
+    patch_groups            = { azure-web = { registration_limit = 10 } }
+    expiration_date         = timeadd(timestamp(), "240h")
+    warn_before_expiry_days = 3
+  }
+
+  override_resource {
+    target = aws_ssm_activation.this["azure-web"]
+    values = {
+      registration_count = 8
+    }
+  }
+
+  assert {
+    condition     = aws_ssm_activation.this["azure-web"].registration_count == 8
+    error_message = "8 of 10 is below the 90% warning"
+  }
+}
+
+run "rejects_bad_patch_group_name" {
+  command = plan
+  variables {
+    patch_groups = { "azure linux" = {} }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_patch_group_registration_limit_above_1000" {
+  command = plan
+  variables {
+    patch_groups = { azure-linux = { registration_limit = 1001 } }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_long_patch_group_description" {
+  command = plan
+  variables {
+    patch_groups = { azure-linux = { description = join("", [for i in range(30) : "0123456789"]) } }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_unknown_patch_group_tag_key" {
+  command = plan
+  variables {
+    patch_group_tag_key = "patchgroup"
+  }
+  expect_failures = [var.patch_group_tag_key]
+}
+
+run "rejects_validity_above_30_days" {
+  command = plan
+  variables {
+    validity_days = 31
+  }
+  expect_failures = [var.validity_days]
+}
+
+run "rejects_rotation_longer_than_half_the_validity" {
+  command = plan
+  variables {
+    rotate_after_days = 16
+  }
+  expect_failures = [var.rotate_after_days]
+}
+
+run "rejects_warning_window_above_30_days" {
+  command = plan
+  variables {
+    warn_before_expiry_days = 31
+  }
+  expect_failures = [var.warn_before_expiry_days]
+}
+
+run "rejects_warning_percent_0" {
+  command = plan
+  variables {
+    warn_registration_percent = 0
+  }
+  expect_failures = [var.warn_registration_percent]
 }
