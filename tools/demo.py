@@ -8,21 +8,28 @@ changes) and its time:
    the shared services and application accounts (two Regions each);
 3. seed a fleet in every member account and Region (linux, windows and appa patch groups, some
    stopped, some without an instance profile, some whose role lacks SSM, one opted out; in the
-   first one a node that never comes Online and one whose patching fails) and register two hybrid
-   managed nodes through the security account's activation; subscribe a queue to the central
-   compliance topic;
-4. role check: the EC2 state changes of the launch invoke the role-check Lambda through its
+   first one a node that never comes Online and one whose patching fails); start the faithful
+   fake ARM (tests/fake_arm.py) with two Azure VMs and register them as hybrid managed nodes
+   through the security account's per-patch-group activations (one through the wrong group's:
+   drift); subscribe a queue to the central compliance topic;
+4. the daily Azure tag job (the real ``fleetpatch_tags.service.run``): it tags the VMs in the
+   fake ARM, exchanges its managed identity's token (tests/fake_entra.py) with STS
+   AssumeRoleWithWebIdentity for modules/ssm_tag_sync_role's role, and its reconciler mirrors
+   each VM's patch group onto its mi- node (the drifted one is corrected);
+5. role check: the EC2 state changes of the launch invoke the role-check Lambda through its
    EventBridge rule, then its sweep schedule is fired;
-5. weekly scan: every scan schedule is fired (EventBridge → SSM Automation → Run Command →
+6. inventory: State Manager applies the inventory association;
+7. weekly scan: every scan schedule is fired (EventBridge → SSM Automation → Run Command →
    the agents);
-6. compliance: the nodes' patch compliance and the Config rules' evaluations;
-7. patch run: every patch schedule is fired; one run is cancelled while its instances run;
-8. rescan (the scan schedules fired again);
-9. Resource Data Sync of every member account and Region into the central bucket;
-10. the compliance report, read from the central bucket;
-11. Config: NON_COMPLIANT changes forwarded to the security account's bus and delivered by the
+8. compliance: the nodes' patch compliance and the Config rules' evaluations;
+9. patch run: every patch schedule is fired; one run is cancelled while its instances run; both
+   Azure nodes must be patched;
+10. rescan (the scan schedules fired again);
+11. Resource Data Sync of every member account and Region into the central bucket;
+12. the compliance report, read from the central bucket;
+13. Config: NON_COMPLIANT changes forwarded to the security account's bus and delivered by the
     central SNS topic to the demo's queue;
-12. ``terraform plan -detailed-exitcode`` must report no changes (the workflows changed nothing
+14. ``terraform plan -detailed-exitcode`` must report no changes (the workflows changed nothing
     Terraform manages), then the emulator stops (``KEEP=1`` / ``--keep`` leaves it running).
 
 Every actor calls with its own credentials and the emulator evaluates its IAM policies (see
@@ -59,6 +66,10 @@ from tests.emulator.tfrun import TerraformResult, api_calls, server_errors, terr
 from tools.demo_fleet import (
     AMI_LINUX,
     AMI_WINDOWS,
+    AZURE_REQUIRED_TAGS,
+    AZURE_SUBSCRIPTION,
+    AZURE_TAG_JOB_IDENTITY,
+    AZURE_TENANT,
     FAULTY,
     FLEET,
     HYBRID,
@@ -123,6 +134,8 @@ class Demo:
     steps: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     queue_url: str = ""
+    arm_server: Any = None  # the fake ARM's HTTP server (tests/fake_arm.py), once started
+    arm: Any = None  # its FakeArm state
 
 
 @contextlib.contextmanager
@@ -271,6 +284,8 @@ def apply_topology(demo: Demo, lines: list[str]) -> None:
         f"-var=hybrid_activation_expiration_date={expires}",
         f"-var=role_check_zip_path={PACKAGE}",
         f"-var=patch_online_timeout_seconds={ONLINE_TIMEOUT_SECONDS}",
+        f'-var=ssm_tag_sync={{tenant_id="{AZURE_TENANT}", '
+        f'managed_identity_principal_ids=["{AZURE_TAG_JOB_IDENTITY}"]}}',
         f"-state={WORK / 'terraform.tfstate'}",
     ]
     init = _terraform(demo, "init", "-input=false", "-backend=false")
@@ -385,42 +400,56 @@ def _start_config_recorder(demo: Demo, region: dict[str, Any]) -> None:
     config.start_configuration_recorder(ConfigurationRecorderName="default")
 
 
+def _start_fake_arm(demo: Demo) -> dict[str, dict[str, Any]]:
+    """The faithful fake ARM (tests/fake_arm.py) on a loopback port, holding the Azure VMs.
+
+    Returns ``{vm name: the VM's JSON}`` (its ``properties.vmId`` is what the agent's Azure
+    provider option records as the node's SourceId).
+    """
+    from tests.fake_arm import FakeArm, start_server, vm_json  # noqa: PLC0415 - demo-only
+
+    demo.arm_server = start_server()
+    demo.arm = FakeArm(page_size=50).install(demo.arm_server)
+    vms = {
+        vm.name: vm_json(AZURE_SUBSCRIPTION, vm.resource_group, vm.name, vm.platform, vm.tags)
+        for vm in HYBRID
+    }
+    demo.arm.vms[AZURE_SUBSCRIPTION] = list(vms.values())
+    return vms
+
+
 def _register_hybrid_nodes(demo: Demo, lines: list[str]) -> None:
+    """Register the Azure VMs' SSM agents through their patch group's activation.
+
+    The agent's Azure provider option makes the node record the VM's vmId as its SourceId.
+    """
     central = demo.outputs["central"]
-    code = demo.outputs.get("hybrid_activation_code")
+    activations = demo.outputs.get("hybrid_activations") or {}
     security_key = f"security/{central['region']}"
-    hybrid_region = demo.outputs["regions"].get(security_key)
-    if not central.get("hybrid_activation_id") or not code or hybrid_region is None:
-        raise StepError("environments/local has no hybrid activation / hybrid member region")
-    ssm = client(demo, "ssm", central["account_id"], central["region"])
-    groups = sorted(hybrid_region["patch_groups"])
-    for name, platform, vm_id in HYBRID:
+    if not activations or security_key not in demo.outputs["regions"]:
+        raise StepError("environments/local has no hybrid activations / hybrid member region")
+    vms = _start_fake_arm(demo)
+    demo.summary["azure"] = {"subscription": AZURE_SUBSCRIPTION, "vms": {}}
+    for vm in HYBRID:
+        activation = activations[vm.activation]
         node_id = control(
             demo,
             "agent/register-hybrid",
             {
                 "account_id": central["account_id"],
                 "region": central["region"],
-                "activation_id": central["hybrid_activation_id"],
-                "activation_code": code,
-                "name": name,
-                "platform": platform,
-                "source_id": vm_id,
+                "activation_id": activation["id"],
+                "activation_code": activation["code"],
+                "name": vm.name,
+                "platform": vm.platform,
+                "source_id": vms[vm.name]["properties"]["vmId"],
             },
         )["instance_id"]
-        group = next((g for g in groups if g.endswith(platform.lower())), groups[0])
-        # Stands in for the daily Azure tag job, which mirrors the VM's patch group tag onto
-        # its managed node (SSM tags, ResourceType=ManagedInstance).
-        ssm.add_tags_to_resource(
-            ResourceType="ManagedInstance",
-            ResourceId=node_id,
-            Tags=[{"Key": hybrid_region["patch_group_tag_key"], "Value": group}],
-        )
         demo.nodes.append(
             Node(
                 node_id,
-                name,
-                group,
+                vm.name,
+                vm.activation,
                 security_key,
                 central["account_id"],
                 central["region"],
@@ -428,7 +457,91 @@ def _register_hybrid_nodes(demo: Demo, lines: list[str]) -> None:
                 kind="hybrid",
             )
         )
-    lines.append(f"{security_key:28} {len(HYBRID)} hybrid managed nodes registered")
+        demo.summary["azure"]["vms"][vm.name] = {
+            "id": vms[vm.name]["id"],
+            "vm_id": vms[vm.name]["properties"]["vmId"],
+            "node": node_id,
+            "registered_with": vm.activation,
+        }
+    lines.append(
+        f"{security_key:28} {len(HYBRID)} Azure VMs (fake ARM {demo.arm.base_url}) registered "
+        "as hybrid managed nodes through their activations"
+    )
+
+
+def azure_tag_job(demo: Demo, lines: list[str]) -> None:
+    """Step 4: the daily Azure tag job (service.run), its reconciler giving each node its group.
+
+    With the fake ARM, the managed identity token exchanged with the emulator's STS, and the
+    role from environments/local. Fails unless each Azure node's SSM patch group is its VM's.
+    """
+    sys.path.insert(0, str(ROOT / "azure_function"))
+    from fleetpatch_tags.config import load_settings  # noqa: PLC0415 - the Function's package
+    from fleetpatch_tags.service import RunFailed, run  # noqa: PLC0415
+
+    from tests.fake_entra import FakeManagedIdentity  # noqa: PLC0415
+
+    sync = demo.outputs.get("ssm_tag_sync")
+    if not sync or demo.arm is None:
+        raise StepError("environments/local has no ssm_tag_sync role / the fake ARM is not up")
+    settings = load_settings(
+        {
+            "FLEETPATCH_SUBSCRIPTIONS": AZURE_SUBSCRIPTION,
+            "FLEETPATCH_REQUIRED_TAGS": json.dumps(AZURE_REQUIRED_TAGS),
+            "FLEETPATCH_ARM_ENDPOINT": demo.arm.base_url,
+            "FLEETPATCH_POLLING_INTERVAL": "0",
+            "FLEETPATCH_SSM_ROLE_ARN": sync["role_arn"],
+            "FLEETPATCH_SSM_REGION": sync["region"],
+            "FLEETPATCH_SSM_TAG_KEY": sync["tag_key"],
+            "FLEETPATCH_SSM_TOKEN_AUDIENCE": sync["audience"],
+        }
+    )
+    identity = FakeManagedIdentity(AZURE_TENANT, AZURE_TAG_JOB_IDENTITY)
+    # The job's AWS SDK reaches the emulator; it has no AWS key of its own (the token is all).
+    unset = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    saved = {k: os.environ.pop(k) for k in unset if k in os.environ}
+    try:
+        with _environment({"AWS_ENDPOINT_URL": demo.emulator.endpoint}):
+            summary = run(settings, identity, run_id="demo")
+    except RunFailed as error:
+        summary = error.summary
+    finally:
+        os.environ.update(saved)
+    ssm_sync = summary.get("ssm_sync") or {}
+    record = demo.summary.setdefault("azure", {"vms": {}})
+    record["tag_run"] = {
+        "ok": summary.get("ok"),
+        "outcomes": summary.get("outcomes", {}),
+        "tags_added": summary.get("tags_added", 0),
+    }
+    record["ssm_sync"] = ssm_sync
+    lines.append(
+        f"tag run over {summary.get('vms', 0)} Azure VMs: {summary.get('outcomes')} "
+        f"({summary.get('tags_added', 0)} Azure tags added)"
+    )
+    lines.append(
+        f"reconciler ({sync['role_arn']}): {ssm_sync.get('outcomes')}; disagreements "
+        f"{ssm_sync.get('disagreements')}; throttled {ssm_sync.get('throttled')}"
+    )
+    if not summary.get("ok") or not ssm_sync.get("ok"):
+        raise StepError(f"the tag job failed: {ssm_sync.get('error') or summary}")
+    central = demo.outputs["central"]
+    ssm = client(demo, "ssm", central["account_id"], central["region"])
+    wrong = {}
+    for vm in HYBRID:
+        entry = record["vms"][vm.name]
+        want = demo.arm.tags_of(entry["id"]).get(sync["tag_key"])
+        tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=entry["node"])
+        has = {t["Key"]: t["Value"] for t in tags["TagList"]}.get(sync["tag_key"])
+        entry["patch_group"] = has
+        lines.append(f"  {entry['node']:21} {vm.name:16} Azure {want!s:14} SSM {has}")
+        for node in demo.nodes:
+            if node.id == entry["node"]:
+                node.group = str(has)
+        if has != want:
+            wrong[vm.name] = {"azure": want, "ssm": has}
+    if wrong:
+        raise StepError(f"Azure nodes whose SSM patch group is not their VM's: {wrong}")
 
 
 def _subscribe_queue(demo: Demo, lines: list[str]) -> None:
@@ -613,6 +726,12 @@ def scan(demo: Demo, lines: list[str], label: str = "scan") -> None:
         "statuses": _count(e["execution"]["AutomationExecutionStatus"] for e in finished),
         "noncompliant_nodes": noncompliant,
     }
+    azure = demo.summary.get("azure", {}).get("vms", {})
+    for entry in azure.values():
+        entry[f"{label}_compliance"] = rows.get(entry["node"], {}).get("compliance", "-")
+    unscanned = [n for n, e in azure.items() if e[f"{label}_compliance"] in ("-", "")]
+    if unscanned:
+        raise StepError(f"Azure nodes without patch compliance after the {label}: {unscanned}")
     lines.append(f"{len(finished)} scan executions; {noncompliant} NON_COMPLIANT managed nodes")
 
 
@@ -715,6 +834,12 @@ def patch_run(demo: Demo, lines: list[str]) -> None:
         f"{len(record['running_before_untouched'])} running before and untouched, "
         f"{len(record['patched'])} patched, {len(record['failed'])} failed"
     )
+    azure = demo.summary.get("azure", {}).get("vms", {})
+    for entry in azure.values():
+        entry["patched"] = entry["node"] in record["patched"]
+    unpatched = [name for name, entry in azure.items() if not entry["patched"]]
+    if unpatched:
+        raise StepError(f"Azure nodes the patch run did not patch: {unpatched}")
     if left_running:
         raise StepError(f"instances started by a run and left running: {left_running}")
     touched = stopped_again & running_before
@@ -952,6 +1077,7 @@ def write_summary(demo: Demo) -> Path:
         "patch_run": demo.summary.get("patch_run", {}),
         "report": demo.summary.get("report", {}),
         "config_notifications": demo.summary.get("config_notifications", 0),
+        "azure": demo.summary.get("azure", {}),
         "iam_denials": demo.summary.get("iam_denials", []),
         "ok": not demo.failed and not demo.summary.get("iam_denials"),
         "failures": demo.failed,
@@ -965,6 +1091,10 @@ STEPS: tuple[tuple[str, Callable[[Demo, list[str]], None]], ...] = (
     ("Start the embedded AWS emulator", start_emulator),
     ("terraform init + apply environments/local (3 accounts, 5 account-Regions)", apply_topology),
     ("Seed the fleet: EC2 instances in every member account and Region, hybrid nodes", seed_fleet),
+    (
+        "Daily Azure tag job: VMs tagged in the fake ARM, patch group mirrored onto their nodes",
+        azure_tag_job,
+    ),
     ("Role check: EC2 state changes, then the sweep schedule fired", role_check),
     ("Inventory: State Manager applies the inventory association", inventory),
     ("Weekly scan: every scan schedule fired", scan),
@@ -1010,6 +1140,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         demo.failed.append("interrupted")
     finally:
+        if demo.arm_server is not None:
+            demo.arm_server.stop()
         try:
             path = write_summary(demo)
         finally:

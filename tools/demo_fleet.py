@@ -50,11 +50,44 @@ FAULTY: tuple[Host, ...] = (
     Host("linux-dark-1", "linux", "stopped", "ssm", faults={"never_online": True}),
     Host("windows-broken-1", "windows", "running", "ssm", faults={"patch_exit_code": 1}),
 )
-# Hybrid managed nodes registered through the security account's activation.
-HYBRID: tuple[tuple[str, str, str], ...] = (
-    # (name, platform, Azure VM id: the vmId the agent's Azure provider option records)
-    ("azure-web-1", "Linux", "5b3c1a7e-2f4d-4c8e-9a61-0d2e7f3b9c14"),
-    ("azure-sql-1", "Windows", "c8e41f02-7d9a-4b3e-8f25-6a1d0b9e4c73"),
+# The Azure side of the demo: a fake Entra tenant (tests/fake_entra.py), the managed identity of the
+# daily Azure tag job (its token is exchanged for modules/ssm_tag_sync_role's role), and one
+# subscription in the faithful fake ARM (tests/fake_arm.py).
+AZURE_TENANT = "4c1b8f0e-6d2a-4e55-9a3b-7f0d1c2e3a4b"
+AZURE_TAG_JOB_IDENTITY = "9e2d4c6b-8a1f-4b3e-9d5c-1a2b3c4d5e6f"
+AZURE_SUBSCRIPTION = "6a0f9e8d-7c6b-4a5e-8d4c-3b2a1f0e9d8c"
+# The tag job's required tags: the patch group from the VM's OS type (azure_tag_enforcement).
+AZURE_REQUIRED_TAGS = {
+    "PatchGroup": {
+        "from": "os_type",
+        "values": {"Linux": "azure-linux", "Windows": "azure-windows"},
+    }
+}
+
+
+@dataclass(frozen=True)
+class AzureVm:
+    """One Azure VM of the demo: a VM in the fake ARM that registers as a hybrid node (mi-).
+
+    ``tags`` are its Azure tags before the tag job runs; ``activation`` is the patch group whose
+    activation its SSM agent registers with (azure_ssm_hybrid picks it from the VM's group; a VM
+    that moved groups since keeps the old one: the drift the reconciler corrects).
+    """
+
+    name: str
+    platform: str
+    resource_group: str
+    tags: dict[str, str]
+    activation: str
+
+
+HYBRID: tuple[AzureVm, ...] = (
+    # No patch group tag in Azure yet: the tag job derives azure-linux from its OS type; it
+    # registered with azure-linux's activation, so its node carries the right SSM tag already.
+    AzureVm("azure-web-1", "Linux", "rg-web", {"Owner": "web-team"}, "azure-linux"),
+    # In azure-windows in Azure, but registered with azure-linux's activation: the reconciler
+    # sees the disagreement and corrects the node's SSM tag.
+    AzureVm("azure-sql-1", "Windows", "rg-sql", {"PatchGroup": "azure-windows"}, "azure-linux"),
 )
 
 

@@ -111,10 +111,32 @@ module "hybrid_activation" {
     aws = aws.security
   }
 
-  name_prefix            = local.security_name_prefix
+  name_prefix = local.security_name_prefix
+  # One activation per hybrid patch group, tagged with it (as environments/security).
+  patch_groups = local.patch_hybrid_nodes ? {
+    for g in keys(local.hybrid_patch_groups) : g => { registration_limit = local.hybrid_activation_registration_limit }
+  } : {}
+  patch_group_tag_key    = local.patch_group_tag_key
   expiration_date        = var.hybrid_activation_expiration_date
   registration_limit     = local.hybrid_activation_registration_limit
   additional_policy_arns = local.patch_hybrid_nodes ? ["arn:${local.partition}:iam::${var.security_account_id}:policy${aws_iam_policy.hybrid_node_logs[0].path}${aws_iam_policy.hybrid_node_logs[0].name}"] : []
+}
+
+# The role the Azure tag job's reconciler assumes with its managed identity's token (as
+# environments/security); `make demo` passes the demo's fake Entra tenant and identity.
+module "ssm_tag_sync_role" {
+  source = "../../modules/ssm_tag_sync_role"
+  count  = var.ssm_tag_sync == null ? 0 : 1
+  providers = {
+    aws = aws.security
+  }
+
+  name_prefix                    = local.security_name_prefix
+  tenant_id                      = var.ssm_tag_sync.tenant_id
+  managed_identity_principal_ids = var.ssm_tag_sync.managed_identity_principal_ids
+  token_version                  = var.ssm_tag_sync.token_version
+  audience                       = var.ssm_tag_sync.audience
+  tag_key                        = coalesce(var.ssm_tag_sync.tag_key, local.patch_group_tag_key)
 }
 
 module "hybrid_region" {

@@ -1,5 +1,5 @@
 output "central" {
-  description = "The security account's central pieces: account id, home Region, Resource Data Sync bucket and prefix, KMS key, Glue database and tables, Athena workgroup, Config aggregator, central compliance topic, hybrid activation id (null without one)."
+  description = "The security account's central pieces: account id, home Region, Resource Data Sync bucket and prefix, KMS key, Glue database and tables, Athena workgroup, Config aggregator, central compliance topic."
   value = {
     account_id            = var.security_account_id
     region                = var.home_region
@@ -13,7 +13,6 @@ output "central" {
     config_aggregator_arn = module.central_reporting.config_aggregator_arn
     compliance_topic_arn  = module.central_reporting.compliance_topic_arn
     central_event_bus_arn = local.central_event_bus_arn
-    hybrid_activation_id  = try(module.hybrid_activation[0].activation_id, null)
   }
 }
 
@@ -52,8 +51,23 @@ output "regions" {
   }
 }
 
-output "hybrid_activation_code" {
-  description = "Code of the hybrid activation (a registration secret; the demo registers its hybrid managed nodes with it), or null without one."
-  value       = try(module.hybrid_activation[0].activation_code, null)
-  sensitive   = true
+output "hybrid_activations" {
+  description = "Hybrid activation per patch group, { <group> = { id, code } } (codes are registration secrets; the demo registers its Azure VMs with them), or {} without activations."
+  value = try({
+    for g, a in module.hybrid_activation[0].activations : g => {
+      id   = a.id
+      code = module.hybrid_activation[0].activation_codes[g]
+    }
+  }, {})
+  sensitive = true
+}
+
+output "ssm_tag_sync" {
+  description = "The Azure tag job's reconciler settings (environments/azure ssm_tag_sync: role_arn, region, tag_key, audience), or null without ssm_tag_sync."
+  value = var.ssm_tag_sync == null ? null : {
+    role_arn = module.ssm_tag_sync_role[0].role_arn
+    region   = var.home_region
+    tag_key  = module.ssm_tag_sync_role[0].tag_key
+    audience = module.ssm_tag_sync_role[0].audience
+  }
 }

@@ -122,3 +122,25 @@ variable "patch_online_timeout_seconds" {
     error_message = "patch_online_timeout_seconds must be a whole number from 30 to 570 (an aws:executeScript step runs at most 600 seconds)."
   }
 }
+
+variable "ssm_tag_sync" {
+  type = object({
+    tenant_id                      = string
+    managed_identity_principal_ids = list(string)
+    tag_key                        = optional(string)
+    audience                       = optional(string, "api://AzureADTokenExchange")
+    token_version                  = optional(string, "v1")
+  })
+  description = "Trust for the Azure tag job's SSM tag reconciler (environments/security ssm_tag_sync): Entra tenant id and the object ids of the managed identities whose tokens may assume the role; `make demo` passes its fake tenant and identity. null (default) creates no OIDC provider or role."
+  default     = null
+
+  validation {
+    condition = var.ssm_tag_sync == null || try(
+      can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", var.ssm_tag_sync.tenant_id)) &&
+      length(var.ssm_tag_sync.managed_identity_principal_ids) > 0 &&
+      alltrue([for id in var.ssm_tag_sync.managed_identity_principal_ids : can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", id))]),
+      false
+    )
+    error_message = "ssm_tag_sync needs tenant_id and at least one managed_identity_principal_ids, all GUIDs."
+  }
+}

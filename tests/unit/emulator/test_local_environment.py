@@ -25,6 +25,7 @@ COUNTERPARTS = {
     "security_naming": ("security", "naming"),
     "central_reporting": ("security", "central_reporting"),
     "hybrid_activation": ("security", "hybrid_activation"),
+    "ssm_tag_sync_role": ("security", "ssm_tag_sync_role"),
     "hybrid_region": ("security", "hybrid_region"),
     "shared_services_naming": ("shared-services", "naming"),
     "shared_services_primary": ("shared-services", "primary"),
