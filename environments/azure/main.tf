@@ -25,13 +25,14 @@ module "tag_enforcement" {
   tags                    = var.tags
 }
 
+# Each VM registers with its patch group's activation (security environment outputs
+# hybrid_activation_ids / hybrid_activation_codes), so its mi- node carries the patch group tag.
 module "ssm_hybrid" {
   source = "../../modules/azure_ssm_hybrid"
   count  = length(var.hybrid_vms) > 0 ? 1 : 0
 
   virtual_machines = var.hybrid_vms
-  activation_id    = var.activation_id
-  activation_code  = var.activation_code
+  activations      = var.hybrid_activations
   aws_region       = var.aws_region
   tags             = var.tags
 }

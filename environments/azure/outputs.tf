@@ -13,9 +13,9 @@ output "runner_principal_id" {
   value       = module.tag_enforcement.runner_principal_id
 }
 
-output "hybrid_extension_ids" {
-  description = "VM key -> id of the extension that registered it with SSM (empty when hybrid_vms is empty)."
-  value       = try(module.ssm_hybrid[0].extension_ids, {})
+output "hybrid_run_command_ids" {
+  description = "VM key -> id of the managed Run Command that registered it with SSM (empty when hybrid_vms is empty)."
+  value       = try(module.ssm_hybrid[0].run_command_ids, {})
 }
 
 output "cross_cloud_rule_arn" {

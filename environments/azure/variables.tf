@@ -145,29 +145,32 @@ variable "cross_cloud_schedule_expression" {
 
 variable "hybrid_vms" {
   type = map(object({
-    id      = string
-    os_type = string
+    id          = string
+    os_type     = string
+    location    = string
+    patch_group = string
   }))
-  description = "Azure VMs to register as SSM hybrid managed nodes, key -> { id, os_type = Linux|Windows }; empty installs no agent."
+  description = "Azure VMs to register as SSM hybrid managed nodes, key -> { id, os_type = Linux|Windows, location (the VM's region), patch_group (a key of hybrid_activations) }; empty installs no agent."
   default     = {}
+
+  validation {
+    condition     = alltrue([for _, vm in var.hybrid_vms : contains(["Linux", "Windows"], vm.os_type) && can(regex("^[a-z][a-z0-9]+$", vm.location))])
+    error_message = "each hybrid_vms entry needs os_type \"Linux\" or \"Windows\" and a lowercase Azure region as location."
+  }
 }
 
-variable "activation_id" {
-  type        = string
-  description = "SSM hybrid activation id (security account, modules/hybrid_activation); needed when hybrid_vms is not empty."
-  default     = null
-  sensitive   = true
-}
-
-variable "activation_code" {
-  type        = string
-  description = "SSM hybrid activation code; needed when hybrid_vms is not empty. Pass it through TF_VAR_activation_code, never a committed file."
-  default     = null
+variable "hybrid_activations" {
+  type = map(object({
+    id   = string
+    code = string
+  }))
+  description = "SSM hybrid activation per patch group (security environment outputs hybrid_activation_ids / hybrid_activation_codes), patch group -> { id, code }; needed when hybrid_vms is not empty. Pass it through TF_VAR_hybrid_activations, never a committed file."
+  default     = {}
   sensitive   = true
 
   validation {
-    condition     = length(var.hybrid_vms) == 0 || (var.activation_id != null && var.activation_code != null)
-    error_message = "hybrid_vms needs activation_id and activation_code (the security account's hybrid activation)."
+    condition     = length(var.hybrid_vms) == 0 || alltrue([for _, vm in var.hybrid_vms : contains(keys(var.hybrid_activations), vm.patch_group)])
+    error_message = "every hybrid_vms patch_group needs its activation in hybrid_activations (the security account's per-patch-group activations)."
   }
 }
 

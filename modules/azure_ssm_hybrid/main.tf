@@ -1,49 +1,46 @@
 module "commands" {
   source = "./commands"
 
-  activation_id         = var.activation_id
-  activation_code       = var.activation_code
   aws_region            = var.aws_region
   ssm_download_base_url = var.ssm_download_base_url
 }
 
 locals {
-  linux_vms   = { for k, vm in var.virtual_machines : k => vm if vm.os_type == "Linux" }
-  windows_vms = { for k, vm in var.virtual_machines : k => vm if vm.os_type == "Windows" }
+  windows = { for k, vm in var.virtual_machines : k => vm.os_type == "Windows" }
 }
 
-resource "azurerm_virtual_machine_extension" "linux" {
-  for_each = local.linux_vms
+# Managed Run Command (Microsoft.Compute/virtualMachines/runCommands), not the CustomScript
+# extension: a VM holds at most one CustomScript extension and most already have one, while a VM
+# can hold several managed run commands (Azure, "Run scripts in your VM by using managed Run
+# Commands"). Schema: azurerm 4.81.0 azurerm_virtual_machine_run_command (checked offline with
+# `make azurerm-check`).
+resource "azurerm_virtual_machine_run_command" "ssm_agent" {
+  for_each = var.virtual_machines
 
-  name                       = var.extension_name
-  virtual_machine_id         = each.value.id
-  publisher                  = "Microsoft.Azure.Extensions"
-  type                       = "CustomScript"
-  type_handler_version       = "2.1"
-  auto_upgrade_minor_version = true
+  name               = var.run_command_name
+  location           = each.value.location
+  virtual_machine_id = each.value.id
 
-  # The activation code is a secret: only in protected settings, which Azure encrypts to the VM;
-  # `script` is written to a file by the extension, so the code is on no process command line.
-  protected_settings = jsonencode({
-    script = module.commands.linux_script_base64
-  })
+  source {
+    script = local.windows[each.key] ? module.commands.windows_script : module.commands.linux_script
+  }
 
-  tags = var.tags
-}
-
-resource "azurerm_virtual_machine_extension" "windows" {
-  for_each = local.windows_vms
-
-  name                       = var.extension_name
-  virtual_machine_id         = each.value.id
-  publisher                  = "Microsoft.Compute"
-  type                       = "CustomScriptExtension"
-  type_handler_version       = "1.10"
-  auto_upgrade_minor_version = true
-
-  protected_settings = jsonencode({
-    commandToExecute = module.commands.windows_command
-  })
+  # The activation of the VM's patch group: its tags (the patch group) are applied to the node at
+  # registration. Only in protected parameters, which Azure encrypts and never returns.
+  protected_parameter {
+    name  = local.windows[each.key] ? module.commands.windows_parameter_names.id : module.commands.linux_parameter_names.id
+    value = var.activations[each.value.patch_group].id
+  }
+  protected_parameter {
+    name  = local.windows[each.key] ? module.commands.windows_parameter_names.code : module.commands.linux_parameter_names.code
+    value = var.activations[each.value.patch_group].code
+  }
 
   tags = var.tags
+
+  lifecycle {
+    # A rotated activation (new id/code) must not re-run the install on VMs already registered:
+    # only new VMs get the current activation. (ssm-setup-cli would keep the registration anyway.)
+    ignore_changes = [protected_parameter]
+  }
 }

@@ -1,9 +1,11 @@
 variable "virtual_machines" {
   type = map(object({
-    id      = string
-    os_type = string
+    id          = string
+    os_type     = string
+    location    = string
+    patch_group = string
   }))
-  description = "Azure VMs that get the SSM agent, key -> { id = VM resource id, os_type = \"Linux\" or \"Windows\" }. Each registers with the hybrid activation and becomes an SSM managed node (mi-...)."
+  description = "Azure VMs that get the SSM agent, key -> { id = VM resource id, os_type = \"Linux\" or \"Windows\", location = the VM's Azure region (the run command's), patch_group = key of activations }. Each registers with its patch group's activation and becomes an SSM managed node (mi-...) carrying that patch group tag."
 
   validation {
     condition     = alltrue([for _, vm in var.virtual_machines : can(regex("(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+/providers/Microsoft\\.Compute/virtualMachines/[^/]+$", vm.id))])
@@ -14,27 +16,34 @@ variable "virtual_machines" {
     condition     = alltrue([for _, vm in var.virtual_machines : contains(["Linux", "Windows"], vm.os_type)])
     error_message = "each virtual_machines os_type must be \"Linux\" or \"Windows\"."
   }
-}
-
-variable "activation_id" {
-  type        = string
-  description = "Id of the SSM hybrid activation (modules/hybrid_activation output activation_id)."
-  sensitive   = true
 
   validation {
-    condition     = can(regex("^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", var.activation_id))
-    error_message = "activation_id must be an SSM activation id (a lowercase UUID)."
+    condition     = alltrue([for _, vm in var.virtual_machines : can(regex("^[a-z][a-z0-9]+$", vm.location))])
+    error_message = "each virtual_machines location must be an Azure region name in lowercase without spaces, e.g. \"westeurope\"."
+  }
+
+  validation {
+    condition     = alltrue([for _, vm in var.virtual_machines : contains(keys(var.activations), vm.patch_group)])
+    error_message = "each virtual_machines patch_group must be a key of activations (a patch group with a hybrid activation)."
   }
 }
 
-variable "activation_code" {
-  type        = string
-  description = "Code of the SSM hybrid activation (modules/hybrid_activation output activation_code). Passed to the VMs in the extensions' protected (encrypted) settings only."
+variable "activations" {
+  type = map(object({
+    id   = string
+    code = string
+  }))
+  description = "Hybrid activation per patch group (modules/hybrid_activation outputs activations[*].id and activation_codes), patch group -> { id, code }. Passed to the VMs in the run commands' protected (encrypted) parameters only."
   sensitive   = true
 
   validation {
-    condition     = length(var.activation_code) >= 20 && length(var.activation_code) <= 250 && can(regex("^[A-Za-z0-9+/=]+$", var.activation_code))
-    error_message = "activation_code must be 20-250 characters of letters, digits, + / = (an SSM activation code)."
+    condition     = length(var.activations) > 0 && alltrue([for _, a in var.activations : can(regex("^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$", a.id))])
+    error_message = "activations must hold at least one patch group, each id an SSM activation id (a lowercase UUID)."
+  }
+
+  validation {
+    condition     = alltrue([for _, a in var.activations : length(a.code) >= 20 && length(a.code) <= 250 && can(regex("^[A-Za-z0-9+/=]+$", a.code))])
+    error_message = "each activation code must be 20-250 characters of letters, digits, + / = (an SSM activation code)."
   }
 }
 
@@ -59,19 +68,25 @@ variable "ssm_download_base_url" {
   }
 }
 
-variable "extension_name" {
+variable "run_command_name" {
   type        = string
-  description = "Name of the VM extension (one per VM; a VM can hold one CustomScript extension)."
-  default     = "fleetpatch-ssm-hybrid"
+  description = "Name of the managed Run Command on each VM (a VM can hold several; this one is fleetpatch's)."
+  default     = "fleetpatch-ssm-agent"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", var.extension_name))
-    error_message = "extension_name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit."
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", var.run_command_name))
+    error_message = "run_command_name must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit."
   }
 }
 
 variable "tags" {
   type        = map(string)
-  description = "Tags added to every taggable resource."
+  description = "Tags added to every taggable resource (the run commands)."
   default     = {}
+
+  validation {
+    # Azure tags: names up to 512 characters (not <>%&\\?/), values up to 256.
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 512 && !can(regex("[<>%&\\\\?/]", k)) && length(v) <= 256])
+    error_message = "tags names must be 1-512 characters without < > % & \\ ? /, values at most 256 characters."
+  }
 }

@@ -18,11 +18,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ROOT / "modules" / "azure_ssm_hybrid" / "commands"
-VARS = {
-    "activation_id": "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23",
-    "activation_code": "AbCdEfGhIjKlMnOpQrSt+/==",
-    "aws_region": "us-west-2",
-}
+VARS = {"aws_region": "us-west-2"}
 
 
 def terraform(workdir: Path, *args: str) -> str:
@@ -54,7 +50,7 @@ def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_terraform_test_of_the_commands_passes(module_copy: Path) -> None:
     out = terraform(module_copy, "test")
-    assert "3 passed, 0 failed" in out
+    assert "5 passed, 0 failed" in out
 
 
 def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path: Path) -> None:
@@ -65,11 +61,21 @@ def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path:
     syntax = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True, check=False)
     assert syntax.returncode == 0, syntax.stderr
     lines = script.splitlines()
-    assert lines[0] == "set -eu"
+    assert lines[:2] == ["#!/bin/sh", "set -eu"]
+    # No secret in the script: the activation arrives as protected parameters (env variables).
     assert lines[-1] == (
-        '"$tmp/ssm-setup-cli" -register -activation-code "AbCdEfGhIjKlMnOpQrSt+/==" '
-        '-activation-id "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23" -region "us-west-2"'
+        '"$tmp/ssm-setup-cli" -register -activation-code "$ACTIVATION_CODE" '
+        '-activation-id "$ACTIVATION_ID" -region "us-west-2"'
     )
+    # Without the parameters the script stops before downloading anything.
+    bare = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    assert bare.returncode != 0 and "ACTIVATION_ID" in bare.stderr
     assert any(
         "https://amazon-ssm-us-west-2.s3.us-west-2.amazonaws.com/latest/linux_${arch}/ssm-setup-cli"
         in line

@@ -79,23 +79,33 @@ TAG_ENFORCEMENT_BAD: dict[str, dict[str, Any]] = {
     "automation_schedule_start": {"automation_schedule_start": "tomorrow"},
     "log_analytics_workspace_id": {"log_analytics_workspace_id": "workspace-1"},
 }
+ACTIVATION = {"id": "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23", "code": "AbCdEfGhIjKlMnOpQrSt+/=="}
+HYBRID_VM = {
+    "id": VM_ID,
+    "os_type": "Linux",
+    "location": "westeurope",
+    "patch_group": "azure-linux",
+}
 SSM_HYBRID_GOOD: dict[str, Any] = {
-    "virtual_machines": {"vm1": {"id": VM_ID, "os_type": "Linux"}},
-    "activation_id": "0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23",
-    "activation_code": "AbCdEfGhIjKlMnOpQrSt+/==",
+    "virtual_machines": {"vm1": HYBRID_VM},
+    "activations": {"azure-linux": ACTIVATION},
     "aws_region": "us-west-2",
 }
 SSM_HYBRID_BAD: dict[str, dict[str, Any]] = {
-    "virtual_machines": {
-        "virtual_machines": {"vm1": {"id": "/subscriptions/x", "os_type": "Linux"}}
+    "virtual_machines": {"virtual_machines": {"vm1": {**HYBRID_VM, "id": "/subscriptions/x"}}},
+    "virtual_machines ": {"virtual_machines": {"vm1": {**HYBRID_VM, "os_type": "Mac"}}},
+    "virtual_machines  ": {"virtual_machines": {"vm1": {**HYBRID_VM, "location": "West Europe"}}},
+    # A VM whose patch group has no activation.
+    "virtual_machines   ": {"virtual_machines": {"vm1": {**HYBRID_VM, "patch_group": "appa"}}},
+    "activations": {"activations": {"azure-linux": {**ACTIVATION, "id": "ACT-1"}}},
+    "activations ": {"activations": {"azure-linux": {**ACTIVATION, "code": "short"}}},
+    "activations  ": {
+        "activations": {"azure-linux": {**ACTIVATION, "code": 'has"quote and spaces in it!!'}}
     },
-    "virtual_machines ": {"virtual_machines": {"vm1": {"id": VM_ID, "os_type": "Mac"}}},
-    "activation_id": {"activation_id": "ACT-1"},
-    "activation_code": {"activation_code": "short"},
-    "activation_code ": {"activation_code": 'has"quote and spaces in it!!'},
     "aws_region": {"aws_region": "mars-1"},
     "ssm_download_base_url": {"ssm_download_base_url": "http://mirror"},
-    "extension_name": {"extension_name": "-bad"},
+    "run_command_name": {"run_command_name": "-bad"},
+    "tags": {"tags": {"a/b": "x"}},
 }
 
 
@@ -157,7 +167,8 @@ def test_ssm_hybrid_validations(tmp_path: Path) -> None:
 def test_environment_requires_the_activation_for_hybrid_vms(tmp_path: Path) -> None:
     good = {"subscription_id": SUB}
     bad = {
-        "activation_code": {"hybrid_vms": {"vm1": {"id": VM_ID, "os_type": "Linux"}}},
+        "hybrid_activations": {"hybrid_vms": {"vm1": HYBRID_VM}},
+        "hybrid_vms": {"hybrid_vms": {"vm1": {**HYBRID_VM, "os_type": "Mac"}}},
         "subscription_id": {"subscription_id": "sub-1"},
         "runner": {"runner": "vm"},
     }

@@ -1,28 +1,58 @@
-# Provider-free, so that `terraform test` can check the rendered commands here.
+# Provider-free, so that `terraform test` can check the rendered scripts here.
+#
+# The scripts hold no secret: the activation id and code reach them as Managed Run Command
+# protected parameters (encrypted by Azure, never returned by the API). On Linux a parameter is
+# exported to the script as an environment variable of its name; on Windows it is a named script
+# parameter (Azure, "Run scripts in your Linux/Windows VM by using managed Run Commands").
+#
+# ssm-setup-cli (AWS's hybrid installer) downloads the agent, checks its signature, installs and
+# registers it; flags per its source (aws/amazon-ssm-agent agent/setupcli/setupcli.go): -register,
+# -activation-code, -activation-id, -region, -override, -version, -manifest-url, -downgrade,
+# -skip-signature-validation. Without -override an already registered agent is NOT registered
+# again (the node keeps its mi- id): re-running the command is safe.
 locals {
   base_url = coalesce(var.ssm_download_base_url, "https://amazon-ssm-${var.aws_region}.s3.${var.aws_region}.amazonaws.com")
 
-  # ssm-setup-cli (AWS's installer for hybrid nodes) installs the agent, checks its signature and
-  # registers the node with the activation.
   linux_script = join("\n", [
+    "#!/bin/sh",
     "set -eu",
-    "arch=$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')",
+    ": \"$${ACTIVATION_ID:?protected parameter ACTIVATION_ID missing}\"",
+    ": \"$${ACTIVATION_CODE:?protected parameter ACTIVATION_CODE missing}\"",
+    # AWS publishes linux_amd64 and linux_arm64 builds of ssm-setup-cli.
+    "case \"$(uname -m)\" in",
+    "  x86_64|amd64) arch=amd64 ;;",
+    "  aarch64|arm64) arch=arm64 ;;",
+    "  *) echo \"fleetpatch: unsupported architecture $(uname -m)\" >&2; exit 1 ;;",
+    "esac",
     "tmp=$(mktemp -d)",
     "trap 'rm -rf \"$tmp\"' EXIT",
-    "curl -fsSL --retry 5 -o \"$tmp/ssm-setup-cli\" \"${local.base_url}/latest/linux_$${arch}/ssm-setup-cli\"",
+    "curl -fsSL --proto '=https' --tlsv1.2 --retry 5 -o \"$tmp/ssm-setup-cli\" \"${local.base_url}/latest/linux_$${arch}/ssm-setup-cli\"",
     "chmod 0755 \"$tmp/ssm-setup-cli\"",
-    "\"$tmp/ssm-setup-cli\" -register -activation-code \"${var.activation_code}\" -activation-id \"${var.activation_id}\" -region \"${var.aws_region}\"",
+    "\"$tmp/ssm-setup-cli\" -register -activation-code \"$ACTIVATION_CODE\" -activation-id \"$ACTIVATION_ID\" -region \"${var.aws_region}\"",
   ])
 
   windows_script = join("\n", [
+    "param(",
+    "  [Parameter(Mandatory = $true)][string]$ActivationId,",
+    "  [Parameter(Mandatory = $true)][string]$ActivationCode",
+    ")",
     "$ErrorActionPreference = 'Stop'",
+    # Windows PowerShell 5.1 on older Windows Server offers TLS 1.0/1.1 first; S3 requires TLS 1.2.
+    "[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12",
+    # A 32-bit host on 64-bit Windows reports x86 with the real architecture in PROCESSOR_ARCHITEW6432.
+    "$cpu = if ($env:PROCESSOR_ARCHITEW6432) { $env:PROCESSOR_ARCHITEW6432 } else { $env:PROCESSOR_ARCHITECTURE }",
+    # AWS publishes ssm-setup-cli for Windows as windows_amd64 only (SSM Agent supports 64-bit x86 Windows Server).
+    "if ($cpu -ne 'AMD64') { throw \"fleetpatch: SSM Agent has no Windows build for architecture $cpu\" }",
     "$dir = Join-Path $env:TEMP 'fleetpatch-ssm'",
     "New-Item -ItemType Directory -Force -Path $dir | Out-Null",
     "$cli = Join-Path $dir 'ssm-setup-cli.exe'",
-    "Invoke-WebRequest -UseBasicParsing -Uri '${local.base_url}/latest/windows_amd64/ssm-setup-cli.exe' -OutFile $cli",
-    "& $cli -register -activation-code '${var.activation_code}' -activation-id '${var.activation_id}' -region '${var.aws_region}'",
-    "$code = $LASTEXITCODE",
-    "Remove-Item -Recurse -Force $dir",
+    "try {",
+    "  Invoke-WebRequest -UseBasicParsing -Uri '${local.base_url}/latest/windows_amd64/ssm-setup-cli.exe' -OutFile $cli",
+    "  & $cli -register -activation-code $ActivationCode -activation-id $ActivationId -region '${var.aws_region}'",
+    "  $code = $LASTEXITCODE",
+    "} finally {",
+    "  Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue",
+    "}",
     "exit $code",
   ])
 }

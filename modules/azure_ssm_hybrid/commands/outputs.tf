@@ -1,23 +1,19 @@
 output "linux_script" {
-  description = "POSIX shell script that installs the SSM agent and registers the node (holds the activation code)."
+  description = "POSIX shell script for a Linux VM's managed Run Command: installs the SSM agent and registers the node with ACTIVATION_ID / ACTIVATION_CODE from its protected parameters (no secret in the script)."
   value       = local.linux_script
-  sensitive   = true
-}
-
-output "linux_script_base64" {
-  description = "The Linux script base64-encoded, for the CustomScript extension's protected `script` setting (run by /bin/sh; never on a command line)."
-  value       = base64encode(local.linux_script)
-  sensitive   = true
 }
 
 output "windows_script" {
-  description = "PowerShell script that installs the SSM agent and registers the node (holds the activation code)."
+  description = "PowerShell script for a Windows VM's managed Run Command: TLS 1.2, installs the SSM agent and registers the node with the -ActivationId / -ActivationCode protected parameters (no secret in the script)."
   value       = local.windows_script
-  sensitive   = true
 }
 
-output "windows_command" {
-  description = "commandToExecute for the Windows CustomScriptExtension: the script as a PowerShell -EncodedCommand (UTF-16LE base64)."
-  value       = "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ${textencodebase64(local.windows_script, "UTF-16LE")}"
-  sensitive   = true
+output "linux_parameter_names" {
+  description = "Names of the protected parameters the Linux script reads (environment variables): { id, code }."
+  value       = { id = "ACTIVATION_ID", code = "ACTIVATION_CODE" }
+}
+
+output "windows_parameter_names" {
+  description = "Names of the protected parameters the Windows script takes (script parameters): { id, code }."
+  value       = { id = "ActivationId", code = "ActivationCode" }
 }
