@@ -119,20 +119,6 @@ def refused(emu: Emulator, raw: str, **extra: Any) -> tuple[str, str, int]:
     )
 
 
-def test_the_managed_identity_token_is_exchanged_for_the_role(emu: Emulator) -> None:
-    credential = FakeManagedIdentity(TENANT, IDENTITY)
-    answer = exchange(emu, credential.get_token(f"{AUDIENCE}/.default").token)
-    assert answer["AssumedRoleUser"]["Arn"].endswith(f"assumed-role/{ROLE}/fleetpatch-tags-test")
-    session = boto3.Session(
-        aws_access_key_id=answer["Credentials"]["AccessKeyId"],
-        aws_secret_access_key=answer["Credentials"]["SecretAccessKey"],
-        aws_session_token=answer["Credentials"]["SessionToken"],
-        region_name=REGION,
-    )
-    caller = session.client("sts", endpoint_url=emu.endpoint).get_caller_identity()
-    assert caller["Arn"].endswith(f"assumed-role/{ROLE}/fleetpatch-tags-test")
-
-
 @pytest.mark.parametrize(
     ("changes", "code", "message", "status"),
     [
@@ -182,7 +168,9 @@ def test_a_role_that_does_not_trust_the_provider_is_refused(emu: Emulator) -> No
     assert code == "ValidationError"
 
 
-def test_the_session_may_only_set_the_one_tag_key(emu: Emulator) -> None:
+def test_the_token_is_exchanged_for_the_role_whose_session_may_only_set_the_one_tag_key(
+    emu: Emulator,
+) -> None:
     node_trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -211,13 +199,18 @@ def test_the_session_may_only_set_the_one_tag_key(emu: Emulator) -> None:
         },
     )
     node = body["instance_id"]
-    answer = exchange(emu, token())["Credentials"]
-    ssm = boto3.Session(
-        aws_access_key_id=answer["AccessKeyId"],
-        aws_secret_access_key=answer["SecretAccessKey"],
-        aws_session_token=answer["SessionToken"],
+    credential = FakeManagedIdentity(TENANT, IDENTITY)
+    answer = exchange(emu, credential.get_token(f"{AUDIENCE}/.default").token)
+    assert answer["AssumedRoleUser"]["Arn"].endswith(f"assumed-role/{ROLE}/fleetpatch-tags-test")
+    session = boto3.Session(
+        aws_access_key_id=answer["Credentials"]["AccessKeyId"],
+        aws_secret_access_key=answer["Credentials"]["SecretAccessKey"],
+        aws_session_token=answer["Credentials"]["SessionToken"],
         region_name=REGION,
-    ).client("ssm", endpoint_url=emu.endpoint)
+    )
+    caller = session.client("sts", endpoint_url=emu.endpoint).get_caller_identity()
+    assert caller["Arn"].endswith(f"assumed-role/{ROLE}/fleetpatch-tags-test")
+    ssm = session.client("ssm", endpoint_url=emu.endpoint)
     listed = ssm.describe_instance_information(
         Filters=[{"Key": "SourceTypes", "Values": ["Microsoft.Compute/virtualMachines"]}]
     )["InstanceInformationList"]
