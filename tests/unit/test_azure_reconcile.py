@@ -369,6 +369,10 @@ def test_the_daily_run_tags_the_vms_and_their_nodes_join_the_patch_groups(
             "FLEETPATCH_SSM_TAG_KEY": "PatchGroup",
         }
     )
+    dry = run(settings.with_dry_run(), FakeManagedIdentity(TENANT, IDENTITY), run_id="dry")
+    # web-1 has no PatchGroup in Azure yet: the dry run mirrors the value it would have added.
+    assert dry["ssm_sync"]["outcomes"]["would_correct"] == 2, dry["ssm_sync"]
+    assert ssm_tags(emu, web_node) == {}
     summary = run(settings, FakeManagedIdentity(TENANT, IDENTITY), run_id="day1")
     assert summary["outcomes"]["tagged"] == 1  # web-1 got PatchGroup=azure-linux in Azure
     sync = summary["ssm_sync"]
