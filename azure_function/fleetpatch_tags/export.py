@@ -4,11 +4,12 @@ A run for a day (the daily scheduled run: the Function's timer, the AWS-side sch
 Automation schedule) writes ``<prefix>/days/<YYYY-MM-DD>.jsonl`` and ``.csv``, each created only if
 absent (Put Blob with ``If-None-Match: *``), so one day has one export whichever scheduler fired or
 however often it retried (:func:`day_exported` lets a run skip a day already exported). Other runs
-(a manual HTTP call without a schedule time, ``force``, dry runs) write
+(a manual HTTP call without a schedule time, ``force``, dry runs, and a scheduled run that
+failed or listed only part of the VMs: it must not mark its day done) write
 ``<prefix>/runs/<stamp>-<run_id>.jsonl`` and ``.csv`` (never overwritten). Both then write
-``<prefix>/latest.jsonl`` and ``latest.csv`` (overwritten). A row is one VM:
-``subscription_id, resource_group, vm_name, vm_id, location, os_type, power_state, tags``; in
-CSV ``tags`` is a JSON object with sorted keys.
+``<prefix>/latest.jsonl`` and ``latest.csv`` (overwritten; not by a partial listing). A row is
+one VM: ``subscription_id, resource_group, vm_name, vm_id, location, os_type, power_state,
+tags``; in CSV ``tags`` is a JSON object with sorted keys.
 """
 
 from __future__ import annotations
@@ -130,8 +131,13 @@ def export_tags(
     started: datetime,
     *,
     day: date | None = None,
+    latest: bool = True,
 ) -> dict[str, Any]:
-    """Upload the run's JSON Lines and CSV objects, then the ``latest`` ones.
+    """Upload the run's JSON Lines and CSV objects, then the ``latest`` ones (if ``latest``).
+
+    ``day`` is given only for a run that is wholly ok (its export marks the day done);
+    ``latest=False`` for a partial inventory (a subscription listing failed), which must not
+    replace the last complete one.
 
     Calls Blob ``Put Blob`` up to four times (``upload_blob``): the run's (or ``day``'s) objects
     with ``overwrite=False`` (``If-None-Match: *``: a name clash fails instead of replacing an
@@ -153,9 +159,12 @@ def export_tags(
     uploads = [
         (names["jsonl"], jsonl, kinds["jsonl"], False),
         (names["csv"], csv_bytes, kinds["csv"], False),
-        (names["latest_jsonl"], jsonl, kinds["jsonl"], True),
-        (names["latest_csv"], csv_bytes, kinds["csv"], True),
     ]
+    if latest:
+        uploads += [
+            (names["latest_jsonl"], jsonl, kinds["jsonl"], True),
+            (names["latest_csv"], csv_bytes, kinds["csv"], True),
+        ]
     for index, (name, data, content_type, overwrite) in enumerate(uploads):
         try:
             container.upload_blob(

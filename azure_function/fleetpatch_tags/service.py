@@ -3,7 +3,10 @@
 The Function app (``function_app.py``) and the Automation runbook (``runbook/enforce_vm_tags.py``)
 only differ in where settings and the credential come from; both call :func:`run`.
 
-One run a day: a scheduled run passes its ``day`` (the UTC date it was scheduled for). A day whose
+One run a day: a scheduled run passes its ``day`` (the UTC date it was scheduled for). Only a run
+that is wholly ok (every VM, every subscription listing and the SSM reconciler) writes the day's
+export; a failed or partial run exports under its own name and leaves the day open, so a retry of
+the day (queue redelivery, EventBridge retry, a runbook re-run) runs again. A day whose
 export already exists is skipped (nothing listed, merged or written), so a second scheduler, an
 EventBridge retry of the same event or a re-run of the runbook the same day does nothing; two runs
 racing on one day both merge only missing tags (a merge of tags already present changes nothing)
@@ -84,7 +87,11 @@ def run(
     Returns:
         The summary (:meth:`RunSummary.as_dict`), also logged as one JSON line at INFO level
         (with at most :data:`LOGGED_ITEMS` VM ids per list). A skipped day returns (and logs)
-        ``{"run_id", "day_done": True, "day": "YYYY-MM-DD", "reason"}``.
+        ``{"run_id", "day_done": True, "day": "YYYY-MM-DD", "reason"}``. A run for ``day`` that
+        is not wholly ok (a VM, a subscription listing or the SSM reconciler failed) exports
+        under its own ``runs/`` name with ``export["day_open"] = "YYYY-MM-DD"``: the day is not
+        marked done, so the next trigger of the day (queue redelivery, EventBridge retry,
+        runbook re-run) runs it again. ``latest`` is not replaced when a listing failed.
         Calls Blob Get Blob Properties (``day`` only), Compute List All, the Tags merge PATCH
         and Blob Put Blob.
 
@@ -115,18 +122,37 @@ def run(
             LOG.info("tag enforcement summary %s", json.dumps(skipped, sort_keys=True))
             return skipped
     summary: RunSummary = enforce(settings, factory, rid)
+    # The SSM tag reconciler (NODES-PY): mirrors the patch-group tag onto the mi- nodes. It runs
+    # before the export: the day is recorded only when the whole run (tags and nodes) is ok.
+    sync_full: dict[str, Any] = {}
+    sync_logged: dict[str, Any] = {}
+    synced = add_ssm_sync(
+        sync_full, sync_logged, settings, credential, summary.results, rid, LOGGED_ITEMS
+    )
+    # A failed or partial run (a VM, a subscription listing or the reconciler failed) exports
+    # under its own name: the day stays open and the next trigger of the day runs it again.
+    day_complete = summary.ok and synced
     if target is not None:
         try:
             vms = [r.vm for r in summary.results]
-            summary.export = export_tags(target, vms, settings.export_prefix, rid, started, day=day)
+            summary.export = export_tags(
+                target,
+                vms,
+                settings.export_prefix,
+                rid,
+                started,
+                day=day if day_complete else None,
+                # ``latest`` is a whole inventory: not replaced by a partial listing.
+                latest=not summary.subscription_errors,
+            )
         except AzureError as exc:
             message = getattr(exc, "message", None) or str(exc)
             LOG.error("tag export failed: %s", message)
             summary.export = {"status": "failed", "error": message}
-    data = summary.as_dict()
-    logged = summary.as_dict(max_items=LOGGED_ITEMS)
-    # The SSM tag reconciler (NODES-PY): mirrors the patch-group tag onto the mi- nodes.
-    synced = add_ssm_sync(data, logged, settings, credential, summary.results, rid, LOGGED_ITEMS)
+        if day is not None and not day_complete:
+            summary.export["day_open"] = day.isoformat()
+    data = {**summary.as_dict(), **sync_full}
+    logged = {**summary.as_dict(max_items=LOGGED_ITEMS), **sync_logged}
     LOG.info("tag enforcement summary %s", json.dumps(logged, sort_keys=True))
     if not summary.ok or not synced:
         raise RunFailed(data)

@@ -17,12 +17,13 @@ import azure.functions as func
 import function_app
 import pytest
 from azure.core.exceptions import ResourceExistsError
+from fleetpatch_tags import service
 from fleetpatch_tags.config import load_settings
 from fleetpatch_tags.export import export_tags, object_names
-from fleetpatch_tags.service import run
+from fleetpatch_tags.service import RunFailed, run
 from pytest_httpserver import HTTPServer
 
-from tests.fake_arm import FakeArm, FakeCredential, start_server, vm_json
+from tests.fake_arm import FakeArm, FakeCredential, arm_error, start_server, vm_json
 
 SUB = "44444444-4444-4444-4444-444444444444"
 DAY = date(2026, 3, 1)
@@ -187,3 +188,66 @@ def test_eventbridge_retries_of_one_scheduled_event_are_one_day(
         out = Out()
         assert fns["enforce_tags_http"](http(bad), out).status_code == 400
         assert out.value is None
+
+
+def test_a_failed_run_leaves_the_day_open_for_its_retry(fake: FakeArm) -> None:
+    # vm2's merge is refused once (403: a role assignment not yet propagated on the first apply).
+    vm2 = fake.vms[SUB][1]["id"]
+    refused: tuple[int, dict[str, str], Any] = (
+        403,
+        {},
+        arm_error("AuthorizationFailed", "role assignment not yet propagated"),
+    )
+    fake.scripted[f"{vm2}/providers/Microsoft.Resources/tags/default"] = [refused]
+    container = Container()
+    settings = load_settings(env(fake))
+    with pytest.raises(RunFailed) as failed:
+        run(settings, FakeCredential(), container=container, day=DAY, now=lambda: STARTED)
+    export = failed.value.summary["export"]
+    assert export["day_open"] == "2026-03-01" and "day" not in export
+    assert all("/runs/" in o or "/latest." in o for o in export["objects"])
+    assert not [b for b in container.blobs if "/days/" in b]
+    # The retry of the day (queue redelivery, EventBridge retry, runbook re-run) runs again.
+    retry = run(settings, FakeCredential(), container=container, day=DAY)
+    assert "day_done" not in retry and retry["export"]["day"] == "2026-03-01"
+    assert retry["outcomes"]["tagged"] == 1  # vm2, refused the first time
+    assert run(settings, FakeCredential(), container=container, day=DAY)["day_done"] is True
+
+
+def test_a_partial_listing_is_not_the_days_export(fake: FakeArm) -> None:
+    other = "55555555-5555-5555-5555-555555555555"  # not found yet: its listing fails (404)
+    container = Container()
+    container.blobs["vm-tags/latest.jsonl"] = b"the last complete inventory"
+    settings = load_settings({**env(fake), "FLEETPATCH_SUBSCRIPTIONS": f"{SUB},{other}"})
+    with pytest.raises(RunFailed) as failed:
+        run(settings, FakeCredential(), container=container, day=DAY, now=lambda: STARTED)
+    assert other in failed.value.summary["subscription_errors"]
+    export = failed.value.summary["export"]
+    assert export["day_open"] == "2026-03-01"
+    assert [o.split("/")[1] for o in export["objects"]] == ["runs", "runs"]  # no days/, no latest
+    assert container.blobs["vm-tags/latest.jsonl"] == b"the last complete inventory"
+    fake.vms[other] = [vm_json(other, "rg", "vm3", "Windows", {"Owner": "x"})]
+    retry = run(settings, FakeCredential(), container=container, day=DAY)
+    assert retry["export"]["day"] == "2026-03-01" and retry["vms"] == 3
+    assert container.blobs["vm-tags/latest.jsonl"].count(b"\n") == 3
+
+
+def test_a_failed_reconciler_leaves_the_day_open(
+    fake: FakeArm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes = iter([False, True])
+
+    def reconciler(data: dict[str, Any], logged: dict[str, Any], *_: Any) -> bool:
+        ok = next(outcomes)
+        data["ssm_sync"] = logged["ssm_sync"] = {"status": "ok" if ok else "failed"}
+        return ok
+
+    monkeypatch.setattr(service, "add_ssm_sync", reconciler)
+    container = Container()
+    settings = load_settings(env(fake))
+    with pytest.raises(RunFailed) as failed:
+        run(settings, FakeCredential(), container=container, day=DAY)
+    assert failed.value.summary["ssm_sync"] == {"status": "failed"}
+    assert failed.value.summary["export"]["day_open"] == "2026-03-01"
+    retry = run(settings, FakeCredential(), container=container, day=DAY)
+    assert retry["export"]["day"] == "2026-03-01" and retry["ssm_sync"] == {"status": "ok"}
