@@ -39,8 +39,24 @@ resource "azurerm_virtual_machine_run_command" "ssm_agent" {
   tags = var.tags
 
   lifecycle {
-    # A rotated activation (new id/code) must not re-run the install on VMs already registered:
-    # only new VMs get the current activation. (ssm-setup-cli would keep the registration anyway.)
+    # A rotated activation (new id/code) must not update every run command: an update runs the
+    # script again, on every VM at each rotation (and fails on a deallocated VM). Only new VMs
+    # (and replaced run commands) get the current activation. tags and source are NOT ignored:
+    # their changes are rare and deliberate, and the re-run is harmless because the script exits
+    # 0 on a registered node before it downloads anything or uses the (possibly expired or
+    # deleted) activation from state (commands/main.tf). README: "Re-runs and rotation".
     ignore_changes = [protected_parameter]
+  }
+}
+
+# The install's outcome is in the run command's instance view (exit code, error message): a
+# failed registration (expired or deleted activation, registration limit reached) is reported
+# here as a warning at every plan, with the VM's key.
+check "ssm_agent_registration" {
+  assert {
+    condition = alltrue([
+      for k, r in azurerm_virtual_machine_run_command.ssm_agent : try(r.instance_view[0].exit_code == 0, true)
+    ])
+    error_message = "SSM agent install/registration failed on: ${join(", ", [for k, r in azurerm_virtual_machine_run_command.ssm_agent : "${k} (exit ${try(r.instance_view[0].exit_code, "?")}: ${try(r.instance_view[0].error_message, "")})" if !try(r.instance_view[0].exit_code == 0, true)])}. See the README (registration limit, expired activation): fix the activation, then terraform apply -replace on that VM's run command."
   }
 }

@@ -50,7 +50,7 @@ def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_terraform_test_of_the_commands_passes(module_copy: Path) -> None:
     out = terraform(module_copy, "test")
-    assert "5 passed, 0 failed" in out
+    assert "6 passed, 0 failed" in out
 
 
 def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path: Path) -> None:
@@ -81,3 +81,50 @@ def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path:
         in line
         for line in lines
     )
+
+
+def test_linux_script_on_a_registered_node_exits_0_without_download_or_activation(
+    module_copy: Path, tmp_path: Path
+) -> None:
+    """A re-run (the run command updated: tags, source) must not use a stale activation.
+
+    The rendered script is run with its registration-record path pointed into tmp_path and a
+    fake curl on PATH that records each call and fails: registered -> exit 0, curl never called;
+    not registered -> the download is attempted (and its failure fails the script).
+    """
+    var_args = [f"-var={k}={v}" for k, v in VARS.items()]
+    state = f"-state={tmp_path / 'terraform.tfstate'}"
+    terraform(module_copy, "apply", "-input=false", "-auto-approve", state, *var_args)
+    script = terraform(module_copy, "output", state, "-raw", "linux_script")
+    real = "/var/lib/amazon/ssm/Vault/Store/RegistrationKey"
+    assert script.count(real) == 1
+    record = tmp_path / "RegistrationKey"
+    script = script.replace(real, str(record))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "curl.calls"
+    (bin_dir / "curl").write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexit 22\n')
+    (bin_dir / "curl").chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "ACTIVATION_ID": "00000000-0000-4000-8000-000000000000",
+        "ACTIVATION_CODE": "expiredexpiredexpired",
+    }
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", "-c", script], capture_output=True, text=True, check=False, env=env
+        )
+
+    # The agent's vault record as agent/managedInstances/registration writes it (json.Marshal).
+    record.write_text('{"instanceID":"mi-0123456789abcdef0","region":"us-west-2","privateKey":"x"}')
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert "already registered as mi-0123456789abcdef0" in done.stdout
+    assert not calls.exists()
+
+    # A record without an instance id (e.g. cleared with -register -clear) is not a registration.
+    record.write_text("{}")
+    fresh = run()
+    assert fresh.returncode != 0
+    assert "ssm-setup-cli" in calls.read_text()

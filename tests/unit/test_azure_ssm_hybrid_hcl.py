@@ -50,6 +50,17 @@ def test_rotated_activation_does_not_rerun_on_registered_vms() -> None:
     assert run["lifecycle"][0]["ignore_changes"] == ["protected_parameter"]
 
 
+def test_failed_registration_is_reported_from_the_instance_view() -> None:
+    # A registration that fails (registration limit reached, expired or deleted activation)
+    # must surface at plan, per VM, from the run command's instance view exit code.
+    checks = load_dir(MODULE).get("check", [])
+    names = [name for entry in checks for name in entry]
+    assert '"ssm_agent_registration"' in names or "ssm_agent_registration" in names
+    text = (MODULE / "main.tf").read_text()
+    assert "r.instance_view[0].exit_code == 0" in text
+    assert "r.instance_view[0].error_message" in text
+
+
 def test_every_vm_patch_group_must_have_an_activation() -> None:
     variables = blocks(load_dir(MODULE), "variable")
     conditions = [v["condition"] for v in variables["virtual_machines"]["validation"]]

@@ -9,13 +9,32 @@
 # registers it; flags per its source (aws/amazon-ssm-agent agent/setupcli/setupcli.go): -register,
 # -activation-code, -activation-id, -region, -override, -version, -manifest-url, -downgrade,
 # -skip-signature-validation. Without -override an already registered agent is NOT registered
-# again (the node keeps its mi- id): re-running the command is safe.
+# again (the node keeps its mi- id; setupcli.go registerOnPrem).
+#
+# Idempotent before any download: a managed Run Command runs its script again whenever the
+# resource is updated (tags, source), with the protected parameters it was created with, whose
+# activation may have expired or been deleted by rotation since. So each script first looks for
+# the agent's own registration record and exits 0 without downloading anything or using the
+# activation when the node is registered. The agent keeps it in its file vault:
+# <DefaultDataStorePath>/Vault/Store/RegistrationKey, JSON {"instanceID":"mi-...","region":...}
+# (aws/amazon-ssm-agent agent/managedInstances/vault/fsvault/fsvault.go,
+# agent/managedInstances/registration/instance_info.go, agent/appconfig/constants_*.go:
+# DefaultDataStorePath /var/lib/amazon/ssm/ on Linux, %ProgramData%\Amazon\SSM\InstanceData\ on
+# Windows). ssm-setup-cli reads the same record to decide "already registered".
 locals {
   base_url = coalesce(var.ssm_download_base_url, "https://amazon-ssm-${var.aws_region}.s3.${var.aws_region}.amazonaws.com")
+
+  linux_registration_file   = "/var/lib/amazon/ssm/Vault/Store/RegistrationKey"
+  windows_registration_file = "Amazon\\SSM\\InstanceData\\Vault\\Store\\RegistrationKey"
 
   linux_script = join("\n", [
     "#!/bin/sh",
     "set -eu",
+    "reg='${local.linux_registration_file}'",
+    "if [ -s \"$reg\" ] && mi=$(grep -Eo '\"instanceID\" *: *\"mi-[0-9a-f]{17}\"' \"$reg\" | grep -Eo 'mi-[0-9a-f]{17}'); then",
+    "  echo \"fleetpatch: SSM agent already registered as $mi; activation not used, nothing changed\"",
+    "  exit 0",
+    "fi",
     ": \"$${ACTIVATION_ID:?protected parameter ACTIVATION_ID missing}\"",
     ": \"$${ACTIVATION_CODE:?protected parameter ACTIVATION_CODE missing}\"",
     # AWS publishes linux_amd64 and linux_arm64 builds of ssm-setup-cli.
@@ -37,6 +56,11 @@ locals {
     "  [Parameter(Mandatory = $true)][string]$ActivationCode",
     ")",
     "$ErrorActionPreference = 'Stop'",
+    "$reg = Join-Path $env:ProgramData '${local.windows_registration_file}'",
+    "if ((Test-Path -LiteralPath $reg) -and ((Get-Content -Raw -LiteralPath $reg) -match '\"instanceID\"\\s*:\\s*\"(mi-[0-9a-f]{17})\"')) {",
+    "  Write-Output \"fleetpatch: SSM agent already registered as $($Matches[1]); activation not used, nothing changed\"",
+    "  exit 0",
+    "}",
     # Windows PowerShell 5.1 on older Windows Server offers TLS 1.0/1.1 first; S3 requires TLS 1.2.
     "[Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12",
     # A 32-bit host on 64-bit Windows reports x86 with the real architecture in PROCESSOR_ARCHITEW6432.

@@ -17,3 +17,8 @@ output "windows_parameter_names" {
   description = "Names of the protected parameters the Windows script takes (script parameters): { id, code }."
   value       = { id = "ActivationId", code = "ActivationCode" }
 }
+
+output "registration_files" {
+  description = "Where each script looks for the SSM agent's registration record (the agent's vault, JSON with instanceID): { linux = absolute path, windows = path under %ProgramData% }. A registered node makes the script exit 0 without using the activation."
+  value       = { linux = local.linux_registration_file, windows = local.windows_registration_file }
+}

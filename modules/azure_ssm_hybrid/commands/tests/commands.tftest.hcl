@@ -48,6 +48,23 @@ run "windows_script_forces_tls12_checks_the_architecture_and_passes_the_exit_cod
   }
 }
 
+run "registered_nodes_exit_before_any_download_or_activation_use" {
+  command = plan
+
+  assert {
+    condition     = can(regex("^#!/bin/sh\nset -eu\nreg='/var/lib/amazon/ssm/Vault/Store/RegistrationKey'\nif \\[ -s \"\\$reg\" \\] && mi=[^\n]*mi-\\[0-9a-f\\]\\{17\\}[^\n]*\n[^\n]*\n  exit 0\nfi\n: \"\\$\\{ACTIVATION_ID", output.linux_script))
+    error_message = "the Linux script exits 0 on the agent's registration record before it needs the activation or downloads"
+  }
+  assert {
+    condition     = strcontains(output.windows_script, "$reg = Join-Path $env:ProgramData 'Amazon\\SSM\\InstanceData\\Vault\\Store\\RegistrationKey'") && length(split("exit 0", output.windows_script)) == 2 && length(split("Invoke-WebRequest", split("exit 0", output.windows_script)[0])) == 1
+    error_message = "the Windows script exits 0 on the registration record, before the download"
+  }
+  assert {
+    condition     = output.registration_files.linux == "/var/lib/amazon/ssm/Vault/Store/RegistrationKey"
+    error_message = "the agent's vault record (DefaultDataStorePath/Vault/Store/RegistrationKey)"
+  }
+}
+
 run "a_mirror_replaces_the_aws_bucket" {
   command = plan
 
