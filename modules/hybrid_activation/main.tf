@@ -64,7 +64,7 @@ locals {
     for g, cfg in var.patch_groups : g => {
       registration_limit = cfg.registration_limit
       description        = coalesce(cfg.description, "fleetpatch: hybrid managed nodes of patch group ${g}")
-      tags               = merge(var.tags, { (var.patch_group_tag_key) = g })
+      tags               = merge(var.tags, cfg.tags, { (var.patch_group_tag_key) = g })
     }
     } : {
     default = {

@@ -41,8 +41,9 @@ variable "patch_groups" {
   type = map(object({
     registration_limit = optional(number, 100)
     description        = optional(string)
+    tags               = optional(map(string), {})
   }))
-  description = "One hybrid activation per patch group, key = patch group (the value of the patch_group_tag_key tag the activation gives every node registering with it). Empty (default): one untagged activation, as in earlier versions, with registration_limit and description."
+  description = "One hybrid activation per patch group, key = patch group (the value of the patch_group_tag_key tag the activation gives every node registering with it). tags: further tags of that activation, and so of its nodes, e.g. { \"fleetpatch:source\" = \"azure\" } on the Azure groups, the marker modules/ssm_tag_sync_role's role requires (aws:ResourceTag) before it reads or tags a node. Empty (default): one untagged activation, as in earlier versions, with registration_limit and description."
   default     = {}
 
   validation {
@@ -61,6 +62,13 @@ variable "patch_groups" {
   validation {
     condition     = alltrue([for g in values(var.patch_groups) : g.description == null ? true : length(g.description) <= 256])
     error_message = "each patch group's description must be at most 256 characters."
+  }
+
+  validation {
+    # SSM tags: keys 1-128 characters not starting with aws:, values at most 256; the patch group
+    # key is set by the module. CreateActivation: at most 50 tags per resource (AddTagsToResource).
+    condition     = alltrue([for g in values(var.patch_groups) : alltrue([for k, v in g.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:") && !contains(["patchgroup", "patch group"], lower(k))])])
+    error_message = "patch_groups tags keys must be 1-128 characters, not aws:-prefixed and not a patch group key (the module sets that one), values at most 256 characters."
   }
 }
 

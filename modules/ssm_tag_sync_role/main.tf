@@ -1,5 +1,6 @@
 data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
 
 locals {
   partition  = data.aws_partition.current.partition
@@ -18,7 +19,18 @@ locals {
   # Written here (not taken from the resource) so the policies can be rendered and tested at plan.
   oidc_provider_arn = "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.issuer_key}"
 
-  managed_instance_arn = "arn:${local.partition}:ssm:*:${local.account_id}:managed-instance/*"
+  # Only the Regions the reconciler works in (default: the provider's), never ssm:*.
+  regions               = var.regions == null ? [data.aws_region.current.name] : var.regions
+  managed_instance_arns = [for r in local.regions : "arn:${local.partition}:ssm:${r}:${local.account_id}:managed-instance/*"]
+
+  # Only nodes that registered through an Azure activation: those activations carry the marker
+  # tag (modules/hybrid_activation patch_groups[*].tags), and SSM applies an activation's tags to
+  # every node that registers with it (CreateActivation, Tags). managed-instance supports the
+  # aws:ResourceTag/${TagKey} condition key (Service Authorization Reference, "Actions, resources,
+  # and condition keys for AWS Systems Manager", resource type managed-instance:
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html).
+  # On-premises nodes of other activations (no marker) cannot be read or tagged.
+  source_condition = { StringEquals = { "aws:ResourceTag/${var.source_tag.key}" = var.source_tag.value } }
 
   # Trust: only tokens from this tenant's issuer, for this audience, whose subject is one of the
   # given managed identities (their object ids, lower-case as Entra writes them).
@@ -55,19 +67,21 @@ locals {
         Resource = "*"
       },
       {
-        Sid      = "ReadManagedInstanceTags"
-        Effect   = "Allow"
-        Action   = "ssm:ListTagsForResource"
-        Resource = local.managed_instance_arn
+        Sid       = "ReadManagedInstanceTags"
+        Effect    = "Allow"
+        Action    = "ssm:ListTagsForResource"
+        Resource  = local.managed_instance_arns
+        Condition = local.source_condition
       },
       {
         Sid      = "SetTheOneTagKeyOnManagedInstances"
         Effect   = "Allow"
         Action   = "ssm:AddTagsToResource"
-        Resource = local.managed_instance_arn
+        Resource = local.managed_instance_arns
         Condition = {
           "ForAllValues:StringEquals" = { "aws:TagKeys" = [var.tag_key] }
           Null                        = { "aws:TagKeys" = "false" }
+          StringEquals                = local.source_condition.StringEquals
         }
       },
     ]

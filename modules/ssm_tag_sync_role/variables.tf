@@ -110,3 +110,34 @@ variable "tags" {
     error_message = "tags keys must be 1-128 characters not starting with aws:, values at most 256 characters."
   }
 }
+
+variable "regions" {
+  type        = list(string)
+  description = "AWS Regions the reconciler reads and tags managed nodes in (where the Azure VMs' activations are); the policy names only these. null (default): the provider's Region."
+  default     = null
+
+  validation {
+    condition     = var.regions == null || try(length(var.regions) > 0 && alltrue([for r in var.regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", r))]), false)
+    error_message = "regions must be null or a non-empty list of AWS Region codes such as us-west-2."
+  }
+}
+
+variable "source_tag" {
+  type = object({
+    key   = string
+    value = string
+  })
+  description = "Marker tag that the Azure VMs' hybrid activations carry (and so their nodes: SSM applies activation tags at registration). The role may read and tag only managed nodes with this tag (aws:ResourceTag condition); it can never set it (aws:TagKeys allows only tag_key)."
+  default     = { key = "fleetpatch:source", value = "azure" }
+
+  validation {
+    # SSM Tag rules: key 1-128, value 0-256, letters, digits, spaces and _.:/=+-@, no aws: prefix.
+    condition     = length(var.source_tag.key) >= 1 && length(var.source_tag.key) <= 128 && length(var.source_tag.value) <= 256 && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+$", var.source_tag.key)) && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$", var.source_tag.value)) && !startswith(lower(var.source_tag.key), "aws:")
+    error_message = "source_tag key must be 1-128 and value at most 256 letters, digits, spaces and _.:/=+-@, the key not starting with aws: (SSM tag rules)."
+  }
+
+  validation {
+    condition     = var.source_tag.key != var.tag_key
+    error_message = "source_tag.key must differ from tag_key: the reconciler must not be able to set the marker that scopes it."
+  }
+}

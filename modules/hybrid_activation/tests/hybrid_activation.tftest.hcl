@@ -170,13 +170,14 @@ run "one_tagged_activation_per_patch_group_with_rotation" {
   variables {
     expiration_date = null
     patch_groups = {
-      azure-linux   = { registration_limit = 500 }
+      azure-linux   = { registration_limit = 500, tags = { "fleetpatch:source" = "azure" } }
       azure-windows = { description = "Windows VMs" }
+      onprem        = {}
     }
   }
 
   assert {
-    condition     = keys(aws_ssm_activation.this) == ["azure-linux", "azure-windows"]
+    condition     = keys(aws_ssm_activation.this) == ["azure-linux", "azure-windows", "onprem"]
     error_message = "one activation per patch group, no default one"
   }
   assert {
@@ -186,6 +187,10 @@ run "one_tagged_activation_per_patch_group_with_rotation" {
   assert {
     condition     = aws_ssm_activation.this["azure-linux"].tags["Environment"] == "test"
     error_message = "the common tags are kept"
+  }
+  assert {
+    condition     = aws_ssm_activation.this["azure-linux"].tags["fleetpatch:source"] == "azure" && !contains(keys(aws_ssm_activation.this["onprem"].tags), "fleetpatch:source")
+    error_message = "a group's own tags (the Azure marker ssm_tag_sync_role requires) are on its activation only"
   }
   assert {
     condition     = aws_ssm_activation.this["azure-linux"].registration_limit == 500 && aws_ssm_activation.this["azure-windows"].registration_limit == 100
@@ -208,6 +213,14 @@ run "one_tagged_activation_per_patch_group_with_rotation" {
     condition     = output.activation_id == null && output.activation_codes["azure-linux"] == "AbCdEfGhIjKlMnOpQrSt+/=="
     error_message = "several activations: codes per group, no single activation_id"
   }
+}
+
+run "rejects_group_tags_that_override_the_patch_group_key" {
+  command = plan
+  variables {
+    patch_groups = { azure-linux = { tags = { PatchGroup = "other" } } }
+  }
+  expect_failures = [var.patch_groups]
 }
 
 run "the_expiry_is_kept_until_the_rotation_period_changes" {

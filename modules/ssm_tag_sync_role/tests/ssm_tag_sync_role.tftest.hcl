@@ -9,6 +9,11 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
   mock_data "aws_caller_identity" {
     defaults = {
       account_id = "333333333333"
@@ -74,8 +79,12 @@ run "policy_allows_only_listing_and_the_one_tag_key" {
     error_message = "exactly DescribeInstanceInformation, ListTagsForResource and AddTagsToResource (no RemoveTagsFromResource)"
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.tag_sync.policy).Statement : s.Effect == "Allow" && (s.Action == "ssm:DescribeInstanceInformation" ? s.Resource == "*" : s.Resource == "arn:aws:ssm:*:333333333333:managed-instance/*")])
-    error_message = "tag actions are limited to this account's managed instances"
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.tag_sync.policy).Statement : s.Effect == "Allow" && (s.Action == "ssm:DescribeInstanceInformation" ? s.Resource == "*" : s.Resource == ["arn:aws:ssm:us-east-1:333333333333:managed-instance/*"])])
+    error_message = "tag actions are limited to this account's managed instances in the provider's Region (never ssm:*)"
+  }
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.tag_sync.policy).Statement : s.Action == "ssm:DescribeInstanceInformation" ? !can(s.Condition) : s.Condition.StringEquals["aws:ResourceTag/fleetpatch:source"] == "azure"])
+    error_message = "ListTagsForResource and AddTagsToResource only on nodes carrying the Azure activations' marker tag"
   }
   assert {
     condition     = jsondecode(aws_iam_role_policy.tag_sync.policy).Statement[2].Condition["ForAllValues:StringEquals"]["aws:TagKeys"] == ["PatchGroup"]
@@ -112,6 +121,40 @@ run "v2_tokens_use_the_v2_issuer_and_a_custom_audience" {
     condition     = jsondecode(aws_iam_role_policy.tag_sync.policy).Statement[2].Condition["ForAllValues:StringEquals"]["aws:TagKeys"] == ["Patch Group"]
     error_message = "the tag key is used with its exact (case-sensitive) spelling"
   }
+}
+
+run "regions_and_marker_are_pinned_as_given" {
+  command = plan
+
+  variables {
+    regions    = ["eu-west-1", "eu-central-1"]
+    source_tag = { key = "origin", value = "azure-prod" }
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.tag_sync.policy).Statement[2].Resource == ["arn:aws:ssm:eu-west-1:333333333333:managed-instance/*", "arn:aws:ssm:eu-central-1:333333333333:managed-instance/*"]
+    error_message = "one managed-instance ARN per reconciler Region"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.tag_sync.policy).Statement[1].Condition.StringEquals == { "aws:ResourceTag/origin" = "azure-prod" } && jsondecode(aws_iam_role_policy.tag_sync.policy).Statement[2].Condition.StringEquals == { "aws:ResourceTag/origin" = "azure-prod" }
+    error_message = "the marker tag condition follows source_tag"
+  }
+}
+
+run "rejects_marker_equal_to_the_writable_key" {
+  command = plan
+  variables {
+    source_tag = { key = "PatchGroup", value = "azure" }
+  }
+  expect_failures = [var.source_tag]
+}
+
+run "rejects_bad_region" {
+  command = plan
+  variables {
+    regions = ["*"]
+  }
+  expect_failures = [var.regions]
 }
 
 run "rejects_bad_name_prefix" {
