@@ -62,6 +62,8 @@ class VmRecord:
         unique_id: ``properties.vmId``, the VM's unique id (a GUID, kept across restarts; what
             an SSM hybrid node registered with the Azure provider option records as its
             ``SourceId``), or ``None`` when the listing does not carry it.
+        computer_name: ``properties.osProfile.computerName``, the VM's host name (List All's
+            full view; absent for a VM attached from a specialized disk), or ``None``.
     """
 
     id: str
@@ -73,6 +75,7 @@ class VmRecord:
     power_state: str | None
     tags: Mapping[str, str] = field(default_factory=dict)
     unique_id: str | None = None
+    computer_name: str | None = None
 
 
 class TagsClient(Protocol):
@@ -425,6 +428,7 @@ def vm_record(vm: Mapping[str, Any]) -> VmRecord:
         power_state=power_state,
         tags=tags,
         unique_id=str(props["vmId"]) if props.get("vmId") else None,
+        computer_name=str((props.get("osProfile") or {}).get("computerName") or "") or None,
     )
 
 

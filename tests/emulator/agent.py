@@ -888,6 +888,7 @@ def register_hybrid(
     name: str | None = None,
     platform: str = "Linux",
     source_id: str | None = None,
+    computer_name: str | None = None,
 ) -> str:
     """Register a server or VM with a hybrid activation, as ``amazon-ssm-agent -register`` does.
 
@@ -903,6 +904,10 @@ def register_hybrid(
         platform: ``"Linux"`` or ``"Windows"``.
         source_id: an Azure VM's id (``vmId``, the pattern ``^[a-zA-Z0-9:_-]*$``): the node is
             reported with SourceType ``Microsoft.Compute/virtualMachines``.
+        computer_name: the host's name as the agent reports it, DescribeInstanceInformation's
+            ``ComputerName`` ("The fully qualified host name of the managed node", 1-255
+            characters, https://docs.aws.amazon.com/systems-manager/latest/APIReference/
+            API_InstanceInformation.html); default: ``name`` or ``hybrid-<n>``.
 
     Returns:
         The managed node id, ``mi-`` and 17 hex digits.
@@ -922,6 +927,10 @@ def register_hybrid(
         or any(not (c.isalnum() or c in ":_-") for c in source_id)
     ):
         raise ControlError(f"source_id {source_id!r} does not match ^[a-zA-Z0-9:_-]*$")
+    if computer_name is not None and (
+        not isinstance(computer_name, str) or not 1 <= len(computer_name) <= 255
+    ):
+        raise ControlError(f"computer_name must be 1-255 characters, got {computer_name!r}")
     with _LOCK:
         activations = extension_state(account_id, region).activations
         activation = activations.get(activation_id)
@@ -949,7 +958,7 @@ def register_hybrid(
             source_id=source_id,
             registered_at=_now(),
             registered_time=time.time(),
-            computer_name=(name or f"hybrid-{number}").replace(" ", "-")[:255],
+            computer_name=computer_name or (name or f"hybrid-{number}").replace(" ", "-")[:255],
             ip_address=f"172.16.{number // 250}.{number % 250 + 4}",
         )
         _state(account_id, region).hybrid[node_id] = node
@@ -1106,6 +1115,7 @@ def _register_hybrid_endpoint(body: Json) -> Json:
         name=body.get("name"),
         platform=body.get("platform", "Linux"),
         source_id=body.get("source_id"),
+        computer_name=body.get("computer_name"),
     )
     return {"instance_id": node_id}
 

@@ -168,8 +168,22 @@ def activation(emu: Emulator, group: str | None) -> dict[str, str]:
     return {"activation_id": answer["ActivationId"], "activation_code": answer["ActivationCode"]}
 
 
-def register(emu: Emulator, through: dict[str, str], source_id: str) -> str:
-    body = {"account_id": ACCOUNT, "region": REGION, **through, "source_id": source_id}
+def register(
+    emu: Emulator,
+    through: dict[str, str],
+    source_id: str | None = None,
+    *,
+    computer_name: str | None = None,
+    platform: str = "Linux",
+) -> str:
+    """Register a hybrid node: with ``source_id`` as SSM records an Azure VM, without it as the
+    plain ``-register`` flags do (its own source), reporting ``computer_name``."""
+    body: dict[str, Any] = {"account_id": ACCOUNT, "region": REGION, **through}
+    body["platform"] = platform
+    if source_id is not None:
+        body["source_id"] = source_id
+    if computer_name is not None:
+        body["computer_name"] = computer_name
     request = urllib.request.Request(
         f"{emu.endpoint}/fleetpatch/agent/register-hybrid",
         data=json.dumps(body).encode(),
@@ -180,18 +194,26 @@ def register(emu: Emulator, through: dict[str, str], source_id: str) -> str:
     return node
 
 
-def vm(name: str, tags: dict[str, str]) -> VmRecord:
-    data = vm_json(SUB, "rg-app", name, "Linux", tags)
+def vm(
+    name: str,
+    tags: dict[str, str],
+    *,
+    computer_name: str | None = None,
+    os_type: str = "Linux",
+    group: str = "rg-app",
+) -> VmRecord:
+    data = vm_json(SUB, group, name, os_type, tags)
     return VmRecord(
         id=data["id"],
         subscription_id=SUB,
-        resource_group="rg-app",
+        resource_group=group,
         name=name,
         location="westeurope",
-        os_type="Linux",
+        os_type=os_type,
         power_state=None,
         tags=tags,
         unique_id=data["properties"]["vmId"],
+        computer_name=computer_name,
     )
 
 
@@ -269,8 +291,18 @@ def test_the_azure_tag_is_mirrored_onto_each_vms_node_drift_corrected_nothing_re
             "azure": "azure-linux",
             "ssm": "azure-windows",
             "corrected": True,
+            "match": "source_id",
         }
     ]
+    assert summary["matches"] == {"source_id": 5, "computer_name": 0}
+    assert summary["warning_counts"] == {
+        "vms_without_node": 1,
+        "ambiguous": 0,
+        "invalid_value": 1,
+        "no_azure_value": 1,
+        "duplicate_nodes": 0,
+    }
+    assert summary["warnings"] == 3
     assert summary["vms_without_node"] == [no_node.id]
     assert summary["nodes_without_vm"] == [nodes["stray"]]
     assert summary["no_azure_value"] == [nodes["bare"]]
@@ -288,6 +320,141 @@ def test_the_azure_tag_is_mirrored_onto_each_vms_node_drift_corrected_nothing_re
     assert "ListTagsForResource" not in again["calls"]
 
 
+def test_nodes_registered_as_plain_hybrid_nodes_are_matched_by_computer_name_unless_ambiguous(
+    emu: Emulator,
+) -> None:
+    """What modules/azure_ssm_hybrid installs registers with the plain hybrid flags: the node is
+    its own source, so only its ComputerName links it to the VM's osProfile.computerName."""
+    plain = activation(emu, None)
+    linux = activation(emu, "azure-linux")
+    by_id = vm("web-1", {"PatchGroup": "azure-linux"}, computer_name="web-1")
+    by_name = vm("web-2", {"PatchGroup": "azure-linux"}, computer_name="Web-2")
+    twin_a = vm("app", {"PatchGroup": "azure-linux"}, computer_name="app", group="rg-a")
+    twin_b = vm("app", {"PatchGroup": "azure-linux"}, computer_name="app", group="rg-b")
+    reimaged = vm("db-1", {"PatchGroup": "azure-linux"}, computer_name="db-1")
+    windows = vm("win-1", {"PatchGroup": "azure-windows"}, computer_name="win-1", os_type="Windows")
+    nameless = vm("old-1", {"PatchGroup": "azure-linux"})  # attached from a specialized disk
+    nodes = {
+        "by_id": register(emu, linux, str(by_id.unique_id), computer_name="web-1"),
+        # Azure's default host suffix, upper case: the first DNS label, case-insensitively.
+        "by_name": register(emu, plain, computer_name="WEB-2.h4x.ax.internal.cloudapp.net"),
+        "twin": register(emu, plain, computer_name="app"),
+        "db_old": register(emu, plain, computer_name="db-1"),
+        "db_new": register(emu, plain, computer_name="db-1.corp.example"),
+        "win": register(emu, plain, computer_name="win-1"),  # a Linux node named like it
+        "onprem": register(emu, plain, computer_name="old-2"),
+    }
+    vms = [by_id, by_name, twin_a, twin_b, reimaged, windows, nameless]
+
+    summary = sync_ssm_tags(settings_for(), FakeManagedIdentity(TENANT, IDENTITY), vms, "run1")
+
+    assert summary is not None
+    assert summary["ok"] is True, summary
+    assert sorted((m["vm"], m["match"], m["outcome"]) for m in summary["matched"]) == sorted(
+        [(by_id.id, "source_id", "in_sync"), (by_name.id, "computer_name", "corrected")]
+    )
+    assert summary["matches"] == {"source_id": 1, "computer_name": 1}
+    assert ssm_tags(emu, nodes["by_name"]) == {"PatchGroup": "azure-linux"}
+    ambiguous = {a["computer_name"]: a for a in summary["ambiguous"]}
+    assert sorted(ambiguous) == ["app", "db-1", "win-1"]
+    assert ambiguous["app"]["vms"] == sorted([twin_a.id, twin_b.id])
+    assert ambiguous["app"]["nodes"] == [nodes["twin"]]
+    assert ambiguous["db-1"]["nodes"] == sorted([nodes["db_old"], nodes["db_new"]])
+    assert "Windows" in ambiguous["win-1"]["reason"]
+    for key in ("twin", "db_old", "db_new", "win", "onprem"):
+        assert ssm_tags(emu, nodes[key]) == {}, key  # nothing tagged on a guess
+    assert summary["vms_without_node"] == [nameless.id]
+    assert summary["hybrid_nodes_unmatched"] == [nodes["onprem"]]
+    assert summary["warning_counts"]["ambiguous"] == 3
+    assert summary["warnings"] == 4  # 3 ambiguous names + the VM without a node
+
+
+def test_vms_and_hybrid_nodes_that_nothing_links_fail_the_run(emu: Emulator) -> None:
+    """Zero matches while unmatched hybrid nodes exist is a matching that cannot work here
+    (how the agents registered), not "no agent installed": the step fails, saying so."""
+    vms = [vm("web-1", {"PatchGroup": "azure-linux"}), vm("web-2", {"PatchGroup": "x"})]
+    credential = FakeManagedIdentity(TENANT, IDENTITY)
+    nothing = sync_ssm_tags(settings_for(), credential, vms, "run0")
+    assert nothing is not None
+    assert nothing["ok"] is True  # no hybrid node at all: the agents are not installed yet
+    assert nothing["warnings"] == 2
+    node = register(emu, activation(emu, None), computer_name="web-1-old")
+    summary = sync_ssm_tags(settings_for(), credential, vms, "run1")
+    assert summary is not None
+    assert summary["status"] == "failed"
+    assert summary["ok"] is False
+    assert "no managed node matched any of the 2 Azure VMs" in summary["error"]
+    assert summary["hybrid_nodes_unmatched"] == [node]
+    assert summary["vms_without_node"] == sorted(v.id for v in vms)
+    assert summary["warnings"] == 2
+
+
+class _RecordingIdentity(FakeManagedIdentity):
+    """The fake managed identity, keeping every token it handed out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tokens: list[str] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        token = super().get_token(*scopes, **kwargs)
+        self.tokens.append(token.token)
+        return token
+
+
+@pytest.mark.parametrize(
+    ("version", "extra", "iss", "aud", "refusal"),
+    [
+        # A v2.0 token against modules/ssm_tag_sync_role's v1 provider URL.
+        (
+            "v2",
+            {},
+            f"https://login.microsoftonline.com/{TENANT}/v2.0",
+            AUDIENCE,
+            "No OpenIDConnect provider found",
+        ),
+        (
+            "v1",
+            {"FLEETPATCH_SSM_TOKEN_AUDIENCE": "api://fleetpatch-aws"},
+            f"https://sts.windows.net/{TENANT}/",
+            "api://fleetpatch-aws",
+            "Incorrect token audience",
+        ),
+    ],
+)
+def test_a_token_the_provider_refuses_is_reported_with_its_iss_and_aud_never_the_token(  # noqa: PLR0917 - parametrized
+    emu: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    version: str,
+    extra: dict[str, str],
+    iss: str,
+    aud: str,
+    refusal: str,
+) -> None:
+    web = vm("web-1", {"PatchGroup": "azure-windows"})
+    node = register(emu, activation(emu, "azure-linux"), str(web.unique_id))
+    identity = _RecordingIdentity(TENANT, IDENTITY, version=version)
+    caplog.set_level("DEBUG", logger="fleetpatch_tags")
+    summary = sync_ssm_tags(settings_for(**extra), identity, [web], "run1")
+    assert summary is not None
+    assert summary["status"] == "failed"
+    assert "InvalidIdentityToken" in summary["error"]
+    assert refusal in summary["error"]
+    assert f"iss={iss!r}" in summary["error"]
+    assert f"aud={aud!r}" in summary["error"]
+    assert identity.tokens
+    # The reconciler's own log (botocore's DEBUG log of the request body is botocore's).
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("fleetpatch_tags")]
+    assert logged
+    text = json.dumps(summary) + "\n".join(logged)
+    for token in identity.tokens:
+        assert token not in text
+        header, payload, _ = token.split(".")  # (the fake's signature is 2 characters)
+        assert header not in text
+        assert payload[:24] not in text  # no part of the claims' encoding
+    assert ssm_tags(emu, node) == {"PatchGroup": "azure-linux"}
+
+
 def test_a_token_the_role_does_not_trust_fails_the_step_and_changes_nothing(
     emu: Emulator,
 ) -> None:
@@ -298,6 +465,7 @@ def test_a_token_the_role_does_not_trust_fails_the_step_and_changes_nothing(
     assert summary is not None
     assert summary["status"] == "failed"
     assert "AccessDenied" in summary["error"]
+    assert "sub='5d1e0c7a-1111-4222-8333-944455556666'" in summary["error"]
     assert ssm_tags(emu, node) == {"PatchGroup": "azure-linux"}
 
 
@@ -351,9 +519,12 @@ def test_the_daily_run_tags_the_vms_and_their_nodes_join_the_patch_groups(
     _, fake = arm
     linux = vm_json(SUB, "rg-app", "web-1", "Linux", {"Owner": "team"})
     windows = vm_json(SUB, "rg-sql", "sql-1", "Windows", {"patchgroup": "azure-linux"})
+    # List All's full view carries osProfile.computerName (not modelled by vm_json).
+    linux["properties"]["osProfile"] = {"computerName": "web-1", "adminUsername": "azureuser"}
     fake.vms[SUB] = [linux, windows]
     plain = activation(emu, None)
-    web_node = register(emu, plain, linux["properties"]["vmId"])
+    # web-1's agent registered with the plain hybrid flags (what azure_ssm_hybrid runs).
+    web_node = register(emu, plain, computer_name="web-1.h4x.ax.internal.cloudapp.net")
     sql_node = register(emu, activation(emu, "azure-windows"), windows["properties"]["vmId"])
     required = {
         "PatchGroup": {"from": "os_type", "values": {"Linux": "azure-linux", "Windows": "x"}}
@@ -381,3 +552,4 @@ def test_the_daily_run_tags_the_vms_and_their_nodes_join_the_patch_groups(
     # sql-1 says azure-linux in Azure (its lower-case tag satisfies the rule): Azure wins.
     assert ssm_tags(emu, sql_node) == {"PatchGroup": "azure-linux"}
     assert sync["disagreements"][0]["ssm"] == "azure-windows"
+    assert sync["matches"] == {"source_id": 1, "computer_name": 1}
