@@ -49,11 +49,35 @@ What it does, and the page each behaviour follows:
   real token's ``oid``); a missing token is ``401 AuthenticationFailed``. :class:`Throttling`
   makes the numbers configurable (small buckets in unit tests); the default is the documented one.
 
+- Compute's own throttling, behind ARM's - "Compute throttling limits", https://learn.microsoft.
+  com/en-us/azure/virtual-machines/compute-throttling-limits , and "Troubleshooting API
+  throttling errors", https://learn.microsoft.com/en-us/troubleshoot/azure/virtual-machines/
+  windows/troubleshooting-throttling-errors : List, List All and List By Location are the
+  "High Cost Get VM" policy, subscription level only (per region), a bucket of 900 refilled with
+  300 tokens every minute ("Bucket is replenished with new tokens every minute"); shared by every
+  principal (the policy is per subscription, not per caller). Every List All page (``nextLink``
+  included, ``statusOnly`` or not) takes one token, after ARM's read bucket took its own. Each
+  answer carries ``x-ms-ratelimit-remaining-resource: Microsoft.Compute/HighCostGet;<count>``
+  and ``x-ms-request-charge: 1``; an empty bucket answers ``429`` with ``Retry-After`` (seconds
+  to the next refill), ``...HighCostGet;0`` and the ``OperationNotAllowed`` error whose detail
+  is ``TooManyRequests`` with ``target`` ``HighCostGet`` and the serialized
+  ``{"operationGroup", "startTime", "endTime", "allowedRequestCount"}`` message, as the
+  troubleshooting page's example (wrapped in ARM's ``{"error": ...}``, "the general Azure
+  Resource Manager API error format"). ``Throttling.compute_list`` sets the numbers.
+  The Tags calls (``.../providers/Microsoft.Resources/tags/default``) are addressed to
+  Microsoft.Resources, and the Compute page lists no tag operation, so the fake counts them
+  against ARM's buckets only; whether Compute also counts a tag write on a VM is not
+  documented (the client honours ``x-ms-ratelimit-remaining-resource`` on any answer).
+
 Not modelled (said here as the standards require): the tenant-level buckets (no tenant-level
-operation is used), the regional split (the fake is one region), the Compute resource provider's
-own limits (``x-ms-ratelimit-remaining-resource``, e.g. ``Microsoft.Compute/PutVM3Min``: their
-numbers are not documented), smaller limits for free/trial subscriptions, and the real page size
-of List All (not documented; ``page_size`` is configurable). The LRO monitor URL shape
+operation is used), the regional split (the fake is one region: which region's Compute bucket a
+subscription-wide List All takes from is not documented), Compute's other policies (Put,
+Update, Delete, Low Cost Get, Get Operation, Guest Patch: none is called, except that the fake's
+own operation-status monitor is a Microsoft.Resources URL), the policy names with a window
+suffix that real answers may carry (e.g. ``HighCostGet3Min`` / ``HighCostGet30Min``: the
+documented buckets are per minute and the current page names the policy ``HighCostGet``),
+smaller limits for free/trial subscriptions, and the real page size of List All (not
+documented; ``page_size`` is configurable). The LRO monitor URL shape
 (``/subscriptions/{sub}/providers/Microsoft.Resources/operationStatuses/{id}``) is the fake's own.
 Error codes for a too-long tag value and for more than 50 tags were not found in the docs: the
 fake answers ``400 BadRequest`` for them.
@@ -218,6 +242,24 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class ComputePolicy:
+    """One of Compute's throttling policies, subscription level (documented: High Cost Get VM).
+
+    Attributes:
+        name: the policy as ``x-ms-ratelimit-remaining-resource`` names it after
+            ``Microsoft.Compute/``.
+        size: maximum bucket capacity (documented: 900).
+        refill: tokens added every ``tick`` seconds (documented: 300 a minute).
+        tick: seconds between refills (documented: 60).
+    """
+
+    name: str = "HighCostGet"
+    size: int = 900
+    refill: float = 300.0
+    tick: float = 60.0
+
+
+@dataclass(frozen=True)
 class Throttling:
     """ARM's subscription-scope request limits (the documented values are the defaults).
 
@@ -227,6 +269,8 @@ class Throttling:
             principal, is this many times the principal's (documented: 15).
         tick: seconds between refills; each adds ``refill x tick`` tokens (documented: 1).
         enabled: ``False`` answers every request (for tests that do not look at throttling).
+        compute_list: Compute's "High Cost Get VM" policy that List All pages take from
+            (:class:`ComputePolicy`; ``None``: not applied).
     """
 
     reads: Bucket = Bucket(250, 25.0)
@@ -235,6 +279,7 @@ class Throttling:
     global_factor: int = 15
     tick: float = 1.0
     enabled: bool = True
+    compute_list: ComputePolicy | None = ComputePolicy()
 
     def limits(self, kind: str) -> Bucket:
         """The bucket of ``kind`` (``reads``/``writes``/``deletes``)."""
@@ -284,8 +329,11 @@ class FakeArm:
         throttling: the request limits (:class:`Throttling`; ARM's documented ones by default).
         lro_every: every Nth tags write is answered 202 + ``Azure-AsyncOperation`` (0: never).
         lro_polls: status polls an operation answers ``InProgress`` before ``Succeeded``.
-        scripted: path -> responses ``(status, headers, body)`` served (and consumed) before the
-            normal behaviour, e.g. a 503 or a 403 (after authentication and throttling).
+        scripted: path (or ``"<METHOD> <path>"``, for that method only) -> responses
+            ``(status, headers, body)`` served (and consumed) before the normal behaviour, e.g.
+            a 503 or a 403 (after authentication and throttling).
+        on_listed: called with each List All page's VMs (the stored objects) after the page is
+            answered, e.g. to change a VM's tags "while the run is paced".
         requests: every request received, in arrival order, with the status answered.
         clock: monotonic seconds (the throttling buckets' time).
     """
@@ -299,6 +347,7 @@ class FakeArm:
     scripted: dict[str, list[tuple[int, dict[str, str], Any]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     clock: Callable[[], float] = time.monotonic
+    on_listed: Callable[[list[dict[str, Any]]], None] | None = None
     in_flight_max: int = 0
     base_url: str = ""
     _in_flight: int = 0
@@ -309,6 +358,7 @@ class FakeArm:
     _writes: int = 0
     _buckets: dict[tuple[str, str, str], _TokenBucket] = field(default_factory=dict)
     _index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _index_signature: tuple[tuple[str, int, int], ...] = ()
 
     def install(self, server: HTTPServer) -> FakeArm:
         """Register the handlers on ``server`` (running) and remember its base URL."""
@@ -358,9 +408,12 @@ class FakeArm:
     # --- handlers ---------------------------------------------------------------------------
     def _find(self, vm_id: str) -> dict[str, Any] | None:
         key = vm_id.lower()
-        vm = self._index.get(key)
-        if vm is None or vm["id"].lower() != key:  # VMs added since the last lookup
+        # Rebuilt when a subscription's list was replaced or grew (a test's new VMs).
+        signature = tuple((s, id(v), len(v)) for s, v in self.vms.items())
+        vm = self._index.get(key) if signature == self._index_signature else None
+        if vm is None or vm["id"].lower() != key:
             self._index = {v["id"].lower(): v for vms in self.vms.values() for v in vms}
+            self._index_signature = signature
             vm = self._index.get(key)
         return vm
 
@@ -487,7 +540,7 @@ class FakeArm:
     ) -> Response:
         path = request.path
         with self._lock:
-            queue = self.scripted.get(path)
+            queue = self.scripted.get(f"{request.method} {path}") or self.scripted.get(path)
             scripted = queue.pop(0) if queue else None
         if scripted is not None:
             status, headers, data = scripted
@@ -544,6 +597,9 @@ class FakeArm:
                     "$expand",
                 ),
             )
+        throttled, compute_headers = self._compute_policy(subscription)
+        if throttled is not None:
+            return throttled
         start = int(request.args.get("$skiptoken", "0"))
         vms = next(v for s, v in self.vms.items() if s.lower() == subscription.lower())
         page = vms[start : start + self.page_size]
@@ -553,7 +609,54 @@ class FakeArm:
             query = {k: v for k, v in request.args.items() if k != "$skiptoken"}
             query["$skiptoken"] = str(start + self.page_size)
             data["nextLink"] = f"{self.base_url}{request.path}?{urlencode(query)}"
-        return self._json(200, data)
+        response = self._json(200, data, compute_headers)
+        if self.on_listed is not None:
+            self.on_listed(page)
+        return response
+
+    def _compute_policy(self, subscription: str) -> tuple[Response | None, dict[str, str]]:
+        """Take a token of Compute's List policy (:class:`ComputePolicy`) or answer its 429."""
+        policy = self.throttling.compute_list
+        if policy is None or not self.throttling.enabled:
+            return None, {}
+        now = self.clock()
+        header = "x-ms-ratelimit-remaining-resource"
+        with self._lock:
+            key = ("*compute*", subscription.lower(), policy.name)
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = _TokenBucket(policy.size, policy.refill, policy.tick, now)
+                self._buckets[key] = bucket
+            bucket.refill(now)
+            if bucket.tokens < 1:
+                seconds = max(1, math.ceil(bucket.seconds_to_token(now)))
+                window = bucket.origin + bucket.ticks * bucket.tick
+                detail = {
+                    "operationGroup": policy.name,
+                    "startTime": _iso(window),
+                    "endTime": _iso(window + bucket.tick),
+                    "allowedRequestCount": policy.size,
+                }
+                body = arm_error(
+                    "OperationNotAllowed",
+                    "The server rejected the request because too many requests have been "
+                    "received for this subscription.",
+                )
+                body["error"]["details"] = [
+                    {
+                        "code": "TooManyRequests",
+                        "target": policy.name,
+                        "message": json.dumps(detail),
+                    }
+                ]
+                headers = {
+                    "Retry-After": str(seconds),
+                    header: f"Microsoft.Compute/{policy.name};0",
+                }
+                return self._json(429, body, headers), {}
+            bucket.tokens -= 1
+            left = int(bucket.tokens)
+        return None, {header: f"Microsoft.Compute/{policy.name};{left}", "x-ms-request-charge": "1"}
 
     # --- Tags ---------------------------------------------------------------------------------
     def _tags_resource(self, vm: dict[str, Any]) -> dict[str, Any]:
@@ -653,6 +756,12 @@ class FakeArm:
                 return self._json(200, {"id": op, "name": op, "status": "Failed", **error})
             vm["tags"] = after
             return self._json(200, {"id": op, "name": op, "status": "Succeeded"})
+
+
+def _iso(monotonic: float) -> str:
+    """A monotonic instant as an ISO 8601 UTC time (for the throttling error's window)."""
+    wall = time.time() + (monotonic - time.monotonic())
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(wall))
 
 
 def _apply_tags(current: dict[str, str], operation: str, tags: dict[str, str]) -> dict[str, str]:

@@ -1,11 +1,15 @@
-"""Azure Resource Manager calls: list VMs (Compute List All) and merge tags (Tags API).
+"""Azure Resource Manager calls: list VMs (Compute List All), read and merge tags (Tags API).
 
 Clients are the azure-mgmt SDK's, built with explicit retry settings: throttling (429 with
 ``Retry-After``) and transient failures of idempotent requests are retried by the SDK's retry
 policy, honouring ``Retry-After``. The tag merge is idempotent, so :func:`merge_tags` also retries
-the 500/502/503/504 and connection failures that the SDK does not retry for a PATCH. Every
-request is paced by a :class:`RequestPacer` to ARM's documented token-bucket limits (writes:
-200 at once, then 10 a second), so a large run spends its time waiting for tokens, not on 429s.
+the 500/502/503/504 and connection failures that the SDK does not retry for a PATCH; it reads
+the tags right before each PATCH and merges only the names still missing, so that a value set
+by someone since the listing is never overwritten (the Tags API has no ETag). Every request is
+paced by a :class:`RequestPacer` to ARM's documented token-bucket limits (writes: 200 at once,
+then 10 a second; reads: 250, then 25 a second) and to the resource provider's own policies as
+its ``x-ms-ratelimit-remaining-resource`` headers report them, so a large run spends its time
+waiting for tokens, not on 429s.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from azure.core.credentials import TokenCredential
@@ -40,6 +44,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources.models import Tags, TagsPatchResource
 
 from fleetpatch_tags.config import Settings
+from fleetpatch_tags.rules import plan_tags
 
 TRANSIENT_STATUS = frozenset({500, 502, 503, 504})
 COMPUTE_API_VERSION = "2024-07-01"
@@ -80,6 +85,9 @@ class VmRecord:
 
 class TagsClient(Protocol):
     """The part of ``ResourceManagementClient.tags`` used here."""
+
+    def get_at_scope(self, scope: str, **kwargs: Any) -> Any:
+        """Tags - Get At Scope: the tags resource of ``scope``."""
 
     def begin_update_at_scope(self, scope: str, parameters: Any, **kwargs: Any) -> Any:
         """Start a tags PATCH at ``scope``; returns an LROPoller."""
@@ -138,6 +146,50 @@ def operation_kind(method: str) -> str:
     return "deletes" if upper == "DELETE" else "writes"
 
 
+# A resource provider's own throttling policies ("Troubleshooting API throttling errors",
+# https://learn.microsoft.com/en-us/troubleshoot/azure/virtual-machines/windows/troubleshooting-throttling-errors):
+# every answer carries one ``x-ms-ratelimit-remaining-resource: <RP>/<policy>;<count>`` header per
+# policy that covers the request; a 429 names the exhausted policy with a count of 0. Compute's
+# buckets are "replenished with new tokens every minute" ("Compute throttling limits",
+# https://learn.microsoft.com/en-us/azure/virtual-machines/compute-throttling-limits).
+RESOURCE_HEADER = "x-ms-ratelimit-remaining-resource"
+RESOURCE_REFILL_SECONDS = 60.0
+RESOURCE_RESERVE = 1
+
+
+def operation_route(method: str, path: str) -> str:
+    """The request's operation group as the pacer keys resource-provider policies by.
+
+    ``"<METHOD> <namespace>/<type>[/<child type>...]"`` of the last ``/providers/<namespace>``
+    segment of ``path`` (the provider that throttles it), lower-cased, with ``[]`` for a
+    collection (a list): List All is ``"GET microsoft.compute/virtualmachines[]"``, a VM's
+    tags resource ``"PATCH microsoft.resources/tags"``. A query string is ignored.
+    """
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    lowered = [p.lower() for p in parts]
+    last = max((i for i, p in enumerate(lowered[:-1]) if p == "providers"), default=None)
+    if last is None:
+        return f"{method.upper()} {'/'.join(lowered[0::2])}"
+    rest = lowered[last + 2 :]
+    collection = "[]" if len(rest) % 2 == 1 else ""
+    return f"{method.upper()} {'/'.join([lowered[last + 1], *rest[0::2]])}{collection}"
+
+
+def resource_policies(headers: Mapping[str, str]) -> dict[str, int]:
+    """``{"<RP>/<policy>": remaining}`` from the ``x-ms-ratelimit-remaining-resource`` header(s).
+
+    One header per policy; the HTTP client joins repeated headers with ``,``. Entries that are
+    not ``<name>;<count>`` are ignored.
+    """
+    raw = headers.get(RESOURCE_HEADER)
+    out: dict[str, int] = {}
+    for entry in (raw or "").split(","):
+        name, sep, count = entry.strip().rpartition(";")
+        if sep and name and count.strip().isdigit():
+            out[name.strip()] = int(count)
+    return out
+
+
 @dataclass
 class _Budget:
     limit: RateLimit
@@ -147,6 +199,15 @@ class _Budget:
     blocked_until: float = 0.0
     in_flight: int = 0
     waiting: int = 0
+
+
+@dataclass
+class _Policy:
+    """What the pacer knows of one resource-provider policy (``None``: nothing yet)."""
+
+    remaining: float | None = None
+    blocked_until: float = 0.0
+    in_flight: int = 0
 
 
 class RequestPacer:
@@ -163,14 +224,28 @@ class RequestPacer:
     same identity, other principals on the global bucket) spent tokens; a ``429`` stops every
     request of that type for its ``Retry-After``.
 
+    Behind ARM, the resource provider throttles on its own policies (Compute: per subscription
+    and region, per minute; e.g. List All's ``HighCostGet``, 300 a minute, 900 at most). Their
+    numbers reach the client only as ``x-ms-ratelimit-remaining-resource: <RP>/<policy>;<count>``
+    on each answer, so the pacer learns, per operation route (:func:`operation_route`), which
+    policies cover it and how many calls they have left, counting down for each request it
+    sends. When a policy is down to ``resource_reserve`` calls, requests of the routes it
+    covers wait :data:`RESOURCE_REFILL_SECONDS` (Compute refills every minute); a ``429`` that
+    names a policy at 0 stops those routes (not the whole operation type: ARM's bucket was not
+    the one that ran dry) for its ``Retry-After``.
+
     Args:
         limits: operation type -> :class:`RateLimit` (default ARM's documented limits).
         clock: monotonic seconds.
         sleep: waits (seconds).
+        resource_reserve: calls left to a resource-provider policy at which the pacer waits for
+            its refill (left to other callers of the subscription).
 
     Attributes:
-        waited: seconds spent waiting for tokens, by operation type.
-        throttled: 429 answers seen, by operation type.
+        waited: seconds spent waiting for tokens, by operation type (ARM's buckets).
+        waited_resource: seconds spent waiting for resource-provider policies, by policy.
+        throttled: 429 answers seen, by operation type (those that name a resource-provider
+            policy at 0 included).
         sent: requests sent, by operation type.
     """
 
@@ -179,6 +254,7 @@ class RequestPacer:
         limits: Mapping[str, RateLimit] = ARM_LIMITS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        resource_reserve: int = RESOURCE_RESERVE,
     ) -> None:
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
@@ -189,7 +265,14 @@ class RequestPacer:
                 raise ValueError(f"{kind}: bucket must be >= 1 and refill > 0, got {limit}")
             reserve = min(math.ceil(limit.refill) + 1, limit.bucket - 1)
             self._budgets[kind] = _Budget(limit, reserve, float(limit.bucket - reserve), now)
+        if resource_reserve < 0:
+            raise ValueError(f"resource_reserve must be >= 0, got {resource_reserve}")
+        self._resource_reserve = resource_reserve
+        self._policies: dict[str, _Policy] = {}
+        self._routes: dict[str, set[str]] = {}
+        self._prepaid = threading.local()
         self.waited: dict[str, float] = dict.fromkeys(limits, 0.0)
+        self.waited_resource: dict[str, float] = {}
         self.throttled: dict[str, int] = dict.fromkeys(limits, 0)
         self.sent: dict[str, int] = dict.fromkeys(limits, 0)
 
@@ -198,12 +281,8 @@ class RequestPacer:
         budget.tokens = min(cap, budget.tokens + (now - budget.updated) * budget.limit.refill)
         budget.updated = now
 
-    def acquire(self, kind: str) -> float:
-        """Take a token of ``kind``, waiting for it; return the seconds waited.
-
-        Raises:
-            KeyError: ``kind`` has no limit.
-        """
+    def _take(self, kind: str) -> float:
+        """Wait for a token of ARM's ``kind`` bucket; return the seconds waited."""
         budget = self._budgets[kind]
         with self._lock:
             now = self._clock()
@@ -212,33 +291,134 @@ class RequestPacer:
             ready = now - min(budget.tokens, 0.0) / budget.limit.refill
             ready = max(ready, budget.blocked_until)
             budget.waiting += 1
-        wait = ready - now
+        wait = max(ready - now, 0.0)
         if wait > 0:
             self._sleep(wait)
         with self._lock:
             budget.waiting -= 1
-            budget.in_flight += 1
-            self.sent[kind] += 1
-            self.waited[kind] += max(wait, 0.0)
-        return max(wait, 0.0)
+            self.waited[kind] += wait
+        return wait
 
-    def done(self, kind: str, status: int, headers: Mapping[str, str]) -> None:
-        """Record the answer to a request of ``kind`` taken with :meth:`acquire`.
+    def _wait_for_policies(self, route: str) -> float:
+        """Wait until every policy known to cover ``route`` has calls left; take one of each."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                names = sorted(self._routes.get(route, ()))
+                blocked: list[tuple[str, float]] = []
+                for name in names:
+                    policy = self._policies[name]
+                    if (
+                        policy.remaining is not None
+                        and policy.remaining <= self._resource_reserve
+                        and policy.blocked_until <= now
+                    ):
+                        # Down to the reserve: wait for the refill, after which the count is
+                        # unknown again until an answer tells it.
+                        policy.blocked_until = now + RESOURCE_REFILL_SECONDS
+                        policy.remaining = None
+                    if policy.blocked_until > now:
+                        blocked.append((name, policy.blocked_until - now))
+                if not blocked:
+                    for name in names:
+                        policy = self._policies[name]
+                        policy.in_flight += 1
+                        if policy.remaining is not None:
+                            policy.remaining -= 1
+                    return waited
+                wait = max(seconds for _, seconds in blocked)
+                for name, seconds in blocked:
+                    self.waited_resource[name] = self.waited_resource.get(name, 0.0) + seconds
+            self._sleep(wait)
+            waited += wait
+
+    def prepay(self, kind: str) -> float:
+        """Take a token of ``kind`` now for this thread's next request of ``kind``.
+
+        The next :meth:`acquire` of ``kind`` in the same thread uses it without waiting, so the
+        caller can wait for a write token *before* a read it must make right before the write
+        (read-then-write with the shortest gap). Returns the seconds waited. A prepaid token
+        that is not used (:meth:`forfeit`) is lost, as a sent request would be.
+
+        Raises:
+            KeyError: ``kind`` has no limit.
+        """
+        wait = self._take(kind)
+        prepaid: dict[str, int] = getattr(self._prepaid, "tokens", None) or {}
+        prepaid[kind] = prepaid.get(kind, 0) + 1
+        self._prepaid.tokens = prepaid
+        return wait
+
+    def forfeit(self, kind: str) -> None:
+        """Drop this thread's unused prepaid tokens of ``kind`` (no request is sent)."""
+        prepaid: dict[str, int] = getattr(self._prepaid, "tokens", None) or {}
+        prepaid.pop(kind, None)
+
+    def acquire(self, kind: str, route: str = "") -> float:
+        """Take a token of ``kind`` (and a call of each policy covering ``route``), waiting.
+
+        Returns the seconds waited. Uses this thread's prepaid token of ``kind``
+        (:meth:`prepay`) when there is one.
+
+        Raises:
+            KeyError: ``kind`` has no limit.
+        """
+        waited = self._wait_for_policies(route) if route else 0.0
+        prepaid: dict[str, int] = getattr(self._prepaid, "tokens", None) or {}
+        if prepaid.get(kind):
+            prepaid[kind] -= 1
+        else:
+            waited += self._take(kind)
+        with self._lock:
+            self._budgets[kind].in_flight += 1
+            self.sent[kind] += 1
+        return waited
+
+    def done(self, kind: str, status: int, headers: Mapping[str, str], route: str = "") -> None:
+        """Record the answer to a request of ``kind`` (on ``route``) taken with :meth:`acquire`.
 
         ``status`` 429: no request of ``kind`` is sent before ``Retry-After`` (default 1 s) has
-        passed. Otherwise the remaining-requests headers, when present, cap the pacer's count.
+        passed, or, when the answer names a resource-provider policy at 0, no request of the
+        routes that policy covers. Otherwise the remaining-requests headers, when present, cap
+        the pacer's counts (ARM's ``x-ms-ratelimit-remaining-subscription-*``, the provider's
+        ``x-ms-ratelimit-remaining-resource``).
         """
         budget = self._budgets[kind]
+        policies = resource_policies(headers)
         with self._lock:
             budget.in_flight -= 1
             now = self._clock()
             self._refill(budget, now)
+            for name in self._routes.get(route, ()) if route else ():
+                policy = self._policies[name]  # (a policy learned since acquire: not taken)
+                policy.in_flight = max(policy.in_flight - 1, 0)
+            if route:
+                known = self._routes.setdefault(route, set())
+                for name in policies.keys() - known:
+                    known.add(name)
+                    self._policies.setdefault(name, _Policy())
+            retry_after = _seconds(headers.get("Retry-After"))
+            exhausted = [name for name, count in policies.items() if count == 0]
             if status == 429:
                 self.throttled[kind] += 1
-                retry_after = _seconds(headers.get("Retry-After")) or 1.0
-                budget.blocked_until = max(budget.blocked_until, now + retry_after)
+            if status == 429 and exhausted:
+                for name in exhausted:
+                    policy = self._policies.setdefault(name, _Policy())
+                    wait = retry_after if retry_after is not None else RESOURCE_REFILL_SECONDS
+                    policy.blocked_until = max(policy.blocked_until, now + wait)
+                    policy.remaining = None
+            elif status == 429:
+                budget.blocked_until = max(budget.blocked_until, now + (retry_after or 1.0))
                 budget.tokens = min(budget.tokens, 0.0)
                 return
+            for name, count in policies.items():
+                policy = self._policies.setdefault(name, _Policy())
+                if policy.blocked_until > now:
+                    continue
+                # What the provider has left, less what is already on its way to it.
+                left = float(count - policy.in_flight)
+                policy.remaining = left if policy.remaining is None else min(policy.remaining, left)
             remaining = [
                 int(value)
                 for name in REMAINING_HEADERS
@@ -265,7 +445,8 @@ class PacingPolicy(HTTPPolicy[Any, Any]):
 
     Placed after the SDK's RetryPolicy (``per_retry_policies``), so that retries and LRO polls
     are paced too and each answer, 429 included, reaches the pacer before the retry policy
-    sleeps on its ``Retry-After``.
+    sleeps on its ``Retry-After``. Each request is keyed by its operation type (ARM's buckets)
+    and its :func:`operation_route` (the resource provider's policies).
     """
 
     def __init__(self, pacer: RequestPacer) -> None:
@@ -274,15 +455,17 @@ class PacingPolicy(HTTPPolicy[Any, Any]):
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         """Wait for a token, send ``request`` down the pipeline, record the answer."""
-        kind = operation_kind(request.http_request.method)
-        self.pacer.acquire(kind)
+        http_request = request.http_request
+        kind = operation_kind(http_request.method)
+        route = operation_route(http_request.method, urlsplit(http_request.url).path)
+        self.pacer.acquire(kind, route)
         try:
             response = self.next.send(request)
         except BaseException:
-            self.pacer.done(kind, 0, {})
+            self.pacer.done(kind, 0, {}, route)
             raise
         http = response.http_response
-        self.pacer.done(kind, http.status_code, http.headers)
+        self.pacer.done(kind, http.status_code, http.headers, route)
         return response
 
 
@@ -296,6 +479,7 @@ def build_clients(
     subscription_id: str,
     settings: Settings,
     limits: Mapping[str, RateLimit] | None = ARM_LIMITS,
+    pacer: RequestPacer | None = None,
 ) -> ArmClients:
     """Build the Compute and Resources SDK clients of one subscription.
 
@@ -314,6 +498,8 @@ def build_clients(
         settings: the run settings (ARM endpoint, concurrency, polling interval).
         limits: operation type (``reads``/``writes``/``deletes``) -> the pacer's
             :class:`RateLimit`; ``None``: no pacing (only the SDK's retries on 429).
+        pacer: a :class:`RequestPacer` to use instead of one built from ``limits`` (e.g. one
+            with a test clock).
     """
     session = requests.Session()
     # Read the proxy and CA-bundle environment once here rather than on every request (requests
@@ -336,7 +522,8 @@ def build_clients(
         "retry_backoff_max": 60,
         "polling_interval": settings.polling_interval,
     }
-    pacer = RequestPacer(limits) if limits is not None else None
+    if pacer is None and limits is not None:
+        pacer = RequestPacer(limits)
     if pacer is not None:
         common["per_retry_policies"] = [PacingPolicy(pacer)]
     compute = ComputeManagementClient(
@@ -492,31 +679,84 @@ def list_power_states(clients: ArmClients, settings: Settings) -> dict[str, str 
     return states
 
 
+@dataclass(frozen=True)
+class MergeResult:
+    """What :func:`merge_tags` did.
+
+    Attributes:
+        before: the resource's tags as read right before the merge (Tags - Get At Scope).
+        added: the tags merged (those asked for that the resource did not carry then).
+        blocked: tags asked for that were not merged, ``{name: reason}`` (50-tag limit).
+        after: the resource's tags after the merge as the API reports them (``before`` when
+            nothing was merged).
+    """
+
+    before: dict[str, str]
+    added: dict[str, str]
+    blocked: dict[str, str]
+    after: dict[str, str]
+
+
+def get_tags(clients: ArmClients, scope: str, settings: Settings) -> dict[str, str]:
+    """Return the tags of the resource ``scope`` now (``{name: value}``).
+
+    Calls Tags - Get At Scope, ``GET {scope}/providers/Microsoft.Resources/tags/default``
+    (https://learn.microsoft.com/en-us/rest/api/resources/tags/get-at-scope): an ARM read (its
+    own bucket: 250, 25 a second), allowed by the Tag Contributor role (``Microsoft.Resources/
+    tags/*``). The SDK retries it on 408/429/5xx.
+
+    Raises:
+        azure.core.exceptions.ResourceNotFoundError: the resource no longer exists.
+        azure.core.exceptions.HttpResponseError: any other refusal, after the SDK's retries.
+    """
+    result = clients.tags.get_at_scope(scope, **call_options(settings))
+    return {str(k): str(v) for k, v in (_get(result, "properties", "tags") or {}).items()}
+
+
 def merge_tags(
     clients: ArmClients,
     scope: str,
     tags: Mapping[str, str],
     settings: Settings,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, str]:
-    """Add ``tags`` to the resource ``scope`` with the Tags API merge operation; wait for it.
+) -> MergeResult:
+    """Add those of ``tags`` that ``scope`` does not carry *now*; never change an existing tag.
 
-    Calls ``PATCH {scope}/providers/Microsoft.Resources/tags/default`` with
-    ``{"operation": "Merge", "properties": {"tags": {...}}}`` and polls a 202 answer
-    (``Azure-AsyncOperation`` / ``Location``) to its end. Merge adds the given names and leaves
-    every other tag as it is; the caller only passes names the resource does not have.
+    The Tags API has no ETag or If-Match (Tags - Update At Scope,
+    https://learn.microsoft.com/en-us/rest/api/resources/tags/update-at-scope), and Merge
+    "updates the values of tags with existing names": a merge of names read minutes earlier
+    (a paced run of 10,000 VMs) would overwrite a value someone set in between. So each attempt
+    first waits for its write token (:meth:`RequestPacer.prepay`), then reads the tags (Tags -
+    Get At Scope, :func:`get_tags`), drops the names now present (any letter case) and those
+    past the 50-tag limit (:func:`fleetpatch_tags.rules.plan_tags`), and sends
+    ``PATCH {scope}/providers/Microsoft.Resources/tags/default`` with ``{"operation": "Merge",
+    "properties": {"tags": {...}}}`` at once, polling a 202 (``Azure-AsyncOperation`` /
+    ``Location``) to its end. What remains is a race of one round trip between the read and
+    the write (plus the operation's run time when the PATCH is answered 202): a tag set by
+    someone else in those milliseconds is overwritten. Nothing is sent when nothing is missing.
+
+    The merge is idempotent, so the 500/502/503/504 and connection failures that the SDK does
+    not retry for a PATCH are retried here (:data:`MERGE_ATTEMPTS` attempts, 1, 2, 4 s apart),
+    each attempt reading the tags again.
 
     Returns:
-        The resource's tags after the merge (``{name: value}``), as the API reports them.
+        A :class:`MergeResult`.
 
     Raises:
-        azure.core.exceptions.HttpResponseError: the API refused the merge (4xx other than 408
-            and 429), or a transient failure persisted through :data:`MERGE_ATTEMPTS` attempts.
+        azure.core.exceptions.HttpResponseError: the API refused the read or the merge (4xx
+            other than 408 and 429; ``ResourceNotFoundError`` when the resource is gone), or a
+            transient failure persisted through :data:`MERGE_ATTEMPTS` attempts.
         azure.core.exceptions.ServiceRequestError: the endpoint could not be reached.
     """
-    body = TagsPatchResource(operation="Merge", properties=Tags(tags=dict(tags)))
     for attempt in range(1, MERGE_ATTEMPTS + 1):
+        if clients.pacer is not None:
+            clients.pacer.prepay("writes")
         try:
+            before = get_tags(clients, scope, settings)
+            plan = plan_tags(before, dict(tags), {})
+            if not plan.add:
+                return MergeResult(before, {}, plan.blocked, before)
+            body = TagsPatchResource(operation="Merge", properties=Tags(tags=dict(plan.add)))
             poller = clients.tags.begin_update_at_scope(scope, body, **call_options(settings))
             result = poller.result()
         except HttpResponseError as exc:
@@ -526,6 +766,10 @@ def merge_tags(
             if attempt == MERGE_ATTEMPTS:
                 raise
         else:
-            return dict(_get(result, "properties", "tags") or {})
+            after = dict(_get(result, "properties", "tags") or {}) or {**before, **plan.add}
+            return MergeResult(before, plan.add, plan.blocked, after)
+        finally:
+            if clients.pacer is not None:
+                clients.pacer.forfeit("writes")
         sleep(2.0 ** (attempt - 1))  # 1, 2, 4 s
     raise AssertionError("unreachable")  # pragma: no cover

@@ -2,10 +2,13 @@
 
 For each subscription the VMs are listed page by page (List All without ``statusOnly``: tags and
 OS type); each VM's plan (:func:`plan_vm`) is worked out as it arrives, and the VMs that lack
-required tags get one merge PATCH each, at most ``max_concurrency`` at a time, while later pages
-are still being listed. Then a ``statusOnly=true`` pass reads every VM's power state for the
-export. One VM's failure is recorded and the run goes on; a subscription whose listing fails is
-recorded and the run moves to the next subscription. A VM that reports no OS type is counted
+required tags get one merge each, at most ``max_concurrency`` at a time, while later pages are
+still being listed: right before its PATCH, each merge reads the VM's tags again (Tags - Get At
+Scope) and drops the names set since the listing (:func:`fleetpatch_tags.arm.merge_tags`), so
+a value someone set while the run waited for ARM's write tokens is never overwritten. Then a
+``statusOnly=true`` pass reads every VM's power state for the export. One VM's failure is
+recorded and the run goes on; a subscription whose listing fails is recorded and the run moves
+to the next subscription. A VM that reports no OS type is counted
 and listed in the summary (``unknown_os``) and logged: rules derived from the OS type cannot be
 applied to it.
 """
@@ -144,16 +147,18 @@ def _apply(vm: VmRecord, plan: TagPlan, clients: ArmClients, settings: Settings)
         outcome = CANNOT_TAG if plan.blocked else WOULD_TAG
         return VmResult(vm, outcome, added=plan.add, blocked=plan.blocked)
     try:
-        after = merge_tags(clients, vm.id, plan.add, settings)
+        merged = merge_tags(clients, vm.id, plan.add, settings)
     except AzureError as exc:
         message = getattr(exc, "message", None) or str(exc)
         LOG.warning("tag merge failed for %s: %s", vm.id, message)
         return VmResult(vm, FAILED, added=plan.add, blocked=plan.blocked, error=message)
-    merged = after or {**vm.tags, **plan.add}
-    outcome = CANNOT_TAG if plan.blocked else TAGGED
-    return VmResult(
-        replace(vm, tags=merged), outcome, added=plan.add, blocked=plan.blocked, applied=True
-    )
+    # The merge re-read the tags: names set by someone since the listing were left alone.
+    blocked = {**plan.blocked, **merged.blocked}
+    now = replace(vm, tags=merged.after)
+    if not merged.added:
+        return VmResult(now, CANNOT_TAG if blocked else COMPLIANT, blocked=blocked)
+    outcome = CANNOT_TAG if blocked else TAGGED
+    return VmResult(now, outcome, added=merged.added, blocked=blocked, applied=True)
 
 
 def enforce(
@@ -172,9 +177,11 @@ def enforce(
 
     Returns:
         The :class:`RunSummary`; results are in listing order. Calls Compute List All (one
-        request per page) and one Tags merge PATCH per VM that lacks a tag it can take (none in
-        a dry run). Never raises for an Azure failure: a failed listing is recorded in
-        ``subscription_errors``, a failed merge in the VM's result.
+        request per page) and, per VM that lacks a tag it can take, Tags - Get At Scope then
+        one Tags merge PATCH of the names still missing at that moment (none when the VM got
+        them since the listing; no read and no write in a dry run). Never raises for an Azure
+        failure: a failed listing is recorded in ``subscription_errors``, a failed merge in the
+        VM's result.
     """
     start = clock()
     summary = RunSummary(

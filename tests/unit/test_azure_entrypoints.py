@@ -181,7 +181,8 @@ def test_queue_trigger_runs_the_queued_request(app: ModuleType, fake: FakeArm) -
     queued(func.QueueMessage(body=json.dumps({"run_id": "r2", "dry_run": False})))
     assert len(fake.by_method("PATCH")) == 1
     queued(func.QueueMessage(body=b"garbage"))  # dropped, nothing sent
-    assert len(fake.requests) == 5
+    # 2 (dry run) + 2 listings, the VM's tags read right before its merge, 1 PATCH (real run)
+    assert len(fake.requests) == 6
 
 
 def load_runbook() -> ModuleType:

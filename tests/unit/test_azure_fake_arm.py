@@ -7,15 +7,29 @@ buckets, so nothing here sleeps.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from fleetpatch_tags.arm import RateLimit, RequestPacer
+from fleetpatch_tags.arm import (
+    ARM_LIMITS,
+    RateLimit,
+    RequestPacer,
+    operation_route,
+    resource_policies,
+)
 from pytest_httpserver import HTTPServer
 
-from tests.fake_arm import Bucket, FakeArm, Throttling, start_server, vm_json
+from tests.fake_arm import (
+    Bucket,
+    ComputePolicy,
+    FakeArm,
+    Throttling,
+    start_server,
+    vm_json,
+)
 
 SUB = "44444444-4444-4444-4444-444444444444"
 LIST = f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
@@ -60,7 +74,7 @@ def call(
 
 
 def tags_path(name: str) -> str:
-    return vm_json(SUB, "rg", name)["id"] + "/providers/Microsoft.Resources/tags/default"
+    return str(vm_json(SUB, "rg", name)["id"]) + "/providers/Microsoft.Resources/tags/default"
 
 
 def test_list_all_with_and_without_status_only(fake: FakeArm) -> None:
@@ -189,3 +203,97 @@ def test_pacer_lowers_its_count_from_arms_header_and_stops_on_429() -> None:
     assert pacer.acquire("writes") >= 3.0  # nothing goes before Retry-After has passed
     with pytest.raises(ValueError, match="bucket"):
         RequestPacer({"writes": RateLimit(0, 1.0)})
+
+
+def test_computes_list_policy_throttles_list_all_for_the_whole_subscription(fake: FakeArm) -> None:
+    # "High Cost Get VM" (List, List All, List By Location): subscription level only; here a
+    # bucket of 3 refilled with 2 a minute (documented: 900 and 300 a minute).
+    clock = fake.clock
+    assert isinstance(clock, Clock)
+    fake.throttling = Throttling(compute_list=ComputePolicy(size=3, refill=2.0))
+    header = "x-ms-ratelimit-remaining-resource"
+    answers = [call(fake, "GET", LIST), call(fake, "GET", LIST, token="p2")]
+    answers.append(call(fake, "GET", LIST, params={"api-version": "x", "statusOnly": "true"}))
+    assert [r.headers[header] for r in answers] == [
+        f"Microsoft.Compute/HighCostGet;{n}" for n in (2, 1, 0)
+    ]
+    assert all(r.status_code == 200 and r.headers["x-ms-request-charge"] == "1" for r in answers)
+    clock.now += 20
+    throttled = call(fake, "GET", LIST, token="p3")  # shared by every principal
+    assert throttled.status_code == 429
+    assert throttled.headers[header] == "Microsoft.Compute/HighCostGet;0"
+    assert throttled.headers["Retry-After"] == "40"  # to the next refill, once a minute
+    error = throttled.json()["error"]
+    assert error["code"] == "OperationNotAllowed"
+    [detail] = error["details"]
+    assert detail["code"] == "TooManyRequests" and detail["target"] == "HighCostGet"
+    assert json.loads(detail["message"])["allowedRequestCount"] == 3
+    # ARM let it through first: its read bucket was charged and says so.
+    assert throttled.headers["x-ms-ratelimit-remaining-subscription-reads"] == "249"
+    # The Tags API is Microsoft.Resources: not a Compute list.
+    assert call(fake, "GET", tags_path("a")).status_code == 200
+    clock.now += 40
+    assert call(fake, "GET", LIST).headers[header] == "Microsoft.Compute/HighCostGet;1"
+
+
+ROUTE = "GET microsoft.compute/virtualmachines[]"
+
+
+def test_operation_routes_and_resource_policy_headers() -> None:
+    assert operation_route("GET", LIST) == ROUTE
+    assert operation_route("GET", LIST + "?api-version=1&$skiptoken=2") == ROUTE
+    vm = vm_json(SUB, "rg", "a")["id"]
+    assert operation_route("PATCH", tags_path("a")) == "PATCH microsoft.resources/tags"
+    assert operation_route("GET", vm) == "GET microsoft.compute/virtualmachines"
+    assert operation_route("GET", f"/subscriptions/{SUB}/resourceGroups") == (
+        "GET subscriptions/resourcegroups"
+    )
+    # One header per policy; the HTTP client joins repeated headers with ", ".
+    joined = "Microsoft.Compute/HighCostGet3Min;107, Microsoft.Compute/HighCostGet30Min;587"
+    assert resource_policies({"x-ms-ratelimit-remaining-resource": joined}) == {
+        "Microsoft.Compute/HighCostGet3Min": 107,
+        "Microsoft.Compute/HighCostGet30Min": 587,
+    }
+    assert resource_policies({"x-ms-ratelimit-remaining-resource": "junk, a;b"}) == {}
+
+
+def test_pacer_waits_for_a_resource_providers_policy_and_stops_on_its_429() -> None:
+    clock = Clock()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    pacer = RequestPacer(ARM_LIMITS, clock=clock, sleep=sleep)
+    policy = {"x-ms-ratelimit-remaining-resource": "Microsoft.Compute/HighCostGet;3"}
+    assert pacer.acquire("reads", ROUTE) == 0.0
+    pacer.done("reads", 200, policy, ROUTE)
+    assert [pacer.acquire("reads", ROUTE) for _ in range(2)] == [0.0, 0.0]  # 3 -> 1 left
+    tags = "GET microsoft.resources/tags"
+    assert pacer.acquire("reads", tags) == 0.0  # another policy's route is not held
+    # One left: the next List waits for Compute's refill (every minute).
+    assert pacer.acquire("reads", ROUTE) == pytest.approx(60.0)
+    assert pacer.waited_resource == {"Microsoft.Compute/HighCostGet": pytest.approx(60.0)}
+    # A 429 naming the policy at 0 holds that route for its Retry-After, not ARM's reads.
+    zero = {"x-ms-ratelimit-remaining-resource": "Microsoft.Compute/HighCostGet;0"}
+    pacer.done("reads", 429, {**zero, "Retry-After": "25"}, ROUTE)
+    assert pacer.throttled["reads"] == 1
+    assert pacer.acquire("reads", tags) == 0.0
+    assert pacer.acquire("reads", ROUTE) == pytest.approx(25.0)
+    assert slept == pytest.approx([60.0, 25.0])
+    with pytest.raises(ValueError, match="resource_reserve"):
+        RequestPacer(resource_reserve=-1)
+
+
+def test_a_prepaid_write_token_is_the_next_writes_own() -> None:
+    clock = Clock()
+    slept: list[float] = []
+    pacer = RequestPacer({"writes": RateLimit(10, 5.0)}, clock=clock, sleep=slept.append)
+    assert pacer.prepay("writes") == 0.0  # 1 of the 4 at once
+    assert pacer.acquire("writes") == 0.0  # uses it: no second token
+    assert [pacer.acquire("writes") for _ in range(3)] == [0.0] * 3
+    pacer.prepay("writes")  # waits for the next token (0.2 s) ...
+    pacer.forfeit("writes")  # ... and is not used: the next write waits for its own
+    assert pacer.acquire("writes") == pytest.approx(0.4)
+    assert pacer.sent["writes"] == 5 and slept == pytest.approx([0.2, 0.4])

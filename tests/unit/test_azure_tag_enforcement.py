@@ -22,6 +22,7 @@ from fleetpatch_tags.arm import (
     MERGE_ATTEMPTS,
     ArmClients,
     RateLimit,
+    RequestPacer,
     build_clients,
     call_options,
     merge_tags,
@@ -35,6 +36,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.fake_arm import (
     Bucket,
+    ComputePolicy,
     FakeArm,
     FakeCredential,
     Throttling,
@@ -91,7 +93,7 @@ def run_enforce(fake: FakeArm, **extra: str) -> dict[str, Any]:
 
 
 def vm_id(group: str, name: str, sub: str = SUB) -> str:
-    return vm_json(sub, group, name)["id"]
+    return str(vm_json(sub, group, name)["id"])
 
 
 def patches(fake: FakeArm) -> dict[str, dict[str, str]]:
@@ -120,10 +122,9 @@ def test_pages_are_followed_and_only_missing_tags_are_merged(fake: FakeArm) -> N
     ]
     summary = run_enforce(fake)
 
-    lists = fake.by_method("GET")
-    assert [r.path for r in lists] == [
-        f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
-    ] * 6
+    list_path = f"/subscriptions/{SUB}/providers/Microsoft.Compute/virtualMachines"
+    lists = [r for r in fake.by_method("GET") if r.path == list_path]
+    assert len(lists) == 6
     # The listing that carries tags and OS type (no statusOnly), then the power-state pass.
     assert lists[0].query == {"api-version": COMPUTE_API}
     assert lists[3].query == {"api-version": COMPUTE_API, "statusOnly": "true"}
@@ -149,8 +150,12 @@ def test_pages_are_followed_and_only_missing_tags_are_merged(fake: FakeArm) -> N
     assert summary["tags_added"] == 7 and summary["ok"] is True
     assert sorted(summary["changed"]) == sorted(patches(fake))
     assert summary["unknown_os"] == 0 and summary["unknown_os_vms"] == []
-    # 3 list pages + one PATCH per VM that needed one + 3 status pages
-    assert len(fake.requests) == 3 + 4 + 3
+    # Right before each PATCH, the VM's tags are read again (Tags - Get At Scope).
+    assert sorted(r.path for r in fake.by_method("GET") if r.path != list_path) == sorted(
+        f"{scope}/providers/Microsoft.Resources/tags/default" for scope in patches(fake)
+    )
+    # 3 list pages + one read and one PATCH per VM that needed one + 3 status pages
+    assert len(fake.requests) == 3 + 4 + 4 + 3
 
 
 def test_existing_tag_differing_only_in_case_satisfies_the_rule(fake: FakeArm) -> None:
@@ -188,12 +193,13 @@ def test_429_with_retry_after_is_retried(fake: FakeArm) -> None:
     tags_path = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
     throttled = {"code": "TooManyRequests", "message": "throttled"}
     fake.scripted[list_path] = [(429, {"Retry-After": "1"}, {"error": throttled})]
-    fake.scripted[tags_path] = [(429, {"Retry-After": "1"}, {"error": throttled})]
+    fake.scripted[f"PATCH {tags_path}"] = [(429, {"Retry-After": "1"}, {"error": throttled})]
     started = time.monotonic()
     summary = run_enforce(fake)
     assert time.monotonic() - started >= 2.0  # both Retry-After waits were honoured
-    assert [r.method for r in fake.requests] == ["GET", "GET", "PATCH", "PATCH", "GET"]
-    assert fake.requests[2].body == fake.requests[3].body
+    assert [r.method for r in fake.requests] == ["GET", "GET", "GET", "PATCH", "PATCH", "GET"]
+    assert fake.requests[2].path == tags_path  # the tags read right before the merge
+    assert fake.requests[3].body == fake.requests[4].body
     assert summary["outcomes"]["tagged"] == 1
     assert fake.tags_of(vm_id("rg", "vm1"))["Owner"] == "platform-team"
 
@@ -206,7 +212,7 @@ def test_202_long_running_patch_is_polled_to_the_end(fake: FakeArm) -> None:
     polls = [r for r in fake.requests if "/operationStatuses/" in r.path]
     assert len(polls) == 3  # InProgress, InProgress, Succeeded
     assert all(r.method == "GET" and r.authorization == "Bearer fake-token" for r in polls)
-    assert [r.method for r in fake.requests if r.path == tags_path] == ["PATCH", "GET"]
+    assert [r.method for r in fake.requests if r.path == tags_path] == ["GET", "PATCH", "GET"]
     assert summary["outcomes"]["tagged"] == 1
     assert fake.tags_of(vm_id("rg", "vm1")) == {
         "a": "b",
@@ -219,10 +225,12 @@ def test_one_vm_failure_does_not_stop_the_run(fake: FakeArm) -> None:
     fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(4)]
     denied = vm_id("rg", "vm1") + "/providers/Microsoft.Resources/tags/default"
     flaky = vm_id("rg", "vm2") + "/providers/Microsoft.Resources/tags/default"
-    fake.scripted[denied] = [
+    fake.scripted[f"PATCH {denied}"] = [
         (403, {}, {"error": {"code": "AuthorizationFailed", "message": "no tag write"}})
     ]
-    fake.scripted[flaky] = [(503, {}, {"error": {"code": "ServiceUnavailable", "message": "x"}})]
+    fake.scripted[f"PATCH {flaky}"] = [
+        (503, {}, {"error": {"code": "ServiceUnavailable", "message": "x"}})
+    ]
     summary = run_enforce(fake)
     assert summary["outcomes"]["failed"] == 1 and summary["outcomes"]["tagged"] == 3
     assert summary["ok"] is False
@@ -310,11 +318,16 @@ def test_parse_resource_id() -> None:
 
 
 class FlakyTags:
-    """A Tags client whose first calls fail with the given exceptions."""
+    """A Tags client whose first merges fail with the given exceptions."""
 
     def __init__(self, failures: list[Exception]) -> None:
         self.failures = failures
         self.calls = 0
+        self.reads = 0
+
+    def get_at_scope(self, scope: str, **kwargs: Any) -> TagsResource:
+        self.reads += 1
+        return TagsResource({"properties": {"tags": {}}})
 
     def begin_update_at_scope(self, scope: str, parameters: Any, **kwargs: Any) -> Any:
         self.calls += 1
@@ -333,8 +346,9 @@ def test_merge_retries_connection_failures_then_gives_up(fake: FakeArm) -> None:
     tags = FlakyTags([ServiceRequestError("refused"), ServiceResponseError("reset")])
     clients = ArmClients(subscription_id=SUB, compute=None, tags=tags)  # type: ignore[arg-type]
     slept: list[float] = []
-    assert merge_tags(clients, "/x", {"A": "1"}, settings, sleep=slept.append) == {"A": "1"}
+    assert merge_tags(clients, "/x", {"A": "1"}, settings, sleep=slept.append).after == {"A": "1"}
     assert tags.calls == 3 and slept == [1.0, 2.0]
+    assert tags.reads == 3  # every attempt reads the tags again first
 
     always = FlakyTags([ServiceRequestError("refused")] * MERGE_ATTEMPTS)
     clients = ArmClients(subscription_id=SUB, compute=None, tags=always)  # type: ignore[arg-type]
@@ -414,13 +428,12 @@ def test_old_statusonly_listing_sees_no_tags_and_no_os_type(
     ]
     monkeypatch.setattr(enforce_module, "list_vms", old_list_vms)
     old = run_enforce(fake)
-    # Azure's statusOnly answer has no tags and no storage profile: the old code re-merges the
-    # fixed-value tag onto a VM that has it, derives no patch group, and calls that success.
+    # Azure's statusOnly answer has no tags and no storage profile: the old listing plans the
+    # fixed-value tag for a VM that has it (only the re-read before the merge keeps alice's
+    # value), derives no patch group, and calls that success.
     assert old["unknown_os"] == 2 and old["ok"] is True
-    assert patches(fake) == {
-        vm_id("rg", "tagged"): {"Owner": "platform-team"},
-        vm_id("rg", "bare"): {"Owner": "platform-team"},
-    }
+    assert patches(fake) == {vm_id("rg", "bare"): {"Owner": "platform-team"}}
+    assert fake.tags_of(vm_id("rg", "tagged"))["Owner"] == "alice"
     assert {s["id"] for s in old["skipped"]} == {vm_id("rg", "tagged"), vm_id("rg", "bare")}
 
     monkeypatch.undo()
@@ -524,3 +537,102 @@ def test_failed_long_running_merge_reaches_the_summary_with_its_code(fake: FakeA
     assert "ScopeLocked" in failure["error"] and "the VM is locked" in failure["error"]
     assert fake.tags_of(vm_id("rg", "vm1")) == {"a": "b"}  # a failed operation changed nothing
     assert summary["ok"] is False
+
+
+# --- a tag set by someone while the run is paced is never overwritten ---------------------------
+
+
+def test_tags_set_since_the_listing_are_read_again_and_never_overwritten(fake: FakeArm) -> None:
+    # 10,000 VMs at 10 writes a second: the last merge comes ~17 minutes after the listing.
+    # Tags - Update At Scope has no ETag and Merge "updates the values of tags with existing
+    # names", so the merge must drop the names set since the listing.
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", "alice", "Linux", {}),
+        vm_json(SUB, "rg", "carol", "Linux", {"PatchGroup": "custom"}),
+        vm_json(SUB, "rg", "full", "Linux", {}),
+    ]
+    edited: list[str] = []
+
+    def meanwhile(page: list[dict[str, Any]]) -> None:
+        for vm in page:
+            if vm["name"] in edited:
+                continue
+            edited.append(vm["name"])
+            if vm["name"] == "alice":
+                vm["tags"]["owner"] = "alice"
+            elif vm["name"] == "carol":
+                vm["tags"]["OWNER"] = "carol"
+            elif vm["name"] == "full":
+                vm["tags"].update({f"t{i}": "x" for i in range(49)})
+
+    fake.on_listed = meanwhile
+    settings = load_settings(env_for(fake))
+    credential = FakeCredential()
+    run_summary = enforce(settings, lambda sub: build_clients(credential, sub, settings), "run1")
+    summary = run_summary.as_dict()
+    assert fake.tags_of(vm_id("rg", "alice")) == {"owner": "alice", "PatchGroup": "azure-linux"}
+    assert fake.tags_of(vm_id("rg", "carol")) == {"PatchGroup": "custom", "OWNER": "carol"}
+    assert patches(fake) == {
+        vm_id("rg", "alice"): {"PatchGroup": "azure-linux"},  # not Owner: alice set it
+        vm_id("rg", "full"): {"Owner": "platform-team"},  # the 50th tag; no room for the 51st
+    }
+    by_id = {r.vm.id: r for r in run_summary.results}
+    assert by_id[vm_id("rg", "carol")].outcome == "compliant"  # nothing left to add: no PATCH
+    assert by_id[vm_id("rg", "alice")].added == {"PatchGroup": "azure-linux"}
+    full = by_id[vm_id("rg", "full")]
+    assert full.outcome == "cannot_tag" and full.added == {"Owner": "platform-team"}
+    assert "at most 50" in full.blocked["PatchGroup"] and len(full.vm.tags) == 50
+    assert summary["tags_added"] == 2
+
+
+def test_the_merge_waits_for_its_write_token_before_it_reads_the_tags(fake: FakeArm) -> None:
+    # The read-to-write gap is one round trip, not the pacer's wait for a write token.
+    fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(3)]
+    limits = {**ARM_LIMITS, "writes": RateLimit(3, 1.0)}  # 3 - reserve 2: one at once
+    clock = FakeClock()
+    pacer = RequestPacer(limits, clock=clock, sleep=clock.sleep)
+    settings = load_settings(env_for(fake, FLEETPATCH_MAX_CONCURRENCY="1"))
+    credential = FakeCredential()
+    got = enforce(settings, lambda s: build_clients(credential, s, settings, pacer=pacer), "r")
+    assert got.as_dict()["outcomes"]["tagged"] == 3
+    assert clock.slept == pytest.approx([1.0, 1.0])  # the 2nd and 3rd write tokens
+    tags_requests = [r for r in fake.requests if r.path.endswith("/tags/default")]
+    assert [r.method for r in tags_requests] == ["GET", "PATCH"] * 3
+    assert pacer.sent["writes"] == 3  # the prepaid token was the PATCH's, not an extra one
+
+
+class FakeClock:
+    """Monotonic seconds that a sleep advances (shared by the fake and the pacer)."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_pacer_keeps_to_computes_list_policy_without_a_429(fake: FakeArm) -> None:
+    # Compute's "High Cost Get VM" policy (List All), here 3 a minute, bucket 3; the pacer
+    # learns it from x-ms-ratelimit-remaining-resource and waits for the refill at 1 left.
+    clock = FakeClock()
+    fake.clock = clock
+    fake.throttling = Throttling(compute_list=ComputePolicy(size=3, refill=3.0))
+    fake.page_size = 1
+    fake.vms[SUB] = [
+        vm_json(SUB, "rg", f"vm{i}", "Linux", {"Owner": "o", "PatchGroup": "p"}) for i in range(4)
+    ]
+    pacer = RequestPacer(ARM_LIMITS, clock=clock, sleep=clock.sleep)
+    settings = load_settings(env_for(fake))
+    credential = FakeCredential()
+    got = enforce(settings, lambda s: build_clients(credential, s, settings, pacer=pacer), "r")
+    assert fake.throttled() == []
+    assert got.as_dict()["outcomes"]["compliant"] == 4 and got.ok
+    assert len(fake.by_method("GET")) == 8  # 4 pages, twice (full listing + statusOnly)
+    # 2 pages per refill (the last call is left to others): 3 waits of a minute.
+    assert pacer.waited_resource == {"Microsoft.Compute/HighCostGet": pytest.approx(180.0)}
+    assert clock.slept == pytest.approx([60.0] * 3)
