@@ -18,12 +18,17 @@ Every ``resource "azurerm_*"``, ``data "azurerm_*"`` and ``provider "azurerm"`` 
 * ``undeclared-reference``: ``azurerm_x.name`` / ``data.azurerm_x.name`` with no such block in the
   module (directory);
 * ``unpinned-provider``: a ``required_providers`` entry for hashicorp/azurerm whose version is
-  not exactly the schema's (``"4.81.0"`` or ``"= 4.81.0"``): the check proves nothing about
-  another version;
+  not exactly the schema's (``"4.81.0"`` or ``"= 4.81.0"``), also without ``source`` (implicit
+  hashicorp/azurerm) or in the legacy string form (``azurerm = "~> 3.0"``), and a folder with
+  azurerm resources but no such entry: the check proves nothing about another version;
 * ``unknown-attribute``: ``azurerm_x.name.attr`` (after an optional ``[index]`` / splat) where
   ``attr`` is neither an argument, a block nor a computed attribute of the type; nested paths
   (``identity[0].principal_id``) are checked where the schema below the block is known; and a
-  ``lifecycle { ignore_changes = [...] }`` entry naming no argument or block of the resource.
+  ``lifecycle { ignore_changes = [...] }`` entry naming no argument or block of the resource;
+  ``module.x.out`` where a local module source ``x`` has no output ``out`` (``unknown-attribute``)
+  or there is no ``module "x"`` (``undeclared-reference``). Index brackets may nest; the
+  collection of a ``for`` expression is checked, attributes through its loop variable are not;
+  ``*.tf.json`` files are not read.
 
 Meta-arguments (count, for_each, depends_on, provider, lifecycle, provisioner, connection; alias
 for the provider) and ``dynamic "x" { for_each, iterator, labels, content { ... } }`` blocks are
@@ -38,11 +43,11 @@ import argparse
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tools.azurerm_schema import REPO, Block, Schema, load_schema, load_schema_file
+from tools.azurerm_schema import REPO, Block, NestedBlock, Schema, load_schema, load_schema_file
 from tools.hcl import load_file_raw
 
 KINDS = (
@@ -69,8 +74,51 @@ _META = {
     "provider": frozenset({"alias", "version"}),
 }
 _DYNAMIC_KEYS = frozenset({"for_each", "iterator", "labels", "content"})
-_REF_RE = re.compile(r"(?<![\w.])(data\.)?(azurerm_\w+)\.(\w+)((?:\s*\[[^\[\]]*\]|\.\*|\.\w+)*)")
-_STEP_RE = re.compile(r"\s*\[[^\[\]]*\]|\.\*|\.(\w+)")
+_REF_RE = re.compile(r"(?<![\w.])(data\.)?(azurerm_\w+)\.(\w+)")
+_MODULE_REF_RE = re.compile(r"(?<![\w.])module\.(\w+)(?:\s*\[[^\]]*\])?\.(\w+)")
+_AZURERM_SOURCES = frozenset({"hashicorp/azurerm", "registry.terraform.io/hashicorp/azurerm"})
+
+
+def _steps(text: str, start: int) -> tuple[list[str | None], int]:
+    """The traversal after a reference head at ``text[start:]``, brackets balanced.
+
+    Attribute names, None for an index (``[local.m["a"]]`` is one step), a splat or ``.0``.
+
+    Returns:
+        (steps, end offset of the traversal).
+    """
+    steps: list[str | None] = []
+    i = start
+    while i < len(text):
+        j = i
+        while j < len(text) and text[j] in " \t":
+            j += 1
+        if j < len(text) and text[j] == "[":
+            depth = 0
+            k = j
+            while k < len(text):
+                if text[k] == "[":
+                    depth += 1
+                elif text[k] == "]":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                k += 1
+            if depth != 0:
+                break
+            steps.append(None)
+            i = k + 1
+            continue
+        if text.startswith(".*", i):
+            steps.append(None)
+            i += 2
+            continue
+        word = re.match(r"\.(\w+)", text[i:])
+        if word is None:
+            break
+        steps.append(None if word.group(1).isdigit() else word.group(1))
+        i += len(word.group(0))
+    return steps, i
 
 
 @dataclass(frozen=True, order=True)
@@ -110,6 +158,8 @@ class _Module:
     files: list[_File] = field(default_factory=list)
     # (is data, type) -> names declared in the module
     declared: dict[tuple[bool, str], set[str]] = field(default_factory=dict)
+    # whether some file of the module requires hashicorp/azurerm in required_providers
+    requires_azurerm: bool = False
 
 
 @dataclass
@@ -163,9 +213,25 @@ def _labelled(value: Any) -> Iterator[tuple[str, Any]]:
                     yield _label(key), body
 
 
+def _one_features_block(provider: Block) -> Block:
+    """The provider schema with ``features`` and each of its sub-blocks taking one block.
+
+    The JSII does not carry MaxItems for provider blocks; the provider documents ``features`` as
+    one block whose sub-blocks (``key_vault``, ``storage``, ...) are each one block ("Features
+    Block", https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/guides/features-block).
+    """
+    features = provider.blocks.get("features")
+    if features is None:
+        return provider
+    subs = {name: replace(nb, max_items=1) for name, nb in features.schema.blocks.items()}
+    one = NestedBlock(features.required, 1, replace(features.schema, blocks=subs))
+    return replace(provider, blocks={**provider.blocks, "features": one})
+
+
 class _Checker:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
+        self.provider = _one_features_block(schema.provider)
         self.problems: list[Problem] = []
 
     # --- blocks -------------------------------------------------------------------------------
@@ -299,7 +365,7 @@ class _Checker:
                 line = f.find(rf'^\s*provider\s+"{re.escape(pname)}"', line or 0)
                 if pname == "azurerm" and isinstance(body, dict):
                     at = self.where(f, "provider.azurerm", line)
-                    self.check_body(at, self.schema.provider, body, meta=_META["provider"])
+                    self.check_body(at, self.provider, body, meta=_META["provider"])
 
     def _check_ignore_changes(self, at: _Where, block: Block, body: Mapping[str, Any]) -> None:
         """``lifecycle { ignore_changes = [x, y[0].z] }``: each ``x`` must be in the schema."""
@@ -319,24 +385,34 @@ class _Checker:
                     f"lifecycle.ignore_changes: `{at.address}` has no attribute `{first.group(0)}`",
                 )
 
-    def check_pin(self, f: _File) -> None:
-        """Report a hashicorp/azurerm requirement not pinned to exactly the schema's version."""
+    def check_pin(self, f: _File) -> bool:
+        """Report a hashicorp/azurerm requirement not pinned to exactly the schema's version.
+
+        Also the implicit source (``azurerm = { version = ... }``: Terraform takes
+        ``hashicorp/<local name>``) and the legacy string form (``azurerm = "~> 3.0"``).
+
+        Returns:
+            Whether the file requires hashicorp/azurerm at all.
+        """
         wanted = self.schema.provider_version
+        found = False
         for terraform in f.parsed.get("terraform", []):
             if not isinstance(terraform, dict):
                 continue
             for entry in terraform.get("required_providers", []):
                 if not isinstance(entry, dict):
                     continue
-                for local_name, spec in entry.items():
+                for local_name, raw in entry.items():
+                    if local_name.startswith("__"):
+                        continue
+                    # legacy: azurerm = "<version constraint>"
+                    spec = {"version": raw} if isinstance(raw, str) else raw
                     if not isinstance(spec, dict):
                         continue
-                    source = _label(str(spec.get("source", "")))
-                    if source.lower() not in {
-                        "hashicorp/azurerm",
-                        "registry.terraform.io/hashicorp/azurerm",
-                    }:
+                    source = _label(str(spec.get("source", f"hashicorp/{local_name}")))
+                    if source.lower() not in _AZURERM_SOURCES:
                         continue
+                    found = True
                     version = _label(str(spec.get("version", ""))).replace(" ", "")
                     if version.lstrip("=") != wanted:
                         line = f.find(rf"^\s*{re.escape(local_name)}\s*=")
@@ -345,28 +421,73 @@ class _Checker:
                             f"`{local_name}` version {version or '(none)'!r}: pin exactly "
                             f'"{wanted}", the version the schema check ran against',
                         )
+        return found
+
+    def check_requirement(self, module: _Module) -> None:
+        """A module with azurerm resources or data sources must require hashicorp/azurerm."""
+        if module.requires_azurerm or not module.declared:
+            return
+        for f in module.files:
+            for kind, rtype, name, _ in _declarations(f.parsed):
+                if rtype.startswith("azurerm_"):
+                    address = f"{'data.' if kind == 'data' else ''}{rtype}.{name}"
+                    self.where(f, address, _header_line(f, address)).add(
+                        "unpinned-provider",
+                        "the module uses azurerm but has no required_providers entry for "
+                        f'hashicorp/azurerm: pin version = "{self.schema.provider_version}"',
+                    )
+                    return
 
     # --- references ---------------------------------------------------------------------------
-    def check_references(self, module: _Module) -> None:
-        """Check every ``azurerm_x.name...`` / ``data.azurerm_x.name...`` reference of a module."""
+    def check_references(self, module: _Module, folder: Path) -> None:
+        """Check the ``azurerm_x.name...`` / ``data.azurerm_x.name...`` references of a module.
+
+        And every ``module.name.output`` against a local module source's ``output`` blocks.
+
+        Inside ``for`` expressions the collection (``[for v in azurerm_x.y : ...]``) is checked
+        like any reference; attributes read through the loop variable (``v.attr``) are not.
+        """
+        calls: dict[str, set[str] | None] | None = None
         for f in module.files:
             for address, text in _expressions(f.parsed):
                 for match in _REF_RE.finditer(text):
-                    self._check_reference(f, module, address, match)
+                    self._check_reference(f, module, address, match, text)
+                for mod in _MODULE_REF_RE.finditer(text):
+                    if calls is None:
+                        calls = _module_outputs(folder)
+                    self._check_module_reference(f, address, mod, calls)
+
+    def _check_module_reference(
+        self,
+        f: _File,
+        address: str,
+        match: re.Match[str],
+        calls: Mapping[str, set[str] | None],
+    ) -> None:
+        name, output = match.group(1), match.group(2)
+        line = f.find(re.escape(f"module.{name}"), (_header_line(f, address) or 1) - 1)
+        if name not in calls:
+            self.where(f, address, line).add(
+                "undeclared-reference", f"`module.{name}` is not declared in this module"
+            )
+            return
+        outputs = calls[name]
+        if outputs is not None and output not in outputs:
+            self.where(f, address, line).add(
+                "unknown-attribute",
+                f"`module.{name}.{output}`: the module (local source) has no output `{output}`",
+            )
 
     def _check_reference(
-        self, f: _File, module: _Module, address: str, match: re.Match[str]
+        self, f: _File, module: _Module, address: str, match: re.Match[str], text: str
     ) -> None:
-        is_data, rtype, name, rest = (
-            bool(match.group(1)),
-            match.group(2),
-            match.group(3),
-            match.group(4),
-        )
-        ref = match.group(0).strip()
+        is_data, rtype, name = bool(match.group(1)), match.group(2), match.group(3)
+        steps, end = _steps(text, match.end())
+        ref = text[match.start() : end].strip()
         head = f"{'data.' if is_data else ''}{rtype}.{name}"
         start = (_header_line(f, address) or 1) - 1
-        line = f.find(re.escape(ref), start) or f.find(re.escape(head))
+        line = f.find(re.escape(ref), start) or f.find(re.escape(head), start)
+        line = line or f.find(re.escape(head))
         if name not in module.declared.get((is_data, rtype), set()):
             self.where(f, address, line).add(
                 "undeclared-reference", f"`{head}` is not declared in this module"
@@ -375,9 +496,8 @@ class _Checker:
         table = self.schema.data_sources if is_data else self.schema.resources
         block: Block | None = table.get(rtype)
         path = head
-        for step in _STEP_RE.finditer(rest):
-            attr = step.group(1)
-            if attr is None or attr.isdigit():  # index, splat or legacy `.0`: key or element
+        for attr in steps:
+            if attr is None:  # index, splat or legacy `.0`: key or element
                 continue
             if block is None:
                 return
@@ -498,6 +618,31 @@ def _expressions(parsed: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                     yield address, _value_code(s)
 
 
+def _module_outputs(folder: Path) -> dict[str, set[str] | None]:
+    """``module`` calls of the module in ``folder``: name -> output names of its source.
+
+    The outputs are read when the source is a local path (``./x``, ``../x``); None otherwise
+    (registry, git: not read, any output accepted).
+
+    Raises:
+        ValueError: a ``.tf`` file of the module or of a local source does not parse as HCL.
+    """
+    calls: dict[str, set[str] | None] = {}
+    for tf in sorted(folder.glob("*.tf")):
+        for entry in load_file_raw(tf).get("module", []):
+            for name, body in _labelled(entry):
+                source = _label(str(body.get("source", ""))) if isinstance(body, dict) else ""
+                if not source.startswith(("./", "../")) or not (folder / source).is_dir():
+                    calls[name] = None
+                    continue
+                outputs: set[str] = set()
+                for child in sorted((folder / source).glob("*.tf")):
+                    for out in load_file_raw(child).get("output", []):
+                        outputs.update(label for label, _ in _labelled(out))
+                calls[name] = outputs
+    return calls
+
+
 # --- driver ---------------------------------------------------------------------------------------
 def _tf_files(paths: Sequence[Path], exclude: Iterable[Path]) -> list[Path]:
     excluded = [p.resolve() for p in exclude]
@@ -556,11 +701,13 @@ def check_paths(
                     for name, _ in _labelled(named):
                         module.declared.setdefault((kind == "data", rtype), set()).add(name)
     checker = _Checker(schema)
-    for module in modules.values():
+    for folder, module in modules.items():
         for f in module.files:
             checker.check_declarations(f)
-            checker.check_pin(f)
-        checker.check_references(module)
+            if checker.check_pin(f):
+                module.requires_azurerm = True
+        checker.check_references(module, folder)
+        checker.check_requirement(module)
     return sorted(set(checker.problems), key=lambda p: (p.file, p.line or 0, p.address, p.message))
 
 

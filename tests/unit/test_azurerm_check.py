@@ -33,6 +33,19 @@ GOOD = FIXTURES / "good"
 SCHEMA_FILE = FIXTURES / "schema.json"
 
 
+PIN = (
+    "terraform {\n  required_providers {\n"
+    '    azurerm = { source = "hashicorp/azurerm", version = "4.81.0" }\n  }\n}\n'
+)
+
+
+def pinned(folder: Path) -> Path:
+    """``folder`` with a versions.tf requiring hashicorp/azurerm 4.81.0 (the schema's)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "versions.tf").write_text(PIN)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def schema() -> Schema:
     return load_schema_file(SCHEMA_FILE)
@@ -102,6 +115,29 @@ EXPECTED = [
         "no attribute `primary_blob_endpoints`",
     ),
     ("main.tf", 94, "azurerm_user_assigned_identity.this", "unknown-attribute", "ignore_changes"),
+    # FIX-B: nested brackets, for-expression collections, module outputs, features twice
+    (
+        "main.tf",
+        105,
+        "output.nested_brackets",
+        "unknown-attribute",
+        "no attribute `bogus_nested`",
+    ),
+    (
+        "main.tf",
+        110,
+        "output.for_expression",
+        "undeclared-reference",
+        "`azurerm_storage_account.absent`",
+    ),
+    ("main.tf", 119, "output.module_outputs", "unknown-attribute", "no output `nope`"),
+    ("main.tf", 119, "output.module_outputs", "undeclared-reference", "`module.ghost`"),
+    ("main.tf", 125, "provider.azurerm", "too-many-blocks", "one `features` block"),
+    ("main.tf", 126, "provider.azurerm", "too-many-blocks", "one `features.key_vault` block"),
+    # FIX-B: no requirement at all (child/), the implicit source and the legacy string form
+    ("main.tf", 2, "azurerm_resource_group.child", "unpinned-provider", "no required_providers"),
+    ("main.tf", 4, "terraform.required_providers", "unpinned-provider", "'~>4.0'"),
+    ("main.tf", 4, "terraform.required_providers", "unpinned-provider", "'~>3.0'"),
     ("versions.tf", 7, "terraform.required_providers", "unpinned-provider", "'~>4.0'"),
     ("versions.tf", 15, "provider.azurerm", "missing-block", "`features`"),
     ("versions.tf", 19, "provider.azurerm", "unknown-argument", "`skip_provider_registrations`"),
@@ -128,11 +164,11 @@ def test_good_fixture_passes(schema: Schema) -> None:
 def test_the_repo_walk_skips_the_bad_fixture_but_not_the_good_one(
     schema: Schema, tmp_path: Path
 ) -> None:
-    (tmp_path / "good").mkdir()
+    pinned(tmp_path / "good")
     (tmp_path / "good" / "main.tf").write_text(
         'resource "azurerm_resource_group" "x" {\n  name = "a"\n}\n'
     )
-    (tmp_path / "bad").mkdir()
+    pinned(tmp_path / "bad")
     (tmp_path / "bad" / "main.tf").write_text('resource "azurerm_nope" "x" {}\n')
     (tmp_path / ".terraform").mkdir()
     (tmp_path / ".terraform" / "main.tf").write_text('resource "azurerm_nope" "x" {}\n')
@@ -142,6 +178,29 @@ def test_the_repo_walk_skips_the_bad_fixture_but_not_the_good_one(
     assert [
         p.kind for p in check_paths([tmp_path / "bad"], schema, exclude=[tmp_path / "bad"])
     ] == ["unknown-type"]
+
+
+def test_review_blind_spots_are_reported_where_planted(bad_problems: list[Problem]) -> None:
+    """Each case the issue-14 review found unreported, by the folder/file that plants it."""
+    by_place = {(Path(p.file).parent.name, p.kind, p.line) for p in bad_problems}
+    assert ("child", "unpinned-provider", 2) in by_place  # no required_providers
+    assert ("implicit", "unpinned-provider", 4) in by_place  # { version } without source
+    assert ("legacy", "unpinned-provider", 4) in by_place  # azurerm = "~> 3.0"
+    msgs = [p.message for p in bad_problems]
+    assert any("[local.m[" in m and "bogus_nested" in m for m in msgs)
+    assert any("`module.child.nope`" in m for m in msgs)
+    assert not any("module.child.id" in m for m in msgs)  # a real output of ./child
+
+
+def test_module_outputs_of_a_non_local_source_are_not_guessed(
+    schema: Schema, tmp_path: Path
+) -> None:
+    (pinned(tmp_path) / "main.tf").write_text(
+        'module "reg" {\n  source = "hashicorp/x/azurerm"\n}\n'
+        'resource "azurerm_resource_group" "x" {\n  name = module.reg.anything\n'
+        '  location = "b"\n}\n'
+    )
+    assert check_paths([tmp_path], schema) == []
 
 
 def test_values_are_not_mistaken_for_references(schema: Schema, tmp_path: Path) -> None:
@@ -160,7 +219,7 @@ def test_values_are_not_mistaken_for_references(schema: Schema, tmp_path: Path) 
 def test_a_block_with_an_unknown_dynamic_and_a_dynamic_argument(
     schema: Schema, tmp_path: Path
 ) -> None:
-    (tmp_path / "main.tf").write_text(
+    (pinned(tmp_path) / "main.tf").write_text(
         'resource "azurerm_resource_group" "x" {\n  name = "a"\n  location = "b"\n'
         '  dynamic "tags" {\n    for_each = {}\n    content {}\n  }\n'
         '  dynamic "nope" {\n    for_each = {}\n    content {}\n  }\n}\n'
@@ -170,7 +229,7 @@ def test_a_block_with_an_unknown_dynamic_and_a_dynamic_argument(
 
 
 def test_null_does_not_satisfy_a_required_argument(schema: Schema, tmp_path: Path) -> None:
-    (tmp_path / "main.tf").write_text(
+    (pinned(tmp_path) / "main.tf").write_text(
         'resource "azurerm_resource_group" "x" {\n  name = null\n  location = "b"\n}\n'
     )
     assert [p.message for p in check_paths([tmp_path], schema)] == [
