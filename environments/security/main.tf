@@ -55,8 +55,13 @@ module "hybrid_activation" {
   name_prefix = local.name_prefix
   # One activation per hybrid patch group, tagged with it: the nodes registering with it join the
   # group (CreateActivation applies the activation's tags to them). null expiration_date: rotation.
+  # The Azure groups' activations also carry the marker tag (local.azure_source_tag) that the tag
+  # sync role requires on a node before it may read or tag it (modules/ssm_tag_sync_role).
   patch_groups = var.patch_hybrid_nodes ? {
-    for g in keys(coalesce(var.hybrid_patch_groups, {})) : g => { registration_limit = var.hybrid_activation_registration_limit }
+    for g in keys(coalesce(var.hybrid_patch_groups, {})) : g => {
+      registration_limit = var.hybrid_activation_registration_limit
+      tags               = contains(local.azure_patch_groups, g) ? { (local.azure_source_tag.key) = local.azure_source_tag.value } : {}
+    }
   } : {}
   patch_group_tag_key = var.patch_group_tag_key
   expiration_date     = var.hybrid_activation_expiration_date
@@ -78,6 +83,17 @@ module "ssm_tag_sync_role" {
   token_version                  = var.ssm_tag_sync.token_version
   audience                       = var.ssm_tag_sync.audience
   tag_key                        = coalesce(var.ssm_tag_sync.tag_key, var.patch_group_tag_key)
+  # The hybrid nodes register in home_region (the activations' Region): the only Region tagged.
+  regions    = [var.home_region]
+  source_tag = local.azure_source_tag
+}
+
+locals {
+  # Marker on the Azure VMs' activations, and so on their nodes (CreateActivation applies an
+  # activation's tags to the registering nodes); the tag sync role's aws:ResourceTag condition.
+  azure_source_tag = { key = "fleetpatch:source", value = "azure" }
+  # Which hybrid patch groups are Azure VMs: azure_patch_groups, default every hybrid group.
+  azure_patch_groups = var.azure_patch_groups == null ? keys(coalesce(var.hybrid_patch_groups, {})) : var.azure_patch_groups
 }
 
 module "hybrid_region" {

@@ -209,6 +209,17 @@ variable "ssm_tag_sync" {
   }
 }
 
+variable "azure_patch_groups" {
+  type        = list(string)
+  description = "Which hybrid_patch_groups hold Azure VMs: their activations carry the marker tag fleetpatch:source = azure (applied to the registering nodes), the only nodes the tag sync role (ssm_tag_sync) may read and tag. null (default): every hybrid patch group; [] for on-premises only."
+  default     = null
+
+  validation {
+    condition     = var.azure_patch_groups == null || try(alltrue([for g in var.azure_patch_groups : contains(keys(coalesce(var.hybrid_patch_groups, {})), g)]), false)
+    error_message = "azure_patch_groups must be keys of hybrid_patch_groups."
+  }
+}
+
 variable "patch_hybrid_nodes" {
   type        = bool
   description = "Run modules/member_region in home_region of this account: the hybrid managed nodes registered through the activation live here, so they get their patch baselines, inventory (synchronised to the central bucket), weekly scan, patch runs and Config rules like any member Region. The security account is then added to the central member accounts."

@@ -50,6 +50,14 @@ run "central_account_with_hybrid_nodes" {
     error_message = "each activation carries its patch group tag (applied to the registering nodes)"
   }
   assert {
+    condition     = nonsensitive(module.hybrid_activation[0].activations["azure-windows"].tags["fleetpatch:source"]) == "azure"
+    error_message = "the Azure groups' activations carry the marker the tag sync role requires"
+  }
+  assert {
+    condition     = jsondecode(module.ssm_tag_sync_role[0].role_policy_json).Statement[2].Resource == ["arn:aws:ssm:us-east-1:333333333333:managed-instance/*"] && jsondecode(module.ssm_tag_sync_role[0].role_policy_json).Statement[2].Condition.StringEquals["aws:ResourceTag/fleetpatch:source"] == "azure"
+    error_message = "the role tags only marked nodes in the home Region"
+  }
+  assert {
     condition     = output.ssm_tag_sync.region == "us-east-1" && output.ssm_tag_sync.tag_key == "PatchGroup" && output.ssm_tag_sync.audience == "api://AzureADTokenExchange"
     error_message = "the tag sync role is created for the patch group key, in the home Region, with the default audience"
   }
