@@ -10,6 +10,20 @@ The Function app zip is also written under its content hash
 ``build/packages.json``): the azurerm provider redeploys ``zip_deploy_file`` only when its path
 changes, so the path must change with the content.
 
+The Function app zip carries its dependencies: the wheels of
+``modules/azure_tag_enforcement/function_packages.json`` (generated from
+``azure_function/requirements.txt`` by ``--function-wheels``, resolved like the runbook's below but
+for the Function's platform: CPython 3.11, the module's default ``function_python_version``, on
+Linux x86-64) unpacked under ``.python_packages/lib/site-packages`` ("the build environment must
+match the production environment ... dependencies must be installed in
+./.python_packages/lib/site-packages",
+https://learn.microsoft.com/en-us/azure/azure-functions/python-build-options). No remote build is
+needed: Flex Consumption builds remotely only when a deployment asks for it, and the provider's
+``zip_deploy_file`` cannot (hashicorp/terraform-provider-azurerm#29630). The wheels are downloaded
+from their https URLs once, checked against their SHA-256 and cached in ``build/wheel-cache``,
+with the unpacked layer (``site-packages-<16 hex>.zip``, keyed on the lock's bytes): a warm
+``make package`` copies the layer and appends the app's own files.
+
 ``--runbook-wheels`` regenerates ``modules/azure_tag_enforcement/runbook_packages.json``: the
 wheels the Automation runbook imports, resolved from ``azure_function/requirements.txt`` (less the
 Functions-only packages) with their dependencies for the Automation sandbox of Python 3.10
@@ -20,7 +34,8 @@ reads PyPI's metadata and downloads no wheel where PyPI serves it, PEP 658) agai
 every package has the https URL Automation fetches it from and its SHA-256.
 
 Usage: ``python -m tools.package [NAME ...]``; prints each zip's path, size and SHA-256.
-``python -m tools.package --runbook-wheels`` regenerates the runbook's wheel list (needs PyPI).
+``python -m tools.package --runbook-wheels`` / ``--function-wheels`` regenerates the runbook's /
+the Function's wheel list (needs PyPI).
 """
 
 from __future__ import annotations
@@ -29,14 +44,17 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.requirements import Requirement
 from packaging.tags import Tag, compatible_tags, cpython_tags
@@ -67,6 +85,16 @@ RUNBOOK_PLATFORMS = (
     "manylinux1_x86_64",
 )
 PYPI_SIMPLE = "https://pypi.org/simple"
+# The Function's dependencies: CPython 3.11 (modules/azure_tag_enforcement's default
+# function_python_version, checked there against this lock), the same Linux x86-64 wheels.
+FUNCTION_LOCK = ROOT / "modules" / "azure_tag_enforcement" / "function_packages.json"
+FUNCTION_PYTHON = (3, 11)
+FUNCTION_EXCLUDED: frozenset[str] = frozenset()
+SITE_PACKAGES = ".python_packages/lib/site-packages"
+WHEEL_CACHE = BUILD / "wheel-cache"
+# Part of the vendor layer's cache key: bump when the layer's layout changes.
+VENDOR_FORMAT = b"fleetpatch-site-packages-1\n"
+DOWNLOAD_TIMEOUT = 120  # seconds per wheel
 
 
 class WheelError(RuntimeError):
@@ -79,6 +107,8 @@ class Package:
 
     name: str
     sources: tuple[tuple[str, str], ...]
+    # A wheel lock (path under the repo root) unpacked under SITE_PACKAGES, or None.
+    vendored: str | None = None
 
 
 PACKAGES: tuple[Package, ...] = (
@@ -91,6 +121,7 @@ PACKAGES: tuple[Package, ...] = (
             ("azure_function/requirements.txt", "requirements.txt"),
             ("azure_function/fleetpatch_tags", "fleetpatch_tags"),
         ),
+        vendored=FUNCTION_LOCK.relative_to(ROOT).as_posix(),
     ),
     Package(
         "azure_runbook",
@@ -113,11 +144,117 @@ def _files(src: Path, arcbase: str) -> Iterable[tuple[Path, str]]:
         yield path, f"{arcbase}/{rel.as_posix()}"
 
 
-def build_zip(package: Package, out_dir: Path = BUILD, root: Path = ROOT) -> Path:
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fetch_wheel(wheel: dict[str, str], cache: Path = WHEEL_CACHE) -> Path:
+    """The wheel ``{"filename", "url", "sha256"}`` in ``cache``, downloaded if missing or corrupt.
+
+    Downloads ``url`` (https only, e.g. files.pythonhosted.org) once and keeps it only if its
+    SHA-256 is the lock's.
+
+    Raises:
+        WheelError: the URL is not https, the download failed or its SHA-256 differs.
+    """
+    path = cache / wheel["filename"]
+    if path.is_file() and _sha256(path) == wheel["sha256"]:
+        return path
+    url = wheel["url"]
+    if not url.startswith("https://"):
+        raise WheelError(f"{wheel['filename']}: {url} is not an https URL")
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        try:
+            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310
+                partial.write_bytes(response.read())
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise WheelError(f"{wheel['filename']}: download from {url} failed: {exc}") from exc
+        got = _sha256(partial)
+        if got != wheel["sha256"]:
+            raise WheelError(f"{wheel['filename']}: sha256 {got} is not the lock's")
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def wheel_members(wheel: Path) -> Iterator[tuple[str, bytes]]:
+    """The files a wheel installs into site-packages: ``(path under site-packages, bytes)``.
+
+    As an installer lays out a wheel (PEP 427 "Installing a wheel"): the root and ``*.dist-info``
+    as they are, ``<name>.data/purelib`` and ``platlib`` moved to the root; the ``scripts``,
+    ``headers`` and ``data`` schemes (nothing importable) left out.
+    """
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            parts = info.filename.split("/", 2)
+            if parts[0].endswith(".data"):
+                if len(parts) < 3 or parts[1] not in {"purelib", "platlib"}:
+                    continue
+                yield parts[2], zf.read(info)
+            else:
+                yield info.filename, zf.read(info)
+
+
+def _zip_info(arcname: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(arcname, date_time=EPOCH)
+    info.external_attr = 0o100644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    return info
+
+
+def vendor_layer(lock_path: Path, cache: Path = WHEEL_CACHE) -> Path:
+    """The lock's wheels unpacked under :data:`SITE_PACKAGES`, as a zip cached in ``cache``.
+
+    The layer is ``<cache>/site-packages-<16 hex of SHA-256(format, lock bytes)>.zip``: built
+    once per lock (wheels from :func:`fetch_wheel`, entries sorted, fixed timestamps), reused as
+    it is afterwards; older layers are removed.
+
+    Raises:
+        WheelError: a wheel cannot be fetched, or two wheels install different bytes at one path.
+    """
+    lock_bytes = lock_path.read_bytes()
+    key = hashlib.sha256(VENDOR_FORMAT + lock_bytes).hexdigest()[:HASH_DIGITS]
+    out = cache / f"site-packages-{key}.zip"
+    if out.is_file():
+        return out
+    members: dict[str, bytes] = {}
+    for name, wheel in sorted(json.loads(lock_bytes)["packages"].items()):
+        for arc, data in wheel_members(fetch_wheel(wheel, cache)):
+            full = f"{SITE_PACKAGES}/{arc}"
+            if members.get(full, data) != data:
+                raise WheelError(f"{name}: {arc} is also installed, with other bytes, by a wheel")
+            members[full] = data
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for arcname in sorted(members):
+                zf.writestr(_zip_info(arcname), members[arcname])
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    for old in cache.glob("site-packages-*.zip"):
+        if old != out:
+            old.unlink(missing_ok=True)
+    return out
+
+
+def build_zip(
+    package: Package, out_dir: Path = BUILD, root: Path = ROOT, wheel_cache: Path = WHEEL_CACHE
+) -> Path:
     """Write ``<out_dir>/<name>.zip`` for ``package`` and return its path.
+
+    A ``vendored`` package starts from its :func:`vendor_layer` (from ``wheel_cache``) and gets
+    its own files appended (their names sort after ``.python_packages/``: the zip stays sorted).
 
     Raises:
         FileNotFoundError: a source of the package does not exist.
+        WheelError: the vendored wheels cannot be fetched (:func:`vendor_layer`).
     """
     entries: list[tuple[Path, str]] = []
     for src, arc in package.sources:
@@ -131,14 +268,17 @@ def build_zip(package: Package, out_dir: Path = BUILD, root: Path = ROOT) -> Pat
     # Written beside the target and renamed into place: a reader (Terraform in a test running
     # beside `make policy`'s package step) sees the old zip or the new one, never half of one.
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    mode: Literal["w", "a"] = "w"
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        if package.vendored is not None:
+            if entries and entries[0][1] < SITE_PACKAGES:
+                raise ValueError(f"{entries[0][1]} would sort before the vendored packages")
+            shutil.copyfile(vendor_layer(root / package.vendored, wheel_cache), partial)
+            mode = "a"
+        deflated = zipfile.ZIP_DEFLATED
+        with zipfile.ZipFile(partial, mode, compression=deflated, compresslevel=9) as zf:
             for path, arcname in entries:
-                info = zipfile.ZipInfo(arcname, date_time=EPOCH)
-                info.external_attr = 0o100644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3
-                zf.writestr(info, path.read_bytes())
+                zf.writestr(_zip_info(arcname), path.read_bytes())
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
@@ -205,25 +345,36 @@ def requirement_pins(path: Path, excluded: frozenset[str] = RUNBOOK_EXCLUDED) ->
     return pins
 
 
-def runbook_tags() -> set[Tag]:
-    """Wheel tags the Automation Python 3.10 sandbox accepts (CPython 3.10, manylinux x86-64)."""
+def platform_tags(python: tuple[int, int]) -> set[Tag]:
+    """Wheel tags CPython ``python`` on manylinux x86-64 (:data:`RUNBOOK_PLATFORMS`) accepts."""
     platforms = list(RUNBOOK_PLATFORMS)
-    tags = set(cpython_tags(RUNBOOK_PYTHON, platforms=platforms))
-    tags |= set(compatible_tags(RUNBOOK_PYTHON, "cp310", platforms=platforms))
+    tags = set(cpython_tags(python, platforms=platforms))
+    tags |= set(compatible_tags(python, f"cp{python[0]}{python[1]}", platforms=platforms))
     return tags
 
 
+def runbook_tags() -> set[Tag]:
+    """Wheel tags the Automation Python 3.10 sandbox accepts (CPython 3.10, manylinux x86-64)."""
+    return platform_tags(RUNBOOK_PYTHON)
+
+
 def pip_report_command(
-    requirements: Path, report: Path, target: Path, index: Sequence[str] | None = None
+    requirements: Path,
+    report: Path,
+    target: Path,
+    index: Sequence[str] | None = None,
+    python: tuple[int, int] = RUNBOOK_PYTHON,
 ) -> list[str]:
-    """The pip command resolving ``requirements`` for the sandbox, writing its JSON report.
+    """The pip command resolving ``requirements`` for CPython ``python`` on manylinux x86-64.
+
+    Writes pip's JSON installation report to ``report`` (nothing installed).
 
     ``index`` replaces the package source (default: PyPI only, ``--isolated`` so no local
     configuration adds other indexes or find-links whose URLs Azure could not fetch).
     """
     command = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--quiet"]
     command += ["--ignore-installed", "--only-binary=:all:", "--implementation", "cp"]
-    command += ["--python-version", ".".join(map(str, RUNBOOK_PYTHON))]
+    command += ["--python-version", ".".join(map(str, python))]
     for platform in RUNBOOK_PLATFORMS:
         command += ["--platform", platform]
     command += list(index) if index is not None else ["--index-url", PYPI_SIMPLE]
@@ -232,15 +383,21 @@ def pip_report_command(
 
 
 def wheels_from_report(
-    report: dict[str, Any], pins: dict[str, str], *, require_https: bool = True
+    report: dict[str, Any],
+    pins: dict[str, str],
+    *,
+    require_https: bool = True,
+    python: tuple[int, int] = RUNBOOK_PYTHON,
 ) -> dict[str, dict[str, str]]:
-    """The runbook's wheels from a pip installation report (``pip install --report``).
+    """The wheels for CPython ``python`` from a pip installation report (``pip install --report``).
 
     Args:
         report: the parsed report (``{"install": [{"metadata", "download_info"}, ...]}``).
         pins: the requested pins (:func:`requirement_pins`); each must be in the report at its
             pinned version.
-        require_https: refuse a wheel without an https URL (Automation fetches ``content_uri``).
+        require_https: refuse a wheel without an https URL (Automation fetches ``content_uri``,
+            ``make package`` the Function's wheels).
+        python: the interpreter the wheels are for (default: the runbook's 3.10).
 
     Returns:
         Canonical name -> ``{"version", "filename", "url", "sha256"}``, sorted by name.
@@ -249,7 +406,8 @@ def wheels_from_report(
         WheelError: a wheel has no https URL or SHA-256, is no wheel for the sandbox, or a pin is
             missing or resolved to another version.
     """
-    accepted = runbook_tags()
+    accepted = platform_tags(python)
+    label = f"cp{python[0]}{python[1]} manylinux x86-64"
     wheels: dict[str, dict[str, str]] = {}
     for item in report.get("install", []):
         meta, info = item["metadata"], item["download_info"]
@@ -263,7 +421,7 @@ def wheels_from_report(
         if not sha256:
             raise WheelError(f"{name} {version}: the report gives no sha256")
         if not parse_wheel_filename(filename)[3] & accepted:
-            raise WheelError(f"{name} {version}: {filename} does not run on cp310 manylinux x86-64")
+            raise WheelError(f"{name} {version}: {filename} does not run on {label}")
         wheels[name] = {"version": version, "filename": filename, "url": url, "sha256": sha256}
     for pin, pinned in pins.items():
         got = wheels.get(pin, {}).get("version")
@@ -289,15 +447,58 @@ def resolve_runbook_wheels(
     Raises:
         WheelError: pip failed, or :func:`requirement_pins` / :func:`wheels_from_report` refused.
     """
-    pins = requirement_pins(requirements)
+    return resolve_wheels(
+        requirements,
+        python=RUNBOOK_PYTHON,
+        excluded=RUNBOOK_EXCLUDED,
+        generated_by="python -m tools.package --runbook-wheels",
+        index=index,
+        require_https=require_https,
+    )
+
+
+def resolve_function_wheels(
+    requirements: Path = FUNCTION_REQUIREMENTS,
+    *,
+    index: Sequence[str] | None = None,
+    require_https: bool = True,
+) -> dict[str, Any]:
+    """Resolve the Function app's wheels (all of ``requirements``) for CPython 3.11, Linux x86-64.
+
+    Returns and raises as :func:`resolve_runbook_wheels`.
+    """
+    return resolve_wheels(
+        requirements,
+        python=FUNCTION_PYTHON,
+        excluded=FUNCTION_EXCLUDED,
+        generated_by="python -m tools.package --function-wheels",
+        index=index,
+        require_https=require_https,
+    )
+
+
+def resolve_wheels(
+    requirements: Path,
+    *,
+    python: tuple[int, int],
+    excluded: frozenset[str],
+    generated_by: str,
+    index: Sequence[str] | None = None,
+    require_https: bool = True,
+) -> dict[str, Any]:
+    """Resolve the wheels of ``requirements`` (less ``excluded``) for CPython ``python``.
+
+    Returns and raises as :func:`resolve_runbook_wheels`.
+    """
+    pins = requirement_pins(requirements, excluded)
     with tempfile.TemporaryDirectory(prefix="runbook-wheels-") as tmp:
         filtered = Path(tmp) / "requirements.txt"
         filtered.write_text("".join(f"{n}=={v}\n" for n, v in pins.items()))
         report_path = Path(tmp) / "report.json"
-        command = pip_report_command(filtered, report_path, Path(tmp) / "target", index)
+        command = pip_report_command(filtered, report_path, Path(tmp) / "target", index, python)
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise WheelError(f"pip could not resolve the runbook's wheels: {result.stderr[-2000:]}")
+            raise WheelError(f"pip could not resolve the wheels: {result.stderr[-2000:]}")
         report = json.loads(report_path.read_text())
     try:
         source = requirements.resolve().relative_to(ROOT).as_posix()
@@ -305,11 +506,11 @@ def resolve_runbook_wheels(
         source = requirements.name
     return {
         "generated_from": source,
-        "generated_by": "python -m tools.package --runbook-wheels",
-        "python_version": ".".join(map(str, RUNBOOK_PYTHON)),
+        "generated_by": generated_by,
+        "python_version": ".".join(map(str, python)),
         "platforms": list(RUNBOOK_PLATFORMS),
         "requirements": pins,
-        "packages": wheels_from_report(report, pins, require_https=require_https),
+        "packages": wheels_from_report(report, pins, require_https=require_https, python=python),
     }
 
 
@@ -328,10 +529,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"regenerate {RUNBOOK_LOCK.relative_to(ROOT)} from {FUNCTION_REQUIREMENTS.name}",
     )
+    parser.add_argument(
+        "--function-wheels",
+        action="store_true",
+        help=f"regenerate {FUNCTION_LOCK.relative_to(ROOT)} from {FUNCTION_REQUIREMENTS.name}",
+    )
     args = parser.parse_args(argv)
-    if args.runbook_wheels:
+    if args.runbook_wheels or args.function_wheels:
         try:
-            lock = write_runbook_lock(resolve_runbook_wheels())
+            if args.runbook_wheels:
+                lock = write_runbook_lock(resolve_runbook_wheels())
+            else:
+                lock = write_runbook_lock(resolve_function_wheels(), FUNCTION_LOCK)
         except WheelError as exc:
             print(str(exc), file=sys.stderr)
             return 1
@@ -346,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     for package in wanted:
         try:
             out = build_zip(package)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, WheelError) as exc:
             print(f"skip {exc}", file=sys.stderr)
             status = 1
             continue

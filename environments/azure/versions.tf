@@ -20,7 +20,16 @@ terraform {
 }
 
 provider "azurerm" {
-  features {}
+  features {
+    storage {
+      # azurerm_storage_account is read and written through Resource Manager only: without this
+      # the provider also reads the account's queue/static-website properties from the data plane
+      # on every plan, a 403 for a deployer without data-plane access
+      # (hashicorp/terraform-provider-azurerm#29984, #33454). The one data-plane call left is
+      # azurerm_storage_account_queue_properties (Get/Set Queue Service Properties).
+      data_plane_available = false
+    }
+  }
   subscription_id = var.subscription_id
   # The tag export's storage account has shared keys disabled: data-plane calls use Entra ID.
   storage_use_azuread = true

@@ -197,7 +197,7 @@ variable "blob_retention_days" {
 
 variable "function_package_path" {
   type        = string
-  description = "Path of the content-hashed Function app zip built by `make package` (build/azure_function_app-<16 hex digits of its SHA-256>.zip, named in build/packages.json): the provider redeploys only when the path changes, so a code change is a new name. Deployed to the Flex Consumption app with a remote build that installs requirements.txt. Used when runner = \"function\"; null deploys no code."
+  description = "Path of the content-hashed Function app zip built by `make package` (build/azure_function_app-<16 hex digits of its SHA-256>.zip, named in build/packages.json): the provider redeploys only when the path changes, so a code change is a new name. It carries its dependencies (wheels for Linux x86-64 CPython function_python_version under .python_packages/lib/site-packages); no remote build. Used when runner = \"function\"; null deploys no code."
   default     = null
 
   validation {

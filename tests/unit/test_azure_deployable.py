@@ -83,8 +83,10 @@ def test_package_path_carries_the_content_hash(
 ) -> None:
     app = module[("azurerm_function_app_flex_consumption", "this")]
     assert app["zip_deploy_file"] == "var.function_package_path"
-    [precondition] = app["lifecycle"][0]["precondition"]
+    precondition, python = app["lifecycle"][0]["precondition"]
     assert "filesha256(" in precondition["condition"]
+    # The zip's vendored wheels are for the lock's Python: the app must run that version.
+    assert "var.function_python_version == local.function_wheels_python" in python["condition"]
     variables = {k: v for e in load_dir(MODULE)["variable"] for k, v in e.items()}
     condition = variables["function_package_path"]["validation"][0]["condition"]
     pattern = re.search(r'regex\("(.+?)"', condition)
@@ -127,6 +129,24 @@ def test_storage_needs_no_shared_key_and_no_data_plane_resources(
     provider = load_dir(ENV)["provider"]
     [azurerm] = [p["azurerm"] for p in provider if "azurerm" in p]
     assert azurerm["storage_use_azuread"] is True
+    # The account resource never reads queue / static-website properties from the data plane
+    # (403 for a deployer without data-plane access: azurerm#29984, #33454).
+    assert azurerm["features"][0]["storage"][0]["data_plane_available"] is False
+
+
+def test_the_function_zip_carries_its_dependencies_no_remote_build(
+    module: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    settings = module[("azurerm_function_app_flex_consumption", "this")]["app_settings"]
+    # A setting of the other plans; Flex Consumption builds remotely only when asked per deploy.
+    assert "SCM_DO_BUILD_DURING_DEPLOYMENT" not in settings and "ENABLE_ORYX_BUILD" not in settings
+    lock = json.loads(package.FUNCTION_LOCK.read_text())
+    variables = {k: v for e in load_dir(MODULE)["variable"] for k, v in e.items()}
+    assert variables["function_python_version"]["default"] == lock["python_version"] == "3.11"
+    assert (
+        'file("${path.module}/function_packages.json")).python_version'
+        in (MODULE / "main.tf").read_text()
+    )
 
 
 def test_runtime_environment_packages_are_the_generated_wheel_list(

@@ -7,6 +7,7 @@ import ast
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -56,17 +57,34 @@ def test_function_app_zip_holds_the_app_and_the_logic(tmp_path: Path) -> None:
 
 
 def test_function_app_zip_indexes_its_functions(tmp_path: Path) -> None:
-    zip_path = built("azure_function_app", tmp_path).filename
+    zip_path = Path(str(built("azure_function_app", tmp_path).filename))
+    # Unpacked once per zip content, every file dated like its zip entry (1980-01-01), so the
+    # .pyc files kept under pycache_prefix stay valid for the files that did not change.
+    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    app_root = package.WHEEL_CACHE / "unpacked"
+    marker = package.WHEEL_CACHE / "unpacked.sha256"
+    if not marker.is_file() or marker.read_text() != digest:
+        shutil.rmtree(app_root, ignore_errors=True)
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(app_root)
+            for name in zf.namelist():
+                os.utime(app_root / name, (315532800, 315532800))
+        marker.write_text(digest)
     script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import function_app; "
+        "import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/.python_packages/lib/"
+        "site-packages']; import function_app, azure.functions, boto3; "
+        "assert azure.functions.__file__.startswith(sys.argv[1]), azure.functions.__file__; "
         "print(sorted(f.get_function_name() for f in function_app.app.get_functions()))"
     )
+    pycache = f"pycache_prefix={package.WHEEL_CACHE / 'pycache'}"
     out = subprocess.run(
-        [sys.executable, "-c", script, str(zip_path)],
+        # -S -I: no site-packages of this venv, no PYTHONPATH: only the zip's files and its
+        # vendored wheels (what the Flex Consumption worker has without a remote build).
+        [sys.executable, "-S", "-I", "-X", pycache, "-c", script, str(app_root)],
         capture_output=True,
         text=True,
         check=True,
-        cwd=tmp_path,  # nothing of the repository on sys.path: only the zip
+        cwd=tmp_path,
     )
     assert (
         out.stdout.strip() == "['enforce_tags_daily', 'enforce_tags_http', 'enforce_tags_queued']"
@@ -322,3 +340,74 @@ def test_function_zip_is_also_written_under_its_content_hash(tmp_path: Path) -> 
     stale.write_bytes(b"old")
     package.build_zip(pkg, tmp_path)
     assert not stale.exists() and hashed.exists()  # old copies removed, same content same name
+
+
+def test_function_wheels_are_vendored_into_the_zip_deterministically(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    pure = tiny_wheel(wheels, "purelib", "1.0", "py3-none-any", [])
+    with zipfile.ZipFile(pure, "a") as zf:
+        zf.writestr("purelib/__init__.py", "VALUE = 1\n")
+        zf.writestr("purelib-1.0.data/purelib/purelib_extra.py", "EXTRA = 2\n")
+        zf.writestr("purelib-1.0.data/scripts/purelib-cli", "#!python\n")
+    native = tiny_wheel(wheels, "nativelib", "2.0", "cp311-cp311-manylinux2014_x86_64", [])
+    with zipfile.ZipFile(native, "a") as zf:
+        zf.writestr("_native.cpython-311-x86_64-linux-gnu.so", b"\x7fELF")
+    lock = tmp_path / "lock.json"
+    entries = {
+        w.name.split("-")[0]: {
+            "filename": w.name,
+            "url": f"https://files.example/{w.name}",
+            "sha256": hashlib.sha256(w.read_bytes()).hexdigest(),
+        }
+        for w in (pure, native)
+    }
+    lock.write_text(json.dumps({"packages": entries}))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for wheel in (pure, native):  # already downloaded: no network
+        shutil.copy(wheel, cache / wheel.name)
+    app = tmp_path / "app"
+    (app / "pkg").mkdir(parents=True)
+    (app / "pkg" / "mod.py").write_text("X = 1\n")
+    (app / "host.json").write_text("{}")
+    pkg = package.Package(
+        "vendored", (("pkg", "pkg"), ("host.json", "host.json")), vendored="../lock.json"
+    )
+
+    first = package.build_zip(pkg, tmp_path / "out1", app, cache).read_bytes()
+    second = package.build_zip(pkg, tmp_path / "out2", app, cache).read_bytes()
+    assert first == second  # the cached layer and a rebuild give the same bytes
+    names = zipfile.ZipFile(tmp_path / "out1" / "vendored.zip").namelist()
+    site = ".python_packages/lib/site-packages/"
+    assert names == sorted(names)
+    assert f"{site}purelib/__init__.py" in names and f"{site}purelib_extra.py" in names
+    assert f"{site}_native.cpython-311-x86_64-linux-gnu.so" in names
+    assert f"{site}purelib-1.0.dist-info/METADATA" in names
+    assert not [n for n in names if "scripts" in n or ".data/" in n]
+    assert names[-2:] == ["host.json", "pkg/mod.py"]
+
+    # A cached wheel that is not the lock's is fetched again; a bad download is refused.
+    for layer in cache.glob("site-packages-*.zip"):
+        layer.unlink()
+    (cache / pure.name).write_bytes(b"tampered")
+    entries["purelib"]["url"] = "http://files.example/" + pure.name
+    lock.write_text(json.dumps({"packages": entries}))
+    with pytest.raises(package.WheelError, match="not an https URL"):
+        package.build_zip(pkg, tmp_path / "out3", app, cache)
+    assert not (tmp_path / "out3" / "vendored.zip").exists()
+
+
+def test_function_wheel_list_is_generated_from_the_function_requirements() -> None:
+    lock = json.loads(package.FUNCTION_LOCK.read_text())
+    pins = package.requirement_pins(package.FUNCTION_REQUIREMENTS, package.FUNCTION_EXCLUDED)
+    # Regenerate with `python -m tools.package --function-wheels` after changing requirements.txt.
+    assert lock["requirements"] == pins and "azure-functions" in pins
+    assert lock["generated_from"] == "azure_function/requirements.txt"
+    assert lock["python_version"] == "3.11"
+    accepted = package.platform_tags((3, 11))
+    for name, wheel in lock["packages"].items():
+        assert wheel["url"].startswith("https://files.pythonhosted.org/"), name
+        assert wheel["url"].endswith("/" + wheel["filename"]), name
+        assert package.parse_wheel_filename(wheel["filename"])[3] & accepted, name
+    assert {"boto3", "botocore", "cryptography"} <= set(lock["packages"])
