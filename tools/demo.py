@@ -403,8 +403,9 @@ def _start_config_recorder(demo: Demo, region: dict[str, Any]) -> None:
 def _start_fake_arm(demo: Demo) -> dict[str, dict[str, Any]]:
     """The faithful fake ARM (tests/fake_arm.py) on a loopback port, holding the Azure VMs.
 
-    Returns ``{vm name: the VM's JSON}`` (its ``properties.vmId`` is what the agent's Azure
-    provider option records as the node's SourceId).
+    Returns ``{vm name: the VM's JSON}``. Each VM carries ``properties.osProfile.computerName``
+    (its host name; List All's full view has it, tests/fake_arm.py's ``vm_json`` does not set
+    it): what links the VM to its node, since the agent registers with the plain hybrid flags.
     """
     from tests.fake_arm import FakeArm, start_server, vm_json  # noqa: PLC0415 - demo-only
 
@@ -414,6 +415,11 @@ def _start_fake_arm(demo: Demo) -> dict[str, dict[str, Any]]:
         vm.name: vm_json(AZURE_SUBSCRIPTION, vm.resource_group, vm.name, vm.platform, vm.tags)
         for vm in HYBRID
     }
+    for vm in HYBRID:
+        vms[vm.name]["properties"]["osProfile"] = {
+            "computerName": vm.computer_name,
+            "adminUsername": "azureuser",
+        }
     demo.arm.vms[AZURE_SUBSCRIPTION] = list(vms.values())
     return vms
 
@@ -421,7 +427,11 @@ def _start_fake_arm(demo: Demo) -> dict[str, dict[str, Any]]:
 def _register_hybrid_nodes(demo: Demo, lines: list[str]) -> None:
     """Register the Azure VMs' SSM agents through their patch group's activation.
 
-    The agent's Azure provider option makes the node record the VM's vmId as its SourceId.
+    As modules/azure_ssm_hybrid's Run Command does: ``ssm-setup-cli -register -activation-code
+    -activation-id -region`` and nothing else, so the node is a plain hybrid node (its own
+    source, no SourceId = vmId) whose ComputerName (DescribeInstanceInformation: "The fully
+    qualified host name of the managed node") is the VM's host name with Azure's internal DNS
+    suffix. The reconciler has to find it by that name (its computer-name fallback).
     """
     central = demo.outputs["central"]
     activations = demo.outputs.get("hybrid_activations") or {}
@@ -442,7 +452,7 @@ def _register_hybrid_nodes(demo: Demo, lines: list[str]) -> None:
                 "activation_code": activation["code"],
                 "name": vm.name,
                 "platform": vm.platform,
-                "source_id": vms[vm.name]["properties"]["vmId"],
+                "computer_name": vm.fqdn,
             },
         )["instance_id"]
         demo.nodes.append(
@@ -462,6 +472,7 @@ def _register_hybrid_nodes(demo: Demo, lines: list[str]) -> None:
             "vm_id": vms[vm.name]["properties"]["vmId"],
             "node": node_id,
             "registered_with": vm.activation,
+            "computer_name": vm.fqdn,
         }
     lines.append(
         f"{security_key:28} {len(HYBRID)} Azure VMs (fake ARM {demo.arm.base_url}) registered "
@@ -534,12 +545,17 @@ def azure_tag_job(demo: Demo, lines: list[str]) -> None:
         tags = ssm.list_tags_for_resource(ResourceType="ManagedInstance", ResourceId=entry["node"])
         has = {t["Key"]: t["Value"] for t in tags["TagList"]}.get(sync["tag_key"])
         entry["patch_group"] = has
+        entry["match"] = next(
+            (m["match"] for m in ssm_sync.get("matched", []) if m["node"] == entry["node"]), None
+        )
         lines.append(f"  {entry['node']:21} {vm.name:16} Azure {want!s:14} SSM {has}")
         for node in demo.nodes:
             if node.id == entry["node"]:
                 node.group = str(has)
         if has != want:
             wrong[vm.name] = {"azure": want, "ssm": has}
+        if entry["match"] != "computer_name":  # registered as azure_ssm_hybrid does
+            wrong[vm.name] = {"match": entry["match"]}
     if wrong:
         raise StepError(f"Azure nodes whose SSM patch group is not their VM's: {wrong}")
 

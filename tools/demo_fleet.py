@@ -72,6 +72,11 @@ class AzureVm:
     ``tags`` are its Azure tags before the tag job runs; ``activation`` is the patch group whose
     activation its SSM agent registers with (azure_ssm_hybrid picks it from the VM's group; a VM
     that moved groups since keeps the old one: the drift the reconciler corrects).
+    ``computer_name`` is its ``osProfile.computerName`` (host name, at most 15 characters on
+    Windows); ``fqdn`` is what its agent reports as ComputerName (the host name with the suffix
+    of Azure's internal DNS, ``<host>.<id>.<x>.internal.cloudapp.net``; the Windows one in
+    upper case, to exercise the comparison): the reconciler compares the first label, ignoring
+    case (DNS names are case-insensitive, RFC 4343).
     """
 
     name: str
@@ -79,15 +84,33 @@ class AzureVm:
     resource_group: str
     tags: dict[str, str]
     activation: str
+    computer_name: str
+    fqdn: str
 
 
 HYBRID: tuple[AzureVm, ...] = (
     # No patch group tag in Azure yet: the tag job derives azure-linux from its OS type; it
     # registered with azure-linux's activation, so its node carries the right SSM tag already.
-    AzureVm("azure-web-1", "Linux", "rg-web", {"Owner": "web-team"}, "azure-linux"),
+    AzureVm(
+        "azure-web-1",
+        "Linux",
+        "rg-web",
+        {"Owner": "web-team"},
+        "azure-linux",
+        "azure-web-1",
+        "azure-web-1.q2kd0mzeyq3ebc2vlp3ri4rqmh.ax.internal.cloudapp.net",
+    ),
     # In azure-windows in Azure, but registered with azure-linux's activation: the reconciler
     # sees the disagreement and corrects the node's SSM tag.
-    AzureVm("azure-sql-1", "Windows", "rg-sql", {"PatchGroup": "azure-windows"}, "azure-linux"),
+    AzureVm(
+        "azure-sql-1",
+        "Windows",
+        "rg-sql",
+        {"PatchGroup": "azure-windows"},
+        "azure-linux",
+        "azure-sql-1",
+        "AZURE-SQL-1.q2kd0mzeyq3ebc2vlp3ri4rqmh.ax.internal.cloudapp.net",
+    ),
 )
 
 

@@ -33,6 +33,8 @@ locals {
   aggregator_mode                      = "accounts"
   hybrid_activation_registration_limit = 100
   patch_hybrid_nodes                   = true
+  # Marker of the Azure VMs' activations/nodes (modules/ssm_tag_sync_role source_tag's default).
+  azure_source_tag = { key = "fleetpatch:source", value = "azure" }
   hybrid_patch_groups = {
     azure-linux = {
       operating_system = "UBUNTU"
@@ -112,9 +114,14 @@ module "hybrid_activation" {
   }
 
   name_prefix = local.security_name_prefix
-  # One activation per hybrid patch group, tagged with it (as environments/security).
+  # One activation per hybrid patch group, tagged with it (as environments/security); here every
+  # hybrid group is the demo's Azure VMs', so each activation also carries ssm_tag_sync_role's
+  # marker tag (applied to the nodes at registration): the role may tag only marked nodes.
   patch_groups = local.patch_hybrid_nodes ? {
-    for g in keys(local.hybrid_patch_groups) : g => { registration_limit = local.hybrid_activation_registration_limit }
+    for g in keys(local.hybrid_patch_groups) : g => {
+      registration_limit = local.hybrid_activation_registration_limit
+      tags               = { (local.azure_source_tag.key) = local.azure_source_tag.value }
+    }
   } : {}
   patch_group_tag_key    = local.patch_group_tag_key
   expiration_date        = var.hybrid_activation_expiration_date
@@ -137,6 +144,9 @@ module "ssm_tag_sync_role" {
   token_version                  = var.ssm_tag_sync.token_version
   audience                       = var.ssm_tag_sync.audience
   tag_key                        = coalesce(var.ssm_tag_sync.tag_key, local.patch_group_tag_key)
+  # The activations (and so the Azure nodes) are in the security provider's Region.
+  regions    = [var.home_region]
+  source_tag = local.azure_source_tag
 }
 
 module "hybrid_region" {

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from fleetpatch_tags.arm import VmRecord
 from fleetpatch_tags.config import ConfigError, SsmSync, load_settings
 from fleetpatch_tags.reconcile import (
@@ -37,8 +37,11 @@ AUDIENCE = "api://AzureADTokenExchange"
 ISSUER_KEY = f"sts.windows.net/{TENANT}/"
 ROLE = "sec-ssm-tag-sync"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
-MANAGED = f"arn:aws:ssm:*:{ACCOUNT}:managed-instance/*"
-# modules/ssm_tag_sync_role's trust and role policy (its policy_json), for tag key PatchGroup.
+MANAGED = f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*"
+MARKER = {"Key": "fleetpatch:source", "Value": "azure"}  # ssm_tag_sync_role's source_tag
+MARKED = {"StringEquals": {"aws:ResourceTag/fleetpatch:source": "azure"}}
+# modules/ssm_tag_sync_role's trust and role policy (its policy_json), for tag key PatchGroup,
+# regions = [REGION] and the default source_tag: only nodes of marked activations.
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -56,12 +59,18 @@ POLICY = {
     "Version": "2012-10-17",
     "Statement": [
         {"Effect": "Allow", "Action": "ssm:DescribeInstanceInformation", "Resource": "*"},
-        {"Effect": "Allow", "Action": "ssm:ListTagsForResource", "Resource": MANAGED},
+        {
+            "Effect": "Allow",
+            "Action": "ssm:ListTagsForResource",
+            "Resource": MANAGED,
+            "Condition": MARKED,
+        },
         {
             "Effect": "Allow",
             "Action": "ssm:AddTagsToResource",
             "Resource": MANAGED,
             "Condition": {
+                **MARKED,
                 "ForAllValues:StringEquals": {"aws:TagKeys": ["PatchGroup"]},
                 "Null": {"aws:TagKeys": "false"},
             },
@@ -162,8 +171,10 @@ def emu(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     return emulator
 
 
-def activation(emu: Emulator, group: str | None) -> dict[str, str]:
+def activation(emu: Emulator, group: str | None, *, azure: bool = True) -> dict[str, str]:
+    """An activation of patch group ``group`` (None: none); ``azure``: with the Azure marker."""
     tags = [{"Key": "PatchGroup", "Value": group}] if group else []
+    tags += [MARKER] if azure else []
     answer = emu.client("ssm").create_activation(IamRole="hybrid", Tags=tags, RegistrationLimit=10)
     return {"activation_id": answer["ActivationId"], "activation_code": answer["ActivationCode"]}
 
@@ -217,11 +228,13 @@ def vm(
     )
 
 
-def ssm_tags(emu: Emulator, node: str) -> dict[str, str]:
+def ssm_tags(emu: Emulator, node: str, *, marker: bool = False) -> dict[str, str]:
+    """The node's SSM tags (the activation's marker tag left out unless ``marker``)."""
     listed = emu.client("ssm").list_tags_for_resource(
         ResourceType="ManagedInstance", ResourceId=node
     )
-    return {t["Key"]: t["Value"] for t in listed["TagList"]}
+    tags = {t["Key"]: t["Value"] for t in listed["TagList"]}
+    return tags if marker else {k: v for k, v in tags.items() if k != MARKER["Key"]}
 
 
 def settings_for(**extra: str) -> Any:
@@ -308,7 +321,11 @@ def test_the_azure_tag_is_mirrored_onto_each_vms_node_drift_corrected_nothing_re
     assert summary["no_azure_value"] == [nodes["bare"]]
     assert summary["invalid"][0]["node"] == nodes["invalid"]
     assert summary["calls"]["AddTagsToResource"] == 2
-    assert ssm_tags(emu, nodes["drifted"]) == {"PatchGroup": "azure-linux", "Env": "prod"}
+    assert ssm_tags(emu, nodes["drifted"], marker=True) == {
+        "PatchGroup": "azure-linux",
+        "Env": "prod",
+        "fleetpatch:source": "azure",
+    }
     assert ssm_tags(emu, nodes["untagged"]) == {"PatchGroup": "azure-windows"}
     assert ssm_tags(emu, nodes["bare"]) == {}
     assert credential.scopes[-1] == f"{AUDIENCE}/.default"
@@ -367,6 +384,29 @@ def test_nodes_registered_as_plain_hybrid_nodes_are_matched_by_computer_name_unl
     assert summary["hybrid_nodes_unmatched"] == [nodes["onprem"]]
     assert summary["warning_counts"]["ambiguous"] == 3
     assert summary["warnings"] == 4  # 3 ambiguous names + the VM without a node
+
+
+def test_a_name_match_on_a_node_without_the_azure_marker_is_refused_and_reported(
+    emu: Emulator,
+) -> None:
+    """A computer name is a guess: an on-premises server named like an Azure VM registered
+    through an unmarked activation, so ssm_tag_sync_role's aws:ResourceTag condition refuses
+    the reconciler on it; the node is reported failed and keeps its tags."""
+    web = vm("web-1", {"PatchGroup": "azure-linux"}, computer_name="web-1")
+    node = register(emu, activation(emu, "onprem", azure=False), computer_name="web-1.corp")
+    summary = sync_ssm_tags(settings_for(), FakeManagedIdentity(TENANT, IDENTITY), [web], "r1")
+    assert summary is not None
+    assert summary["ok"] is False
+    assert summary["failed"] == [
+        {
+            "node": node,
+            "vm": web.id,
+            "error": summary["failed"][0]["error"],
+            "match": "computer_name",
+        }
+    ]
+    assert "AccessDenied" in summary["failed"][0]["error"]
+    assert ssm_tags(emu, node, marker=True) == {"PatchGroup": "onprem"}
 
 
 def test_vms_and_hybrid_nodes_that_nothing_links_fail_the_run(emu: Emulator) -> None:
@@ -482,12 +522,12 @@ def test_throttled_tag_writes_are_retried_and_counted(emu: Emulator) -> None:
         if b"AddTagsToResource" in target and throttles[0]:
             throttles[0] -= 1
             body = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
-            return AWSResponse(
-                request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Raw(body)
-            )
+            headers = HTTPHeaders()
+            headers["Content-Type"] = "application/x-amz-json-1.1"
+            return AWSResponse(request.url, 400, headers, _Raw(body))
         return None
 
-    ssm.meta.events.register("before-send.ssm", throttle)
+    ssm.meta.events.register("before-send.ssm", cast("Callable[..., None]", throttle))
     summary = reconcile(SYNC, [web], ssm)
     assert [r.outcome for r in summary.results] == ["corrected"]
     assert counter.throttled == 1
