@@ -2,7 +2,10 @@
 # - central_reporting: the central Resource Data Sync bucket, Glue + Athena over it, the AWS
 #   Config aggregator over the member accounts and Regions, the central SNS topic receiving the
 #   members' NON_COMPLIANT changes through this account's default event bus;
-# - hybrid_activation: the SSM hybrid activation for Azure and on-premises managed nodes (mi-);
+# - hybrid_activation: one SSM hybrid activation per hybrid patch group (tagged with it, rotated)
+#   for Azure and on-premises managed nodes (mi-);
+# - ssm_tag_sync_role (ssm_tag_sync): the OIDC provider + role the Azure tag job assumes to
+#   mirror the patch group tag onto the Azure nodes;
 # - member_region (patch_hybrid_nodes): those hybrid managed nodes register here, so this Region
 #   gets the same patch baselines, inventory, scan, patch runs and Config rules as a member Region.
 
@@ -59,7 +62,7 @@ module "hybrid_activation" {
   # sync role requires on a node before it may read or tag it (modules/ssm_tag_sync_role).
   patch_groups = var.patch_hybrid_nodes ? {
     for g in keys(coalesce(var.hybrid_patch_groups, {})) : g => {
-      registration_limit = var.hybrid_activation_registration_limit
+      registration_limit = lookup(var.hybrid_activation_registration_limits, g, var.hybrid_activation_registration_limit)
       tags               = contains(local.azure_patch_groups, g) ? { (local.azure_source_tag.key) = local.azure_source_tag.value } : {}
     }
   } : {}

@@ -173,12 +173,23 @@ variable "hybrid_activation_expiration_date" {
 
 variable "hybrid_activation_registration_limit" {
   type        = number
-  description = "Maximum number of managed nodes (mi-) that can register with each patch group's hybrid activation (1-1000)."
+  description = "Maximum number of managed nodes (mi-) that can register with each patch group's hybrid activation (1-1000), unless hybrid_activation_registration_limits sets that group's. Changing it replaces those activations (new ids and codes: re-export them to environments/azure)."
   default     = 100
 
   validation {
     condition     = var.hybrid_activation_registration_limit >= 1 && var.hybrid_activation_registration_limit <= 1000 && floor(var.hybrid_activation_registration_limit) == var.hybrid_activation_registration_limit
     error_message = "hybrid_activation_registration_limit must be a whole number from 1 to 1000."
+  }
+}
+
+variable "hybrid_activation_registration_limits" {
+  type        = map(number)
+  description = "Per patch group registration limit (1-1000), replacing hybrid_activation_registration_limit for that group only, e.g. { azure-linux = 300 }. Changing a group's limit replaces only that group's activation (new id and code); changing hybrid_activation_registration_limit replaces every group's activation that has no entry here."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for g, n in var.hybrid_activation_registration_limits : contains(keys(coalesce(var.hybrid_patch_groups, {})), g) && n >= 1 && n <= 1000 && floor(n) == n])
+    error_message = "hybrid_activation_registration_limits keys must be hybrid_patch_groups and each limit a whole number from 1 to 1000 (CreateActivation RegistrationLimit)."
   }
 }
 

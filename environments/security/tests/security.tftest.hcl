@@ -34,7 +34,8 @@ run "central_account_with_hybrid_nodes" {
   }
 
   variables {
-    hybrid_activation_enabled = true
+    hybrid_activation_enabled             = true
+    hybrid_activation_registration_limits = { azure-linux = 300 }
     ssm_tag_sync = {
       tenant_id                      = "72f988bf-86f1-41af-91ab-2d7cd011db47"
       managed_identity_principal_ids = ["0b4e7e66-1b7c-4d5e-9f35-2a6c9d0e1f23"]
@@ -48,6 +49,10 @@ run "central_account_with_hybrid_nodes" {
   assert {
     condition     = nonsensitive(module.hybrid_activation[0].activations["azure-linux"].tags["PatchGroup"]) == "azure-linux"
     error_message = "each activation carries its patch group tag (applied to the registering nodes)"
+  }
+  assert {
+    condition     = nonsensitive(module.hybrid_activation[0].activations["azure-linux"].registration_limit) == 300 && nonsensitive(module.hybrid_activation[0].activations["azure-windows"].registration_limit) == 100
+    error_message = "a per-group registration limit applies to that group only; the others keep hybrid_activation_registration_limit"
   }
   assert {
     condition     = nonsensitive(module.hybrid_activation[0].activations["azure-windows"].tags["fleetpatch:source"]) == "azure"
@@ -339,6 +344,22 @@ run "rejects_too_many_registrations" {
     hybrid_activation_registration_limit = 1001
   }
   expect_failures = [var.hybrid_activation_registration_limit]
+}
+
+run "rejects_per_group_limit_of_unknown_group" {
+  command = plan
+  variables {
+    hybrid_activation_registration_limits = { appa = 10 }
+  }
+  expect_failures = [var.hybrid_activation_registration_limits]
+}
+
+run "rejects_per_group_limit_above_1000" {
+  command = plan
+  variables {
+    hybrid_activation_registration_limits = { azure-linux = 1001 }
+  }
+  expect_failures = [var.hybrid_activation_registration_limits]
 }
 
 run "rejects_online_timeout_above_570" {
