@@ -22,3 +22,13 @@ output "cross_cloud_rule_arn" {
   description = "ARN of the EventBridge rule starting the Azure run, or null when not created."
   value       = try(module.cross_cloud_trigger[0].rule_arn, null)
 }
+
+output "resource_group_name" {
+  description = "Resource group of the tag enforcement resources (for az commands, e.g. az functionapp keys list)."
+  value       = module.tag_enforcement.resource_group_name
+}
+
+output "function_app_name" {
+  description = "Name of the Function App (az functionapp keys list -g <resource_group_name> -n <function_app_name> reads its function key), or null with runner = \"automation\"."
+  value       = module.tag_enforcement.function_app_name
+}

@@ -116,8 +116,15 @@ variable "ssm_tag_sync" {
     azure_tag_name = optional(string)
     audience       = optional(string, "api://AzureADTokenExchange")
   })
-  description = "SSM tag reconciler settings (see modules/azure_tag_enforcement): the security environment's ssm_tag_sync_role role ARN, its region, the SSM tag key and the Azure tag it mirrors; null turns it off."
+  description = "SSM tag reconciler settings (see modules/azure_tag_enforcement): the security environment's output ssm_tag_sync (role ARN, region, SSM tag key, audience) and optionally the Azure tag it mirrors; null turns it off. region must equal aws_region (the security home_region, where the nodes register)."
   default     = null
+
+  # Cross-variable validation (Terraform >= 1.9): the reconciler looks for the mi- nodes in its
+  # region; they register in aws_region (ssm-setup-cli -region), so the two must be the same.
+  validation {
+    condition     = var.ssm_tag_sync == null || try(var.ssm_tag_sync.region == var.aws_region, false)
+    error_message = "ssm_tag_sync.region must equal aws_region: the hybrid nodes register in aws_region (the security environment's home_region), and the reconciler only finds nodes there."
+  }
 }
 
 variable "runbook_package_path" {
@@ -128,12 +135,48 @@ variable "runbook_package_path" {
 
 variable "aws_region" {
   type        = string
-  description = "AWS region of the hybrid activation and of the cross-cloud schedule."
-  default     = "us-west-2"
+  description = "AWS Region of the hybrid activations (the security environment's home_region, default us-east-1: an activation registers nodes only in its own Region) and of the cross-cloud schedule; must equal ssm_tag_sync.region when ssm_tag_sync is set."
+  default     = "us-east-1"
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
-    error_message = "aws_region must be an AWS region code such as us-west-2."
+    error_message = "aws_region must be an AWS region code such as us-east-1."
+  }
+}
+
+variable "account_id" {
+  type        = string
+  description = "Id (12 digits) of the AWS account of the hybrid activations and the cross-cloud schedule (the security account); the aws provider refuses to run against any other account."
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id, e.g. \"333333333333\"."
+  }
+}
+
+variable "assume_role_arn" {
+  type        = string
+  description = "ARN of the IAM role in account_id that Terraform assumes for the AWS side (cross_cloud_trigger), e.g. arn:aws:iam::333333333333:role/fleetpatch-deploy."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.assume_role_arn))
+    error_message = "assume_role_arn must be an IAM role ARN: arn:<partition>:iam::<12-digit account>:role/<path/name>."
+  }
+
+  validation {
+    condition     = try(split(":", var.assume_role_arn)[4] == var.account_id, false)
+    error_message = "assume_role_arn must be a role in account_id (the account in the ARN differs)."
+  }
+}
+
+variable "assume_role_external_id" {
+  type        = string
+  description = "External id the assumed role's trust policy requires, or null when it requires none."
+  default     = null
+
+  validation {
+    condition     = var.assume_role_external_id == null || can(regex("^[A-Za-z0-9+=,.@:/-]{2,1224}$", var.assume_role_external_id))
+    error_message = "assume_role_external_id must be 2-1224 letters, digits and +=,.@:/- characters, or null."
   }
 }
 

@@ -35,11 +35,20 @@ provider "azurerm" {
   storage_use_azuread = true
 }
 
-# The account and region that hold the hybrid activation and start the daily Azure run (the
-# security account in the seed's topology).
+# The account and region that hold the hybrid activations and start the daily Azure run (the
+# security account and its home_region in the seed's topology), reached like the other
+# environments by assuming assume_role_arn from your usual credentials; allowed_account_ids stops
+# a plan or apply that would land in any other account.
 provider "aws" {
-  region      = var.aws_region
-  max_retries = 3
+  region              = var.aws_region
+  max_retries         = 3
+  allowed_account_ids = [var.account_id]
+
+  assume_role {
+    role_arn     = var.assume_role_arn
+    session_name = "fleetpatch-azure"
+    external_id  = var.assume_role_external_id
+  }
 
   default_tags {
     tags = var.tags

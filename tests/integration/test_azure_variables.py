@@ -165,11 +165,24 @@ def test_ssm_hybrid_validations(tmp_path: Path) -> None:
 
 
 def test_environment_requires_the_activation_for_hybrid_vms(tmp_path: Path) -> None:
-    good = {"subscription_id": SUB}
+    role = "arn:aws:iam::333333333333:role/sec-virginia-ssm-tag-sync"
+    sync = {"role_arn": role, "region": "us-east-1", "tag_key": "PatchGroup"}
+    good = {
+        "subscription_id": SUB,
+        "account_id": "333333333333",
+        "assume_role_arn": "arn:aws:iam::333333333333:role/fleetpatch-deploy",
+        # The default aws_region (us-east-1, the security home_region) matches the reconciler's.
+        "ssm_tag_sync": sync,
+    }
     bad = {
         "hybrid_activations": {"hybrid_vms": {"vm1": HYBRID_VM}},
         "hybrid_vms": {"hybrid_vms": {"vm1": {**HYBRID_VM, "os_type": "Mac"}}},
         "subscription_id": {"subscription_id": "sub-1"},
         "runner": {"runner": "vm"},
+        # The nodes register in aws_region; a reconciler in another Region finds none of them.
+        "ssm_tag_sync": {"aws_region": "us-west-2"},
+        "ssm_tag_sync ": {"ssm_tag_sync": {**sync, "region": "eu-west-2"}},
+        "account_id": {"account_id": "33333333333"},
+        "assume_role_arn": {"assume_role_arn": "arn:aws:iam::111111111111:role/fleetpatch-deploy"},
     }
     run_terraform_test(ROOT / "environments" / "azure", tmp_path, good, bad)

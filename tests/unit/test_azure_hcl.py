@@ -116,11 +116,13 @@ def test_module_calls_match_the_called_modules(module: tuple[Path, Any]) -> None
 
 def test_providers_are_pinned(module: tuple[Path, Any]) -> None:
     directory, parsed = module
-    [terraform] = parsed["terraform"]
-    assert terraform["required_version"] == ">= 1.11"
+    # Several terraform blocks are allowed (versions.tf, backend.tf); one sets required_version.
+    terraforms = parsed["terraform"]
+    assert [t["required_version"] for t in terraforms if "required_version" in t] == [">= 1.11"]
     providers: dict[str, dict[str, str]] = {}
-    for entry in terraform.get("required_providers", []):
-        providers.update(entry)
+    for terraform in terraforms:
+        for entry in terraform.get("required_providers", []):
+            providers.update(entry)
     for name, spec in providers.items():
         assert spec["source"] == f"hashicorp/{name}"
         if name == "azurerm":  # exactly the version of make azurerm-check's schema
