@@ -1,5 +1,5 @@
 output "export_container_url" {
-  description = "Blob container with the VM tag export (vm-tags/latest.jsonl and latest.csv)."
+  description = "Blob container with the VM tag export (vm-tags/days/<YYYY-MM-DD>.*, vm-tags/runs/*, vm-tags/latest.jsonl and latest.csv); reading it needs Storage Blob Data Reader."
   value       = module.tag_enforcement.export_container_url
 }
 

@@ -69,7 +69,7 @@ variable "tags" {
 
 variable "home_region" {
   type        = string
-  description = "The security account's home Region: the central Resource Data Sync bucket, Glue/Athena, the Config aggregator, the central SNS topic, the hybrid activation (and so the hybrid managed nodes)."
+  description = "The security account's home Region: the central Resource Data Sync bucket, Glue/Athena, the Config aggregator, the central SNS topic, the hybrid activations (and so the hybrid managed nodes: environments/azure aws_region must be this Region)."
   default     = "us-east-1"
 
   validation {

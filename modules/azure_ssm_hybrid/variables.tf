@@ -49,7 +49,7 @@ variable "activations" {
 
 variable "aws_region" {
   type        = string
-  description = "AWS region of the hybrid activation, where the nodes register (e.g. us-west-2)."
+  description = "AWS region of the hybrid activations, where the nodes register: the security environment's home_region (e.g. us-east-1); ssm-setup-cli registers only with an activation of this Region."
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$", var.aws_region))

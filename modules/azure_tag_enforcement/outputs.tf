@@ -9,7 +9,7 @@ output "storage_account_name" {
 }
 
 output "export_container_url" {
-  description = "URL of the blob container receiving vm-tags/latest.jsonl, latest.csv and one timestamped pair per run."
+  description = "URL of the blob container of the tag export: vm-tags/days/<YYYY-MM-DD>.*, vm-tags/runs/<stamp>-<run id>.* and vm-tags/latest.jsonl|.csv."
   value       = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.export.name}"
 }
 

@@ -164,7 +164,7 @@ variable "max_concurrency" {
 
 variable "export_container_name" {
   type        = string
-  description = "Blob container of the tag export (one timestamped JSON Lines + CSV pair per run, plus latest.*)."
+  description = "Blob container of the tag export, under vm-tags/: days/<YYYY-MM-DD>.jsonl|.csv (the scheduled run of each UTC day, written once), runs/<UTC stamp>-<run id>.* (forced, dry and partial runs) and latest.jsonl|.csv (the last complete listing)."
   default     = "vm-tag-exports"
 
   validation {
