@@ -225,3 +225,16 @@ def test_ssm_tag_sync_reaches_both_runners(module: dict[tuple[str, str], dict[st
     assert app["app_settings"].startswith("merge(local.run_settings,")
     variable = module[("azurerm_automation_variable_string", "settings")]
     assert variable["value"] == "jsonencode(local.run_settings)"
+
+
+def test_function_timeout_fits_the_write_limit_and_the_flex_plan() -> None:
+    # Flex Consumption: functionTimeout default 30 min, no maximum, but the platform may recycle
+    # a worker after 60 minutes (https://learn.microsoft.com/azure/azure-functions/functions-scale
+    # #timeout, "Function app timeout duration"). The run paces its tag writes to ARM's write
+    # bucket (200 tokens, 10/s): 10,000 VMs that all lack a tag need (10,000 - 200) / 10 = 980 s
+    # of writes, more than the 10 minutes the Y1-era host.json allowed.
+    host = json.loads((ROOT / "azure_function" / "host.json").read_text())
+    hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
+    timeout = hours * 3600 + minutes * 60 + seconds
+    assert timeout >= (10_000 - 200) / 10 * 1.5
+    assert timeout <= 3600
