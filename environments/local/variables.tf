@@ -92,7 +92,7 @@ variable "secondary_region" {
 
 variable "hybrid_activation_expiration_date" {
   type        = string
-  description = "RFC3339 time the security account's hybrid activation expires, at most 30 days ahead (`make demo` passes one week from its start); null creates no activation, as in environments/security."
+  description = "RFC3339 time the security account's hybrid activation expires, at most 30 days ahead (`make demo` passes one week from its start); null creates no activation here (environments/security instead creates rotating activations with `hybrid_activation_enabled`)."
   default     = null
 
   validation {
