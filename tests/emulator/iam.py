@@ -821,22 +821,14 @@ def check_assume_role(
     if not principal.evaluated:
         return
     action = "sts:AssumeRole"
-    account, name = _split_role_arn(role_arn)
-    role = find_role(account, name) if account else None
+    check_trust(principal, role_arn, action, context, record=record)
 
     def refuse(reason: str) -> AccessDenied:
         if record:
             record_denial(principal, action, role_arn)
         return AccessDenied(principal, action, role_arn, reason)
 
-    if role is None:
-        raise refuse("the role does not exist")
-    trust = parse_policy(role.assume_role_policy_document)
     ctx = request_context(principal, context)
-    if _any(trust, "Deny", action, role_arn, ctx, principal):
-        raise refuse("with an explicit deny in a resource-based policy")
-    if _resource_allow(trust, action, role_arn, ctx, principal) is None:
-        raise refuse("no resource-based policy allows the sts:AssumeRole action")
     if principal.kind == "role":
         identity, _ = identity_statements(principal)
         if _any(identity, "Deny", action, role_arn, ctx):
@@ -845,17 +837,21 @@ def check_assume_role(
             raise refuse("no identity-based policy allows the sts:AssumeRole action")
 
 
-def check_trust(principal: Principal, role_arn: str, action: str, context: Json) -> None:
-    """Raise :class:`AccessDenied` (recorded) unless the trust policy of ``role_arn`` allows
-    ``principal`` to ``action`` (``sts:AssumeRoleWithWebIdentity`` for a federated principal)
-    with the request's condition keys ``context``: a Deny refuses, an Allow must name it.
+def check_trust(
+    principal: Principal, role_arn: str, action: str, context: Json | None, *, record: bool = True
+) -> None:
+    """Raise :class:`AccessDenied` (recorded unless ``record`` is false) unless the trust policy
+    of ``role_arn`` allows ``principal`` to ``action`` (``sts:AssumeRole``, or
+    ``sts:AssumeRoleWithWebIdentity`` for a federated principal) with the request's condition
+    keys ``context``: the role must exist, a Deny refuses, an Allow must name it.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-federated-web-identity
     """
     account, name = _split_role_arn(role_arn)
     role = find_role(account, name) if account else None
 
     def refuse(reason: str) -> AccessDenied:
-        record_denial(principal, action, role_arn)
+        if record:
+            record_denial(principal, action, role_arn)
         return AccessDenied(principal, action, role_arn, reason)
 
     if role is None:
