@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ _MARK = "_fleetpatch_lambda_installed"
 # Accounts that publish public Lambda layers AWS customers reference by ARN.
 PUBLIC_LAYER_PUBLISHERS = frozenset({"017000801446"})  # Powertools for AWS Lambda (Python)
 PUBLIC_LAYER_CODE_SIZE = 2_000_000
+DEFAULT_CONCURRENCY_QUOTA = 1000  # Lambda's default "Concurrent executions" quota per Region
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,14 @@ def install() -> None:
     """Keep DeadLetterConfig/LoggingConfig and resolve public layers in moto (idempotent)."""
     if getattr(LambdaFunction, _MARK, False):
         return
+    # PutFunctionConcurrency refuses a reservation that leaves fewer than 100 unreserved
+    # executions ("You can reserve concurrency for as many functions as you like, as long as you
+    # leave at least 100 simultaneous executions unreserved",
+    # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html). moto checks
+    # it only with MOTO_LAMBDA_CONCURRENCY_QUOTA set: the emulator sets Lambda's default Regional
+    # quota, 1,000 concurrent executions
+    # (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), unless given.
+    os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", str(DEFAULT_CONCURRENCY_QUOTA))
     LambdaFunction.__init__ = _wrap_init(LambdaFunction.__init__)  # type: ignore[method-assign]
     LambdaFunction.get_configuration = _wrap_get_configuration(  # type: ignore[method-assign]
         LambdaFunction.get_configuration

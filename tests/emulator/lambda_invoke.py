@@ -41,8 +41,9 @@ caller's ``lambda:InvokeFunction`` is evaluated by the IAM hook, not here).
 
 Not emulated: the asynchronous retries (two more attempts after one and two minutes) and the
 dead-letter queue / on-failure destination of a failed asynchronous invocation
-(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); reserved
-concurrency and throttling; container re-use between invocations (every invocation is a cold
+(https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); throttling
+past the account's concurrency (reserved concurrency bounds a function's parallel runs, and 0
+throttles every invocation; see :func:`invoke`); container re-use between invocations (every invocation is a cold
 start); memory limits; non-Python runtimes and container images (they keep moto's behaviour).
 """
 
@@ -220,7 +221,9 @@ _EMULATOR_SLOTS = threading.BoundedSemaphore(EMULATOR_CONCURRENCY)
 
 def _function_slots(fn: Any) -> threading.BoundedSemaphore:
     """The semaphore bounding ``fn``'s concurrent executions (its reserved concurrency)."""
-    reserved = int(getattr(fn, "reserved_concurrency", None) or EMULATOR_CONCURRENCY)
+    # None = no reservation (the shared pool); 0 never reaches here (invoke throttles it).
+    configured = getattr(fn, "reserved_concurrency", None)
+    reserved = EMULATOR_CONCURRENCY if configured is None else int(configured)
     with _SLOTS_LOCK:
         slots = _FUNCTION_SLOTS.get(fn.function_arn)
         if slots is None or getattr(slots, "_fleetpatch_size", None) != reserved:
@@ -414,7 +417,9 @@ def invoke(
     Raises:
         LambdaInvokeError: ``ResourceNotFoundException`` (no such function),
             ``InvalidRuntimeException`` (not a Python zip function),
-            ``InvalidParameterValueException`` (unknown invocation type).
+            ``InvalidParameterValueException`` (unknown invocation type),
+            ``TooManyRequestsException`` (a RequestResponse invocation of a function whose
+            reserved concurrency is 0).
     """
     fn = _function(account_id, region, function_name, qualifier)
     if invocation_type not in ("Event", "RequestResponse", "DryRun"):
@@ -431,6 +436,21 @@ def invoke(
     invocation = Invocation(str(uuid.uuid4()), fn.function_arn, invocation_type, status)
     if invocation_type == "DryRun":
         invocation.done.set()
+        return invocation
+    configured = getattr(fn, "reserved_concurrency", None)
+    if configured is not None and int(configured) == 0:
+        # Reserved concurrency 0 throttles every invocation ("Configuring reserved concurrency":
+        # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): a
+        # synchronous Invoke fails with TooManyRequestsException (429, Reason
+        # ReservedFunctionConcurrentInvocationLimitExceeded,
+        # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html); an asynchronous event is
+        # accepted (202) and stays queued, never run (its retries for up to the maximum event age
+        # and its dead-letter delivery are not emulated).
+        if invocation_type == "RequestResponse":
+            raise LambdaInvokeError(
+                "TooManyRequestsException",
+                "Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)",
+            )
         return invocation
 
     def run() -> None:

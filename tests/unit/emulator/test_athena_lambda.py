@@ -134,3 +134,34 @@ def test_aws_published_layers_resolve(aws: None) -> None:
             Layers=["arn:aws:lambda:eu-west-2:999999999999:layer:missing:1"],
         )
     assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_reserved_concurrency_leaves_100_unreserved_and_zero_throttles(aws: None) -> None:
+    """PutFunctionConcurrency keeps 100 of the default 1,000 unreserved; 0 throttles Invoke."""
+    from tests.emulator import lambda_invoke  # noqa: PLC0415 - needs the installed emulator
+
+    role = boto3.client("iam").create_role(RoleName="fn4", AssumeRolePolicyDocument="{}")["Role"]
+    client = boto3.client("lambda", region_name="us-west-2")
+    for name in ("reserved", "throttled"):
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=role["Arn"],
+            Handler="handler.handler",
+            Code={"ZipFile": _zip()},
+        )
+    with pytest.raises(ClientError) as error:
+        client.put_function_concurrency(FunctionName="reserved", ReservedConcurrentExecutions=901)
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert "UnreservedConcurrentExecution below its minimum value of [100]" in str(error.value)
+    assert "Concurrency" not in client.get_function(FunctionName="reserved")
+    client.put_function_concurrency(FunctionName="reserved", ReservedConcurrentExecutions=900)
+    # 900 reserved elsewhere: not even 1 more fits.
+    with pytest.raises(ClientError):
+        client.put_function_concurrency(FunctionName="throttled", ReservedConcurrentExecutions=1)
+    client.put_function_concurrency(FunctionName="throttled", ReservedConcurrentExecutions=0)
+    with pytest.raises(lambda_invoke.LambdaInvokeError) as throttled:
+        lambda_invoke.invoke("123456789012", "us-west-2", "throttled", {}, "RequestResponse")
+    assert throttled.value.code == "TooManyRequestsException"
+    queued = lambda_invoke.invoke("123456789012", "us-west-2", "throttled", {}, "Event")
+    assert queued.status_code == 202 and not queued.wait(0.2)
