@@ -44,7 +44,8 @@ dead-letter queue / on-failure destination of a failed asynchronous invocation
 (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html); throttling
 past the account's concurrency (reserved concurrency bounds a function's parallel runs, and 0
 throttles every invocation; see :func:`invoke`); container re-use between invocations (every
-invocation is a cold start); memory limits; non-Python runtimes and container images (they keep moto's behaviour).
+invocation is a cold start); memory limits; non-Python runtimes and container images (they keep
+moto's behaviour).
 """
 
 from __future__ import annotations
