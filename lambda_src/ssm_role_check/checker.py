@@ -112,8 +112,12 @@ class RoleChecker:
         self._role_results: dict[str, Result] = {}
         self._profile_broken: str | None = None
         self._summary = Summary(trigger=None, dry_run=config.dry_run)
+        self.stopped_after: str | None = None
+        """Set when :meth:`run` stopped early: the last instance id looked at (or the cursor)."""
+        self.remaining = 0
+        """Instances :meth:`run` left for a continuation when it stopped early."""
 
-    def run(self, trigger: Trigger) -> Summary:
+    def run(self, trigger: Trigger, stop: Callable[[], bool] | None = None) -> Summary:
         """Check every instance the trigger names (or the whole Region for a sweep).
 
         AWS APIs: ec2:DescribeInstances, ec2:DescribeIamInstanceProfileAssociations,
@@ -124,7 +128,11 @@ class RoleChecker:
         configured, the node log policy).
 
         Args:
-            trigger: what to check (see :func:`.events.parse_event`).
+            trigger: what to check (see :func:`.events.parse_event`); for a sweep continuation
+                only instances whose id sorts after ``trigger.start_after`` are checked.
+            stop: asked before each instance (in instance-id order); when it returns True the
+                run stops there: :attr:`stopped_after` is the last instance id looked at (the
+                cursor of the continuation) and :attr:`remaining` the instances left.
 
         Returns:
             The :class:`~.summary.Summary`: one result per instance looked at.
@@ -136,6 +144,9 @@ class RoleChecker:
         summary = self._summary
         summary.trigger = trigger.kind
         instances = describe_instances(self._ec2, trigger.instance_ids)
+        if trigger.start_after is not None:
+            # Sorted by id: a continuation resumes after the last instance already looked at.
+            instances = [i for i in instances if i.instance_id > trigger.start_after]
         seen = {i.instance_id for i in instances}
         for instance_id in trigger.instance_ids or ():
             if instance_id not in seen:
@@ -161,7 +172,10 @@ class RoleChecker:
         self._profiles.prefetch(
             {profile_name_from_arn(i.profile_arn) for i in active if i.profile_arn}
         )
-        for instance in active:
+        for index, instance in enumerate(active):
+            if stop is not None and stop():
+                self._stop_before(active, index, trigger.start_after)
+                break
             result = self._check(instance)
             summary.record(instance.instance_id, result)
             if result.outcome in (Outcome.FAILED, Outcome.ACCESS_DENIED):
@@ -169,6 +183,19 @@ class RoleChecker:
                     "instance %s: %s (%s)", instance.instance_id, result.outcome, result.detail
                 )
         return summary
+
+    def _stop_before(self, active: Sequence[Instance], index: int, start_after: str | None) -> None:
+        """Stop the sweep before ``active[index]`` (the deadline is near).
+
+        The cursor is the last instance looked at (``start_after`` when none was); opted-out
+        instances after it are dropped from this summary: the continuation reports them.
+        """
+        cursor = active[index - 1].instance_id if index else start_after
+        self.stopped_after = cursor
+        self.remaining = len(active) - index
+        if cursor is not None:
+            for instance_id in [i for i in self._summary.results if i > cursor]:
+                del self._summary.results[instance_id]
 
     # --- per instance -----------------------------------------------------------------------
 

@@ -35,11 +35,14 @@ class Trigger:
         instance_ids: the instances to check, sorted and distinct; ``None`` for a sweep (every
             instance of the Region).
         event_id: the EventBridge event id (``None`` for a direct invocation), for the log.
+        start_after: for a sweep continuation (see :mod:`.sweep`), the last instance id already
+            looked at; only instances whose id sorts after it are checked. ``None`` otherwise.
     """
 
     kind: TriggerKind
     instance_ids: tuple[str, ...] | None
     event_id: str | None = None
+    start_after: str | None = None
 
 
 def _check_region(event: Mapping[str, Any], region: str) -> None:

@@ -6,8 +6,9 @@ Environment: see :func:`.config.load_config`, plus the Powertools variables
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -15,11 +16,24 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
 
 from .checker import RoleChecker
-from .config import ConfigError, load_config
-from .events import EventError, parse_event
+from .config import Config, ConfigError, load_config
+from .discovery import error_text
+from .events import EventError, Trigger, parse_event
 from .summary import Outcome, Summary
+from .sweep import (
+    CONTINUATION_KEY,
+    Continuation,
+    Deadline,
+    RatePacer,
+    SweepSettings,
+    continuation_payload,
+    load_sweep_settings,
+    new_sweep_id,
+    parse_continuation,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -91,12 +105,14 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
 
     Args:
         event: an EventBridge ``EC2 Instance State-change Notification`` (pending/running), an
-            EventBridge ``Scheduled Event`` (sweep of the Region) or ``{"instance_ids": [...]}``.
-        context: the Lambda context.
+            EventBridge ``Scheduled Event`` (sweep of the Region), ``{"instance_ids": [...]}``
+            or a sweep continuation this function sent itself (see :mod:`.sweep`).
+        context: the Lambda context; ``get_remaining_time_in_millis()`` sets the sweep's deadline.
 
     Returns:
-        The summary (see :meth:`.summary.Summary.to_dict`); for an unrecognised event
-        ``status`` is ``"error"`` and ``error`` says why, and no AWS call was made.
+        The summary (see :meth:`.summary.Summary.to_dict`, plus ``sweep`` for a sweep, see
+        :func:`handle`); for an unrecognised event ``status`` is ``"error"`` and ``error`` says
+        why, and no AWS call was made.
 
     Raises:
         ConfigError: the environment variables are invalid (nothing is called).
@@ -104,23 +120,173 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
     """
     try:
         config = load_config(os.environ)
-    except ConfigError as exc:
+        settings = load_sweep_settings(os.environ)
+    except (ConfigError, ValueError) as exc:
         logger.error("invalid configuration", extra={"error": str(exc)})
         metrics.add_metric(name="ConfigErrors", unit=MetricUnit.Count, value=1)
-        raise
+        raise ConfigError(str(exc)) from exc
+    counter = CallCounter()
+
+    def clients() -> tuple[EC2Client, IAMClient]:
+        ec2, iam = build_clients(config.region, counter)
+        RatePacer().attach(ec2, iam)
+        return ec2, iam
+
+    function_arn = getattr(context, "invoked_function_arn", None)
+
+    def continue_sweep(payload: dict[str, Any]) -> None:
+        # AWS API: lambda:InvokeFunction, asynchronous (InvocationType Event): Lambda queues the
+        # event and answers 202 at once; its async retries and the dead-letter queue apply.
+        client = boto3.client(
+            "lambda", region_name=config.region, config=BotoConfig(retries={"mode": "standard"})
+        )
+        client.invoke(
+            FunctionName=str(function_arn),
+            InvocationType="Event",
+            Payload=json.dumps(payload).encode(),
+        )
+
+    return handle(
+        event,
+        config,
+        settings,
+        clients=clients,
+        remaining_ms=getattr(context, "get_remaining_time_in_millis", None),
+        continue_sweep=continue_sweep if function_arn else None,
+        counter=counter,
+    )
+
+
+def handle(
+    event: Mapping[str, Any],
+    config: Config,
+    settings: SweepSettings,
+    *,
+    clients: Callable[[], tuple[EC2Client, IAMClient]],
+    remaining_ms: Callable[[], int] | None,
+    continue_sweep: Callable[[dict[str, Any]], None] | None,
+    counter: CallCounter | None = None,
+) -> dict[str, Any]:
+    """One invocation with its clients given (the bench and tests pass fakes).
+
+    Args:
+        event: the Lambda event (see :func:`lambda_handler`).
+        config: the validated configuration.
+        settings: the sweep's generation limit and deadline margin.
+        clients: builds ``(ec2, iam)``; called only once the event is accepted.
+        remaining_ms: the context's ``get_remaining_time_in_millis`` (``None``: no deadline).
+        continue_sweep: sends a continuation payload (asynchronous ``lambda:InvokeFunction`` of
+            this function); ``None`` when the function cannot invoke itself.
+        counter: the API call counter attached to the clients, for ``api_calls``.
+
+    Returns:
+        The summary dict; a sweep adds ``sweep``: ``{"sweep_id", "generation", "start_after",
+        "stopped_at_deadline": bool, "next_start_after", "remaining": int, "continuation":
+        "not_needed" | "invoked" | "generation_limit" | "no_progress" | "unavailable" |
+        "failed: <error>"}``.
+
+    Raises:
+        botocore.exceptions.ClientError: listing the instances failed (nothing was changed).
+    """
+    continuation: Continuation | None = None
     try:
-        trigger = parse_event(event, config.region)
+        if isinstance(event, Mapping) and CONTINUATION_KEY in event:
+            continuation = parse_continuation(event, config.region)
+            if continuation.generation > settings.max_generations:
+                raise EventError(
+                    f"sweep {continuation.sweep_id}: generation {continuation.generation} is "
+                    f"past the limit of {settings.max_generations} (SWEEP_MAX_GENERATIONS); "
+                    "refused, the next scheduled sweep goes on"
+                )
+            trigger = Trigger("sweep", None, None, start_after=continuation.start_after)
+        else:
+            trigger = parse_event(event, config.region)
     except EventError as exc:
         logger.error("rejected event", extra={"error": str(exc)})
         metrics.add_metric(name="InvalidEvents", unit=MetricUnit.Count, value=1)
         summary = Summary(trigger=None, dry_run=config.dry_run, error=str(exc))
         return summary.to_dict()
+    sweep_id = continuation.sweep_id if continuation is not None else new_sweep_id(trigger.event_id)
+    generation = continuation.generation if continuation is not None else 0
     logger.append_keys(trigger=trigger.kind, event_id=trigger.event_id, dry_run=config.dry_run)
-    counter = CallCounter()
-    ec2, iam = build_clients(config.region, counter)
-    summary = RoleChecker(ec2, iam, config).run(trigger)
-    summary.api_calls = counter.calls
+    if trigger.kind == "sweep":
+        logger.append_keys(sweep_id=sweep_id, generation=generation)
+    deadline = Deadline(remaining_ms, settings.margin_seconds)
+    ec2, iam = clients()
+    checker = RoleChecker(ec2, iam, config)
+    stop = deadline.reached if trigger.kind == "sweep" else None
+    summary = checker.run(trigger, stop=stop)
+    summary.api_calls = counter.calls if counter is not None else None
     record_metrics(summary)
     result = summary.to_dict()
-    logger.info("role check summary", extra={"summary": summary.to_dict(max_ids=LOG_MAX_IDS)})
+    if trigger.kind == "sweep":
+        result["sweep"] = _continue(
+            checker, trigger, sweep_id, generation, settings, deadline, continue_sweep, config
+        )
+    logger.info("role check summary", extra={"summary": _log_view(summary, result)})
     return result
+
+
+def _log_view(summary: Summary, result: dict[str, Any]) -> dict[str, Any]:
+    view = summary.to_dict(max_ids=LOG_MAX_IDS)
+    if "sweep" in result:
+        view["sweep"] = result["sweep"]
+    return view
+
+
+def _continue(  # noqa: PLR0917 (private helper of handle)
+    checker: RoleChecker,
+    trigger: Trigger,
+    sweep_id: str,
+    generation: int,
+    settings: SweepSettings,
+    deadline: Deadline,
+    continue_sweep: Callable[[dict[str, Any]], None] | None,
+    config: Config,
+) -> dict[str, Any]:
+    """Send the continuation when the sweep stopped at its deadline; say what was done."""
+    info: dict[str, Any] = {
+        "sweep_id": sweep_id,
+        "generation": generation,
+        "start_after": trigger.start_after,
+        "stopped_at_deadline": deadline.hit,
+        "next_start_after": checker.stopped_after if deadline.hit else None,
+        "remaining": checker.remaining if deadline.hit else 0,
+        "continuation": "not_needed",
+    }
+    if not deadline.hit:
+        return info
+    metrics.add_metric(name="SweepDeadlineStops", unit=MetricUnit.Count, value=1)
+    cursor = checker.stopped_after
+    if cursor is None or cursor == trigger.start_after:
+        # Not one instance fitted: continuing would loop without progress.
+        info["continuation"] = "no_progress"
+        logger.error(
+            "sweep stopped before checking any instance; raise the timeout or lower "
+            "SWEEP_DEADLINE_MARGIN_SECONDS",
+            extra={"remaining": checker.remaining},
+        )
+        metrics.add_metric(name="SweepContinuationsRefused", unit=MetricUnit.Count, value=1)
+        return info
+    if generation + 1 > settings.max_generations:
+        info["continuation"] = "generation_limit"
+        logger.warning(
+            "sweep generation limit reached; the next scheduled sweep checks the rest",
+            extra={"remaining": checker.remaining, "max_generations": settings.max_generations},
+        )
+        metrics.add_metric(name="SweepContinuationsRefused", unit=MetricUnit.Count, value=1)
+        return info
+    if continue_sweep is None:
+        info["continuation"] = "unavailable"
+        return info
+    payload = continuation_payload(Continuation(sweep_id, generation + 1, cursor), config.region)
+    try:
+        continue_sweep(payload)
+    except ClientError as exc:
+        info["continuation"] = f"failed: {error_text(exc)}"
+        logger.error("could not invoke the sweep continuation", extra={"error": error_text(exc)})
+        metrics.add_metric(name="SweepContinuationsFailed", unit=MetricUnit.Count, value=1)
+        return info
+    info["continuation"] = "invoked"
+    metrics.add_metric(name="SweepContinuations", unit=MetricUnit.Count, value=1)
+    return info
