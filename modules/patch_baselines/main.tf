@@ -1,21 +1,14 @@
 locals {
-  # Patch filter key that carries "severities" for each operating system family.
-  severity_filter_key = {
-    AMAZON_LINUX_2          = "SEVERITY"
-    AMAZON_LINUX_2023       = "SEVERITY"
-    REDHAT_ENTERPRISE_LINUX = "SEVERITY"
-    UBUNTU                  = "PRIORITY"
-    WINDOWS                 = "MSRC_SEVERITY"
-  }
-
-  # One list of patch filters per approval rule; empty inputs add no filter.
+  # One list of patch filters per approval rule; empty inputs add no filter. Each key appears at
+  # most once and a rule has at most 4 filters (PRODUCT, CLASSIFICATION, the severity key of
+  # rules.tf, PATCH_SET), within PatchFilterGroup's limit of local.max_filters_per_rule.
   approval_rules = {
     for group, g in var.patch_groups : group => [
       for r in g.approval_rules : merge(r, {
         filters = concat(
           length(r.products) > 0 ? [{ key = "PRODUCT", values = r.products }] : [],
           length(r.classifications) > 0 ? [{ key = "CLASSIFICATION", values = r.classifications }] : [],
-          length(r.severities) > 0 ? [{ key = local.severity_filter_key[g.operating_system], values = r.severities }] : [],
+          length(r.severities) > 0 ? [{ key = local.patch_os_rules[g.operating_system].severity_key, values = r.severities }] : [],
           r.patch_set == null ? [] : [{ key = "PATCH_SET", values = [r.patch_set] }],
         )
       })

@@ -50,81 +50,102 @@ variable "patch_groups" {
     error_message = "patch_groups must have at least one entry, and every patch group name must be 1-64 letters, digits, underscores, dots or hyphens."
   }
 
+  # The rules below read the per-OS tables of rules.tf (one place); each cites its AWS page there.
+  # Rules that depend on the operating system pass for an unknown one (try(..., true)): the
+  # operating_system rule reports that.
   validation {
-    condition     = alltrue([for g in values(var.patch_groups) : contains(["AMAZON_LINUX_2", "AMAZON_LINUX_2023", "REDHAT_ENTERPRISE_LINUX", "UBUNTU", "WINDOWS"], g.operating_system)])
-    error_message = "operating_system must be one of AMAZON_LINUX_2, AMAZON_LINUX_2023, REDHAT_ENTERPRISE_LINUX, UBUNTU, WINDOWS."
+    condition     = alltrue([for g in values(var.patch_groups) : contains(keys(local.patch_os_rules), g.operating_system)])
+    error_message = "operating_system must be one of ${local.patch_os_names}."
   }
 
   validation {
-    condition     = alltrue([for g in values(var.patch_groups) : length(g.approval_rules) <= 10 && (length(g.approval_rules) > 0 || length(g.approved_patches) > 0)])
-    error_message = "every patch group needs 1-10 approval_rules, or no rules and a non-empty approved_patches list."
+    condition     = alltrue([for g in values(var.patch_groups) : length(g.approval_rules) <= local.max_approval_rules && (length(g.approval_rules) > 0 || length(g.approved_patches) > 0)])
+    error_message = "every patch group needs 1-${local.max_approval_rules} approval_rules (PatchRuleGroup takes at most ${local.max_approval_rules}), or no rules and a non-empty approved_patches list."
   }
 
   validation {
     condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : (r.approve_after_days == null) != (r.approve_until_date == null)]]))
-    error_message = "every approval rule sets exactly one of approve_after_days or approve_until_date, never both."
+    error_message = "every approval rule sets exactly one of approve_after_days or approve_until_date: CreatePatchBaseline needs one and takes only one."
   }
 
   validation {
-    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : r.approve_after_days == null || try(r.approve_after_days >= 0 && r.approve_after_days <= 360 && floor(r.approve_after_days) == r.approve_after_days, false)]]))
-    error_message = "approve_after_days must be a whole number from 0 to 360."
+    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : r.approve_after_days == null || try(r.approve_after_days >= 0 && r.approve_after_days <= local.max_approve_after_days && floor(r.approve_after_days) == r.approve_after_days, false)]]))
+    error_message = "approve_after_days must be a whole number from 0 to ${local.max_approve_after_days} (PatchRule ApproveAfterDays)."
   }
 
   validation {
-    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : r.approve_until_date == null || can(formatdate("YYYY", "${r.approve_until_date}T00:00:00Z"))]]))
-    error_message = "approve_until_date must be a date in the form YYYY-MM-DD, e.g. \"2026-12-31\"."
+    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : r.approve_until_date == null || (can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", r.approve_until_date)) && can(formatdate("YYYY", "${r.approve_until_date}T00:00:00Z")))]]))
+    error_message = "approve_until_date must be a calendar date in the form YYYY-MM-DD, e.g. \"2026-12-31\" (PatchRule ApproveUntilDate)."
   }
 
   validation {
-    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : alltrue([for c in r.classifications : contains(concat(["*"], lookup({
-      AMAZON_LINUX_2          = ["Security", "Bugfix", "Enhancement", "Recommended", "Newpackage"]
-      AMAZON_LINUX_2023       = ["Security", "Bugfix", "Enhancement", "Recommended", "Newpackage"]
-      REDHAT_ENTERPRISE_LINUX = ["Security", "Bugfix", "Enhancement", "Recommended", "Newpackage"]
-      UBUNTU                  = []
-      WINDOWS                 = ["CriticalUpdates", "DefinitionUpdates", "Drivers", "FeaturePacks", "SecurityUpdates", "ServicePacks", "Tools", "UpdateRollups", "Updates", "Upgrades"]
-    }, g.operating_system, [])), c)])]]))
-    error_message = "classifications must fit the operating system: Amazon Linux 2 / 2023 and RHEL take Security, Bugfix, Enhancement, Recommended, Newpackage; WINDOWS takes CriticalUpdates, DefinitionUpdates, Drivers, FeaturePacks, SecurityUpdates, ServicePacks, Tools, UpdateRollups, Updates, Upgrades; UBUNTU takes none (use severities for its priorities); \"*\" matches all."
+    condition     = alltrue([for g in values(var.patch_groups) : try(local.patch_os_rules[g.operating_system].approval_delay, true) || alltrue([for r in g.approval_rules : r.approve_after_days == 0 && r.approve_until_date == null])])
+    error_message = "UBUNTU patch baselines take no approval delay or cutoff date (PatchRule: ApproveAfterDays and ApproveUntilDate are not supported for Ubuntu Server): set approve_after_days = 0, which approves matching patches at once, and no approve_until_date."
   }
 
   validation {
-    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : alltrue([for s in r.severities : contains(concat(["*"], lookup({
-      AMAZON_LINUX_2          = ["Critical", "Important", "Medium", "Low"]
-      AMAZON_LINUX_2023       = ["Critical", "Important", "Medium", "Low", "None"]
-      REDHAT_ENTERPRISE_LINUX = ["Critical", "Important", "Moderate", "Low"]
-      UBUNTU                  = ["Required", "Important", "Standard", "Optional", "Extra"]
-      WINDOWS                 = ["Critical", "Important", "Moderate", "Low", "Unspecified"]
-    }, g.operating_system, [])), s)])]]))
-    error_message = "severities must fit the operating system: AMAZON_LINUX_2 Critical, Important, Medium, Low; AMAZON_LINUX_2023 those and None; REDHAT_ENTERPRISE_LINUX Critical, Important, Moderate, Low; WINDOWS (MSRC) Critical, Important, Moderate, Low, Unspecified; UBUNTU (priority) Required, Important, Standard, Optional, Extra; \"*\" matches all."
+    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : try(alltrue([
+      for c in r.classifications : c == "*" || contains(local.patch_os_rules[g.operating_system].classifications, c)
+    ]), true)]]))
+    error_message = "classifications must be values of the patch group's operating system, or [\"*\"] alone for all: ${local.patch_os_classifications}."
   }
 
   validation {
-    condition     = alltrue(flatten([for g in values(var.patch_groups) : concat([contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"], g.approved_patches_compliance_level)], [for r in g.approval_rules : contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNSPECIFIED"], r.compliance_level)])]))
-    error_message = "compliance_level and approved_patches_compliance_level must be one of CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNSPECIFIED."
+    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : try(alltrue([
+      for s in r.severities : s == "*" || contains(local.patch_os_rules[g.operating_system].severities, s)
+    ]), true)]]))
+    error_message = "severities must be values of the patch group's operating system (filter key in brackets), or [\"*\"] alone for all: ${local.patch_os_severities}."
   }
 
   validation {
-    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : r.patch_set == null || (g.operating_system == "WINDOWS" && contains(["OS", "APPLICATION"], coalesce(r.patch_set, "-")))]]))
-    error_message = "patch_set is for WINDOWS patch groups only and must be \"OS\" (Windows updates) or \"APPLICATION\" (Microsoft applications)."
+    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : try(alltrue([
+      for p in r.products : p == "*" || (r.patch_set == "APPLICATION" ? length(trimspace(p)) > 0 : can(regex(local.patch_os_rules[g.operating_system].product_pattern, p)))
+    ]), true)]]))
+    error_message = "products must be PRODUCT values of the patch group's operating system, or [\"*\"] alone for all: ${local.patch_os_products}."
   }
 
   validation {
-    condition     = alltrue([for g in values(var.patch_groups) : g.operating_system != "WINDOWS" || (!g.approved_patches_enable_non_security && alltrue([for r in g.approval_rules : !r.enable_non_security]))])
-    error_message = "enable_non_security and approved_patches_enable_non_security apply to Linux patch groups only; leave them false for WINDOWS."
+    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : [
+      for l in [r.products, r.classifications, r.severities] : alltrue([for v in l : v == "*" || !strcontains(v, "*")]) && (!contains(l, "*") || length(l) == 1)
+    ]]]))
+    error_message = "a filter value is either an exact value or the wildcard \"*\" on its own (PatchFilter: \"exact values ... or a wildcard (*), which matches all values\"): no partial wildcards such as \"Sec*\", and [\"*\"] is not combined with other values."
   }
 
   validation {
-    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : length(r.products) > 0 && alltrue([for p in r.products : length(trimspace(p)) > 0 && length(p) <= 128])]]))
-    error_message = "products must be a non-empty list of product names (e.g. \"AmazonLinux2023\", \"WindowsServer2022\", \"*\"), each 1-128 characters."
+    condition = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : length(r.products) > 0 && alltrue([
+      for l in [r.products, r.classifications, r.severities] : length(l) <= local.max_filter_values && alltrue([for v in l : length(trimspace(v)) > 0 && length(v) <= local.max_filter_value_length])
+    ])]]))
+    error_message = "products must be non-empty, and products, classifications and severities take at most ${local.max_filter_values} values each, every value 1-${local.max_filter_value_length} characters (PatchFilter Values)."
   }
 
   validation {
-    condition     = alltrue([for g in values(var.patch_groups) : length(g.approved_patches) <= 50 && length(g.rejected_patches) <= 50 && alltrue([for p in concat(g.approved_patches, g.rejected_patches) : length(trimspace(p)) > 0 && length(p) <= 100])])
-    error_message = "approved_patches and rejected_patches take at most 50 entries each, every entry a patch name or ID of 1-100 characters (e.g. \"KB5034441\", \"kernel-6.1.*\", \"CVE-2024-1086\")."
+    condition     = alltrue(flatten([for g in values(var.patch_groups) : concat([contains(local.compliance_levels, g.approved_patches_compliance_level)], [for r in g.approval_rules : contains(local.compliance_levels, r.compliance_level)])]))
+    error_message = "compliance_level and approved_patches_compliance_level must be one of ${join(", ", local.compliance_levels)}."
   }
 
   validation {
-    condition     = alltrue([for g in values(var.patch_groups) : contains(["ALLOW_AS_DEPENDENCY", "BLOCK"], g.rejected_patches_action)])
-    error_message = "rejected_patches_action must be \"ALLOW_AS_DEPENDENCY\" or \"BLOCK\"."
+    condition     = alltrue(flatten([for g in values(var.patch_groups) : [for r in g.approval_rules : r.patch_set == null || contains(try(local.patch_os_rules[g.operating_system].patch_sets, []), coalesce(r.patch_set, "-"))]]))
+    error_message = "patch_set is for WINDOWS patch groups only (the PATCH_SET filter key) and must be \"OS\" (Windows updates) or \"APPLICATION\" (Microsoft applications)."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.patch_groups) : try(local.patch_os_rules[g.operating_system].non_security, true) || (!g.approved_patches_enable_non_security && alltrue([for r in g.approval_rules : !r.enable_non_security]))])
+    error_message = "enable_non_security and approved_patches_enable_non_security apply to Linux patch groups only (PatchRule EnableNonSecurity); leave them false for WINDOWS."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.patch_groups) : length(g.approved_patches) <= local.max_patch_list_entries && length(g.rejected_patches) <= local.max_patch_list_entries && alltrue([for p in concat(g.approved_patches, g.rejected_patches) : length(p) > 0 && length(p) <= local.max_patch_name_length])])
+    error_message = "approved_patches and rejected_patches take at most ${local.max_patch_list_entries} entries each, every entry 1-${local.max_patch_name_length} characters (CreatePatchBaseline ApprovedPatches / RejectedPatches)."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.patch_groups) : try(alltrue([for p in concat(g.approved_patches, g.rejected_patches) : can(regex(local.patch_os_rules[g.operating_system].patch_name_pattern, p))]), true)])
+    error_message = "approved_patches and rejected_patches entries must be in the package name format of the patch group's operating system: ${local.patch_os_patch_names}."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.patch_groups) : contains(local.rejected_patches_actions, g.rejected_patches_action)])
+    error_message = "rejected_patches_action must be one of ${join(", ", local.rejected_patches_actions)}."
   }
 }
 

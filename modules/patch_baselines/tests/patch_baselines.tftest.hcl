@@ -353,3 +353,237 @@ run "rejects_unknown_resource_type" {
   }
   expect_failures = [var.resource_group_resource_types]
 }
+
+# --- Every value form AWS documents is accepted (rules.tf cites the pages) ---------------------
+run "accepts_the_documented_forms_of_every_os" {
+  command = plan
+
+  variables {
+    patch_groups = {
+      al2 = {
+        operating_system = "AMAZON_LINUX_2"
+        approval_rules = [
+          { approve_after_days = 360, classifications = ["*"], severities = ["*"], products = ["AmazonLinux2", "AmazonLinux2.0"] },
+          { approve_until_date = "2024-02-29", classifications = ["Security", "Bugfix", "Enhancement", "Recommended", "Newpackage"], severities = ["Critical", "Important", "Medium", "Low"] },
+        ]
+        # Package name formats: Bugzilla, CVE and advisory IDs, name constructions, one wildcard.
+        approved_patches = ["1234567", "CVE-2018-1234567", "RHSA-2017:0864", "ALAS-2018-123", "ALAS2023-2025-123", "dbus", "dbus.x86_64", "dbus-1.12.28-1.amzn2023.0.1", "dbus-1:1.12.28-1.amzn2023.0.1.x86_64", "dbus.x86_64:1:1.12.28-1.amzn2023.0.1", "1:1.12.28-1.amzn2023.0.1"]
+        rejected_patches = ["dbus*", "dbus-1.12.2*", "dbus-*:1.12.28-1.amzn2023.0.1.x86_64", "*-debuginfo"]
+      }
+      al2023 = {
+        operating_system = "AMAZON_LINUX_2023"
+        # 10 rules (the PatchRuleGroup maximum), one with 20 values of 64 characters.
+        approval_rules = concat(
+          [{ approve_after_days = 0, severities = ["None"], products = ["AmazonLinux2023"] }],
+          [{ approve_after_days = 1, products = [for i in range(20) : format("AmazonLinux2023.%048d", i)] }],
+          [for d in range(8) : { approve_after_days = d + 2 }],
+        )
+        approved_patches_enable_non_security = true
+      }
+      rhel = {
+        operating_system = "REDHAT_ENTERPRISE_LINUX"
+        approval_rules   = [{ approve_after_days = 7, severities = ["Critical", "Important", "Moderate", "Low"], products = ["RedhatEnterpriseLinux8", "RedhatEnterpriseLinux9.4"] }]
+        approved_patches = [for i in range(50) : "pkg${i}"]
+      }
+      ubuntu = {
+        operating_system = "UBUNTU"
+        approval_rules   = [{ approve_after_days = 0, severities = ["Required", "Important", "Standard", "Optional", "Extra"], products = ["Ubuntu22.04", "Ubuntu24.04"] }]
+        approved_patches = ["ExamplePkg33", "libssl3", "g++-12"]
+        rejected_patches = ["openssl"]
+      }
+      windows = {
+        operating_system = "WINDOWS"
+        approval_rules = [
+          { approve_after_days = 7, classifications = ["CriticalUpdates", "DefinitionUpdates", "Drivers", "FeaturePacks", "SecurityUpdates", "ServicePacks", "Tools", "UpdateRollups", "Updates", "Upgrades"], severities = ["Critical", "Important", "Moderate", "Low", "Unspecified"], products = ["WindowsServer2012R2", "WindowsServer2022", "Windows11", "Windows8.1"], patch_set = "OS" },
+          { approve_until_date = "2026-12-31", products = ["Office 2016", "Microsoft Defender Antivirus"], patch_set = "APPLICATION" },
+        ]
+        approved_patches                  = ["KB2032276", "KB2124261", "MS10-048"]
+        approved_patches_compliance_level = "INFORMATIONAL"
+      }
+    }
+  }
+
+  assert {
+    condition     = length(aws_ssm_patch_baseline.this) == 5 && length(aws_ssm_patch_baseline.this["al2023"].approval_rule) == 10
+    error_message = "every documented form plans, up to 10 rules per baseline"
+  }
+  assert {
+    condition     = alltrue(flatten([for b in aws_ssm_patch_baseline.this : [for r in b.approval_rule : length(r.patch_filter) <= 4]])) && length(aws_ssm_patch_baseline.this["windows"].approval_rule[0].patch_filter) == 4
+    error_message = "a rule builds at most 4 filters (PatchFilterGroup's maximum), each key once"
+  }
+  assert {
+    condition     = [for f in aws_ssm_patch_baseline.this["ubuntu"].approval_rule[0].patch_filter : f.key] == ["PRODUCT", "PRIORITY"] && [for f in aws_ssm_patch_baseline.this["al2"].approval_rule[0].patch_filter : f.key] == ["PRODUCT", "CLASSIFICATION", "SEVERITY"]
+    error_message = "severities become the OS's filter key (PRIORITY for Ubuntu, SEVERITY for Linux)"
+  }
+}
+
+# --- Each run below breaks exactly one rule of a valid input ----------------------------------
+run "rejects_negative_approve_after_days" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ approve_after_days = -1 }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_fractional_approve_after_days" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ approve_after_days = 7.5 }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_rule_without_approve_after_days_or_until_date" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ compliance_level = "HIGH" }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_impossible_approve_until_date" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ approve_until_date = "2026-02-30" }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_approval_delay_on_ubuntu" {
+  command = plan
+  variables {
+    patch_groups = {
+      ubuntu = { operating_system = "UBUNTU", approval_rules = [{ approve_after_days = 7, severities = ["Required"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_classification_key_on_ubuntu" {
+  command = plan
+  variables {
+    patch_groups = {
+      ubuntu = { operating_system = "UBUNTU", approval_rules = [{ approve_after_days = 0, classifications = ["Security"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_amazon_linux_2023_severity_on_amazon_linux_2" {
+  command = plan
+  variables {
+    patch_groups = {
+      al2 = { operating_system = "AMAZON_LINUX_2", approval_rules = [{ approve_after_days = 7, severities = ["None"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_product_of_another_os" {
+  command = plan
+  variables {
+    patch_groups = {
+      al2 = { operating_system = "AMAZON_LINUX_2", approval_rules = [{ approve_after_days = 7, products = ["AmazonLinux2023"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_partial_wildcard" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ approve_after_days = 7, products = ["AmazonLinux2023*"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_wildcard_combined_with_values" {
+  command = plan
+  variables {
+    patch_groups = {
+      windows = { operating_system = "WINDOWS", approval_rules = [{ approve_after_days = 7, classifications = ["*", "SecurityUpdates"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_more_than_20_filter_values" {
+  command = plan
+  variables {
+    patch_groups = {
+      windows = { operating_system = "WINDOWS", approval_rules = [{ approve_after_days = 7, patch_set = "APPLICATION", products = [for i in range(21) : "Office app ${i}"] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_filter_value_over_64_characters" {
+  command = plan
+  variables {
+    patch_groups = {
+      windows = { operating_system = "WINDOWS", approval_rules = [{ approve_after_days = 7, patch_set = "APPLICATION", products = [format("Office %058d", 0)] }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_more_than_10_rules" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [for d in range(11) : { approve_after_days = d }] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_bad_approved_patches_compliance_level" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approved_patches = ["kernel"], approved_patches_compliance_level = "URGENT" }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_cve_id_in_windows_patch_list" {
+  command = plan
+  variables {
+    patch_groups = {
+      windows = { operating_system = "WINDOWS", approval_rules = [{ approve_after_days = 7 }], approved_patches = ["CVE-2024-1086"] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_linux_patch_name_with_two_wildcards" {
+  command = plan
+  variables {
+    patch_groups = {
+      linux = { operating_system = "AMAZON_LINUX_2023", approval_rules = [{ approve_after_days = 7 }], rejected_patches = ["kernel-*.amzn2023.*"] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
+
+run "rejects_ubuntu_patch_name_with_architecture" {
+  command = plan
+  variables {
+    patch_groups = {
+      ubuntu = { operating_system = "UBUNTU", approval_rules = [{ approve_after_days = 0 }], rejected_patches = ["openssl:amd64"] }
+    }
+  }
+  expect_failures = [var.patch_groups]
+}
