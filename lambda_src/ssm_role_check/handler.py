@@ -128,9 +128,7 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
     counter = CallCounter()
 
     def clients() -> tuple[EC2Client, IAMClient]:
-        ec2, iam = build_clients(config.region, counter)
-        RatePacer().attach(ec2, iam)
-        return ec2, iam
+        return build_clients(config.region, counter)
 
     function_arn = getattr(context, "invoked_function_arn", None)
 
@@ -154,6 +152,7 @@ def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str
         remaining_ms=getattr(context, "get_remaining_time_in_millis", None),
         continue_sweep=continue_sweep if function_arn else None,
         counter=counter,
+        pacer=RatePacer(),
     )
 
 
@@ -166,6 +165,7 @@ def handle(
     remaining_ms: Callable[[], int] | None,
     continue_sweep: Callable[[dict[str, Any]], None] | None,
     counter: CallCounter | None = None,
+    pacer: RatePacer | None = None,
 ) -> dict[str, Any]:
     """One invocation with its clients given (the bench and tests pass fakes).
 
@@ -178,6 +178,7 @@ def handle(
         continue_sweep: sends a continuation payload (asynchronous ``lambda:InvokeFunction`` of
             this function); ``None`` when the function cannot invoke itself.
         counter: the API call counter attached to the clients, for ``api_calls``.
+        pacer: attached to the clients of a sweep, keeping its calls within EC2's token buckets.
 
     Returns:
         The summary dict; a sweep adds ``sweep``: ``{"sweep_id", "generation", "start_after",
@@ -213,6 +214,8 @@ def handle(
         logger.append_keys(sweep_id=sweep_id, generation=generation)
     deadline = Deadline(remaining_ms, settings.margin_seconds)
     ec2, iam = clients()
+    if pacer is not None and trigger.kind == "sweep":
+        pacer.attach(ec2, iam)
     checker = RoleChecker(ec2, iam, config)
     stop = deadline.reached if trigger.kind == "sweep" else None
     summary = checker.run(trigger, stop=stop)

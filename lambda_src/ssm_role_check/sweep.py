@@ -228,10 +228,20 @@ class Deadline:
 
 
 class _Bucket:
+    """The function's own picture of one of the account's buckets, pessimistic on purpose.
+
+    It starts one refill below empty: the previous invocation of the sweep (or anything else in
+    the account) may have just drained the real bucket, and EC2 adds its tokens once a second
+    ("a set number of tokens are added to it every second"), so a continuous model can run up to
+    one refill ahead of the real bucket. Its capacity is one refill less than the documented one
+    for the same reason. Consumed by time ``t`` after creation: at most ``refill * t - refill``,
+    never more than the real bucket's worst case.
+    """
+
     def __init__(self, capacity: float, refill: float, now: float) -> None:
-        self.capacity = capacity
+        self.capacity = max(1.0, capacity - refill)
         self.refill = refill
-        self.tokens = capacity
+        self.tokens = -refill
         self.at = now
 
     def wait_for_token(self, now: float) -> float:
@@ -247,10 +257,11 @@ class _Bucket:
 class RatePacer:
     """Keeps each paced operation within its token bucket (botocore ``before-call`` hook).
 
-    The buckets mirror the documented ones (:data:`RATES`), starting full; each call takes one
-    token and waits (``sleep``) until the refill has brought it. The account's buckets are shared
-    with every other caller in the account and Region, so throttling can still happen; botocore's
-    standard retries handle it.
+    The buckets mirror the documented ones (:data:`RATES`), pessimistically (see
+    :class:`_Bucket`): each call takes one token and waits (``sleep``) until the refill has
+    brought it. The account's buckets are shared with every other caller in the account and
+    Region, so throttling can still happen; botocore's standard retries handle it. Only sweeps
+    are paced (an event for one instance makes a handful of calls).
     """
 
     def __init__(
