@@ -29,72 +29,149 @@ locals {
     sync    = local.sync_bucket_name
     results = local.results_bucket_name
   }
+
+  # Policies that name the member accounts are built with jsonencode from ARNs known at plan, so
+  # plan shows (and checks) the exact JSON AWS receives. Each one grows by at most one account id
+  # per member account, and by nothing with organization_id (README "Policy sizes").
+  sync_bucket_arn = "arn:${local.partition}:s3:::${local.sync_bucket_name}"
+  # ${aws:SourceAccount} is a policy variable (any single-valued condition key can be one:
+  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): each
+  # account's sync may write only under its own accountid= folder, one resource for all accounts.
+  sync_object_arn       = "${local.sync_bucket_arn}/${local.key_prefix}*/accountid=$${aws:SourceAccount}/*"
+  sync_source_arn       = "arn:${local.partition}:ssm:*:$${aws:SourceAccount}:resource-data-sync/*"
+  other_member_accounts = [for id in var.member_account_ids : id if id != local.account_id]
+  event_bus_arn         = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"
+
+  # Who may use the sync bucket and key through ssm.amazonaws.com: the organization
+  # (aws:SourceOrgID, the form of "Creating an inventory resource data sync for accounts defined
+  # in AWS Organizations") or the listed accounts (aws:SourceAccount).
+  ssm_source = { (var.organization_id != null ? "aws:SourceOrgID" : "aws:SourceAccount") = var.organization_id != null ? [var.organization_id] : var.member_account_ids }
+
+  sync_bucket_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "SSMBucketPermissionsCheck"
+        Effect    = "Allow"
+        Principal = { Service = "ssm.amazonaws.com" }
+        Action    = "s3:GetBucketAcl"
+        Resource  = local.sync_bucket_arn
+      },
+      {
+        Sid       = "SSMBucketDelivery"
+        Effect    = "Allow"
+        Principal = { Service = "ssm.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = local.sync_object_arn
+        Condition = {
+          StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control" }
+          ArnLike      = { "aws:SourceArn" = local.sync_source_arn }
+        }
+      },
+      {
+        Sid       = "SSMBucketDeliveryTagging"
+        Effect    = "Allow"
+        Principal = { Service = "ssm.amazonaws.com" }
+        Action    = "s3:PutObjectTagging"
+        Resource  = local.sync_object_arn
+        Condition = {
+          ArnLike = { "aws:SourceArn" = local.sync_source_arn }
+        }
+      },
+      {
+        # The one list of accounts (or the organization id): ssm.amazonaws.com acting for any
+        # other account, or for no account, is denied everything on the bucket.
+        Sid       = "DenySSMForOtherAccounts"
+        Effect    = "Deny"
+        Principal = { Service = "ssm.amazonaws.com" }
+        Action    = ["s3:GetBucketAcl", "s3:PutObject", "s3:PutObjectTagging"]
+        Resource  = [local.sync_bucket_arn, "${local.sync_bucket_arn}/*"]
+        Condition = { StringNotEquals = local.ssm_source }
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [local.sync_bucket_arn, "${local.sync_bucket_arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
+
+  # The default bus's resource policy: one statement for every member account (aws:PrincipalAccount
+  # list, or aws:PrincipalOrgID), plus the statements other tools need on this bus.
+  event_bus_statement = {
+    Sid       = "fleetpatch-${var.name_prefix}-members"
+    Effect    = "Allow"
+    Principal = "*"
+    Action    = "events:PutEvents"
+    Resource  = local.event_bus_arn
+    Condition = { StringEquals = { (var.organization_id != null ? "aws:PrincipalOrgID" : "aws:PrincipalAccount") = var.organization_id != null ? [var.organization_id] : local.other_member_accounts } }
+  }
+  event_bus_member_statements = var.organization_id != null || length(local.other_member_accounts) > 0 ? [local.event_bus_statement] : []
+  event_bus_policy_enabled    = var.accept_member_compliance_events && length(concat(local.event_bus_member_statements, var.event_bus_policy_statements)) > 0
+  event_bus_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = concat(local.event_bus_member_statements, var.event_bus_policy_statements)
+  })
+
+  # The created key's policy. In a key policy, Resource "*" means this key.
+  key_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # The AWS default key policy written out action by action: it delegates the key to IAM
+        # policies of this account (Athena users, QuickSight) so nobody else needs a key-policy
+        # change.
+        Sid       = "AccountAdministersKeyThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action = [
+          "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+          "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+          "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+          "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+        ]
+        Resource = "*"
+      },
+      {
+        # Resource Data Sync encrypts what it writes with this key on behalf of the member
+        # accounts: one list of accounts (or the organization id). aws:SourceArn is a sync of any
+        # account: SSM sets it to the sync of the account in aws:SourceAccount, so the pair stays
+        # per account without a second list (no policy variable needed in the key policy).
+        Sid       = "ResourceDataSyncOfMemberAccounts"
+        Effect    = "Allow"
+        Principal = { Service = "ssm.amazonaws.com" }
+        Action    = "kms:GenerateDataKey"
+        Resource  = "*"
+        Condition = {
+          StringEquals = local.ssm_source
+          ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:ssm:*:*:resource-data-sync/*" }
+        }
+      },
+      {
+        Sid       = "EventBridgePublishesToEncryptedTopic"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
+    ]
+  })
+
+  # Documented size limits (README "Policy sizes").
+  policy_limits = {
+    sync_bucket = 20480 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-iam-policies.html
+    event_bus   = 10240 # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+    kms_key     = 32768 # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html
+  }
 }
 
 ################################################################################
 # KMS key: sync bucket, Athena results, central topic
 ################################################################################
-
-data "aws_iam_policy_document" "key" {
-  count = var.kms_key_arn == null ? 1 : 0
-
-  # In a key policy, Resource "*" means this key. The first statement is the AWS default key
-  # policy written out action by action: it delegates the key to IAM policies of this account
-  # (Athena users, QuickSight) so nobody else needs a key-policy change.
-  statement {
-    sid    = "AccountAdministersKeyThroughIam"
-    effect = "Allow"
-    actions = [
-      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
-      "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
-      "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-    ]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  # Resource Data Sync encrypts what it writes with this key on behalf of the member accounts.
-  statement {
-    sid       = "ResourceDataSyncOfMemberAccounts"
-    effect    = "Allow"
-    actions   = ["kms:GenerateDataKey"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["ssm.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = var.member_account_ids
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "aws:SourceArn"
-      values   = [for id in var.member_account_ids : "arn:${local.partition}:ssm:*:${id}:resource-data-sync/*"]
-    }
-  }
-
-  statement {
-    sid       = "EventBridgePublishesToEncryptedTopic"
-    effect    = "Allow"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
 
 resource "aws_kms_key" "reporting" {
   count = var.kms_key_arn == null ? 1 : 0
@@ -102,8 +179,15 @@ resource "aws_kms_key" "reporting" {
   description             = "Encrypts the fleetpatch central Resource Data Sync bucket, Athena results and compliance topic (${var.name_prefix})."
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_days
-  policy                  = data.aws_iam_policy_document.key[0].json
+  policy                  = local.key_policy
   tags                    = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.key_policy) <= local.policy_limits.kms_key
+      error_message = "The key policy is ${length(local.key_policy)} bytes, over the 32,768 bytes KMS accepts: set organization_id (aws:SourceOrgID) instead of listing the accounts."
+    }
+  }
 }
 
 resource "aws_kms_alias" "reporting" {
@@ -205,94 +289,6 @@ resource "aws_s3_bucket_logging" "this" {
   target_prefix = "s3-access/${each.value.id}/"
 }
 
-# The bucket policy AWS documents for a Resource Data Sync destination shared by several
-# accounts: SSM checks the bucket ACL, then writes (and tags) each account's objects under
-# <prefix>/<type>/accountid=<that account>/ only, with bucket-owner-full-control.
-data "aws_iam_policy_document" "sync_bucket" {
-  statement {
-    sid       = "SSMBucketPermissionsCheck"
-    effect    = "Allow"
-    actions   = ["s3:GetBucketAcl"]
-    resources = [aws_s3_bucket.this["sync"].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["ssm.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = var.member_account_ids
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.member_account_ids
-    content {
-      sid       = "SSMBucketDelivery${statement.value}"
-      effect    = "Allow"
-      actions   = ["s3:PutObject"]
-      resources = ["${aws_s3_bucket.this["sync"].arn}/${local.key_prefix}*/accountid=${statement.value}/*"]
-      principals {
-        type        = "Service"
-        identifiers = ["ssm.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "s3:x-amz-acl"
-        values   = ["bucket-owner-full-control"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [statement.value]
-      }
-      condition {
-        test     = "ArnLike"
-        variable = "aws:SourceArn"
-        values   = ["arn:${local.partition}:ssm:*:${statement.value}:resource-data-sync/*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.member_account_ids
-    content {
-      sid       = "SSMBucketDeliveryTagging${statement.value}"
-      effect    = "Allow"
-      actions   = ["s3:PutObjectTagging"]
-      resources = ["${aws_s3_bucket.this["sync"].arn}/${local.key_prefix}*/accountid=${statement.value}/*"]
-      principals {
-        type        = "Service"
-        identifiers = ["ssm.amazonaws.com"]
-      }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [statement.value]
-      }
-    }
-  }
-
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.this["sync"].arn,
-      "${aws_s3_bucket.this["sync"].arn}/*",
-    ]
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
 data "aws_iam_policy_document" "results_bucket" {
   statement {
     sid     = "DenyInsecureTransport"
@@ -314,11 +310,23 @@ data "aws_iam_policy_document" "results_bucket" {
   }
 }
 
+# The bucket policy AWS documents for a Resource Data Sync destination shared by several accounts
+# ("Creating a resource data sync for Inventory", AWS Systems Manager User Guide:
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/inventory-create-resource-data-sync.html):
+# SSM checks the bucket ACL, then writes (and tags) each account's objects under
+# <prefix>/<type>/accountid=<that account>/ only, with bucket-owner-full-control (local.sync_bucket_policy).
 resource "aws_s3_bucket_policy" "sync" {
   bucket = aws_s3_bucket.this["sync"].id
-  policy = data.aws_iam_policy_document.sync_bucket.json
+  policy = local.sync_bucket_policy
 
   depends_on = [aws_s3_bucket_public_access_block.this]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.sync_bucket_policy) <= local.policy_limits.sync_bucket
+      error_message = "The sync bucket policy is ${length(local.sync_bucket_policy)} bytes, over the 20 KB S3 accepts: set organization_id (aws:SourceOrgID) instead of listing the accounts."
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "results" {
@@ -484,12 +492,22 @@ resource "aws_sns_topic" "compliance" {
   tags              = var.tags
 }
 
-resource "aws_cloudwatch_event_permission" "members" {
-  # This account's own Config events reach its default bus without a permission.
-  for_each = var.accept_member_compliance_events ? toset([for id in var.member_account_ids : id if id != local.account_id]) : toset([])
+# This account's default bus: one statement lets every other member account (or the whole
+# organization) put events; this account's own Config events need no permission. The module
+# writes the bus's whole resource policy (PutPermission with Policy): statements other tools need
+# on this bus go in event_bus_policy_statements.
+resource "aws_cloudwatch_event_bus_policy" "members" {
+  count = local.event_bus_policy_enabled ? 1 : 0
 
-  principal    = each.value
-  statement_id = "fleetpatch-${var.name_prefix}-${each.value}"
+  event_bus_name = "default"
+  policy         = local.event_bus_policy
+
+  lifecycle {
+    precondition {
+      condition     = length(local.event_bus_policy) <= local.policy_limits.event_bus
+      error_message = "The default event bus policy is ${length(local.event_bus_policy)} characters, over EventBridge's 10,240 (an adjustable quota): set organization_id (aws:PrincipalOrgID) instead of listing the accounts."
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "member_non_compliant" {
@@ -498,15 +516,18 @@ resource "aws_cloudwatch_event_rule" "member_non_compliant" {
   name        = "${var.name_prefix}-member-non-compliant"
   description = "A member account forwarded an AWS Config rule change to NON_COMPLIANT."
 
-  event_pattern = jsonencode({
+  # Event patterns are limited to 4,096 characters (the provider checks it at plan), about 260
+  # account ids: the pattern does not list the accounts. Only accounts the bus policy admits can
+  # put events on this bus, so "any account" means the members; this account's own Config events
+  # are left out unless it is a member itself.
+  event_pattern = jsonencode(merge({
     source        = ["aws.config"]
-    account       = var.member_account_ids
     "detail-type" = ["Config Rules Compliance Change"]
     detail = {
       messageType         = ["ComplianceChangeNotification"]
       newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
     }
-  })
+  }, contains(var.member_account_ids, local.account_id) ? {} : { account = [{ "anything-but" = [local.account_id] }] }))
 
   tags = var.tags
 }

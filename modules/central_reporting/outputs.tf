@@ -62,3 +62,12 @@ output "member_events_rule_arn" {
   description = "ARN of the EventBridge rule publishing member accounts' NON_COMPLIANT changes to the topic, or null when accept_member_compliance_events is false."
   value       = try(aws_cloudwatch_event_rule.member_non_compliant[0].arn, null)
 }
+
+output "policy_sizes" {
+  description = "Rendered size (characters of the JSON sent to AWS) and documented limit of each policy that names member accounts: sync_bucket (S3, 20 KB), event_bus (EventBridge, 10,240 characters; 0 when no bus policy), kms_key (32 KB; 0 when kms_key_arn is given)."
+  value = {
+    sync_bucket = { size = length(local.sync_bucket_policy), limit = local.policy_limits.sync_bucket }
+    event_bus   = { size = local.event_bus_policy_enabled ? length(local.event_bus_policy) : 0, limit = local.policy_limits.event_bus }
+    kms_key     = { size = var.kms_key_arn == null ? length(local.key_policy) : 0, limit = local.policy_limits.kms_key }
+  }
+}

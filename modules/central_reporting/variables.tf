@@ -154,3 +154,31 @@ variable "tags" {
   description = "Tags added to every taggable resource."
   default     = {}
 }
+
+variable "organization_id" {
+  type        = string
+  description = "AWS Organizations id (o-...) of the member accounts, or null. Set, the sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": about 1,300 accounts fit the sync bucket policy, 660 the event bus policy). Each account still writes only under its own accountid= folder."
+  default     = null
+
+  validation {
+    # Organization id: "o-" followed by 10-32 lowercase letters or digits
+    # (https://docs.aws.amazon.com/organizations/latest/APIReference/API_Organization.html).
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be an AWS Organizations id: \"o-\" followed by 10-32 lowercase letters or digits (e.g. \"o-a1b2c3d4e5\"), or null."
+  }
+}
+
+variable "event_bus_policy_statements" {
+  type        = list(any)
+  description = "Statements (IAM policy JSON objects, each with a unique Sid) other tools need in the resource policy of this account's default event bus. With accept_member_compliance_events the module writes that whole policy (aws_cloudwatch_event_bus_policy), so statements not listed here are replaced at apply: read the current ones with `aws events describe-event-bus` first."
+  default     = []
+
+  validation {
+    condition     = alltrue([for s in var.event_bus_policy_statements : can(s.Sid) && can(s.Effect) && can(s.Action) && can(s.Resource)])
+    error_message = "event_bus_policy_statements must be IAM policy statements with Sid, Effect, Action and Resource (and Principal), as EventBridge resource policies require."
+  }
+  validation {
+    condition     = length(distinct([for s in var.event_bus_policy_statements : try(s.Sid, "")])) == length(var.event_bus_policy_statements)
+    error_message = "event_bus_policy_statements must not repeat a Sid."
+  }
+}

@@ -85,34 +85,44 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
     error_message = "ACLs are disabled (BucketOwnerEnforced)"
   }
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.sync_bucket.statement : s if s.sid == "SSMBucketPermissionsCheck"]).actions == toset(["s3:GetBucketAcl"])
+    condition     = one([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : s if s.Sid == "SSMBucketPermissionsCheck"]).Action == "s3:GetBucketAcl"
     error_message = "SSM may read the bucket ACL"
   }
   assert {
-    condition = alltrue([for id in ["111111111111", "222222222222"] : anytrue([
-      for s in data.aws_iam_policy_document.sync_bucket.statement :
-      s.sid == "SSMBucketDelivery${id}" && s.actions == toset(["s3:PutObject"]) &&
-      s.resources == toset(["arn:aws:s3:::mock-bucket/inventory/*/accountid=${id}/*"]) &&
-      anytrue([for c in s.condition : c.variable == "s3:x-amz-acl" && c.values == tolist(["bucket-owner-full-control"])]) &&
-      anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.values == tolist([id])]) &&
-      anytrue([for c in s.condition : c.variable == "aws:SourceArn" && c.values == tolist(["arn:aws:ssm:*:${id}:resource-data-sync/*"])])
-    ])])
-    error_message = "each member account's sync may only PutObject under its own accountid= path, with bucket-owner-full-control and aws:SourceAccount / aws:SourceArn conditions"
+    condition = anytrue([
+      for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
+      try(s.Sid == "SSMBucketDelivery" && s.Effect == "Allow" && s.Action == "s3:PutObject" && s.Principal == { Service = "ssm.amazonaws.com" } &&
+        s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/*/accountid=$${aws:SourceAccount}/*" &&
+        s.Condition.StringEquals == { "s3:x-amz-acl" = "bucket-owner-full-control" } &&
+      s.Condition.ArnLike == { "aws:SourceArn" = "arn:aws:ssm:*:$${aws:SourceAccount}:resource-data-sync/*" }, false)
+    ])
+    error_message = "each member account's sync may only PutObject under its own accountid= path (the aws:SourceAccount policy variable), with bucket-owner-full-control and an aws:SourceArn of that account"
   }
   assert {
-    condition = alltrue([for id in ["111111111111", "222222222222"] : anytrue([
-      for s in data.aws_iam_policy_document.sync_bucket.statement :
-      s.sid == "SSMBucketDeliveryTagging${id}" && s.actions == toset(["s3:PutObjectTagging"])
-    ])])
-    error_message = "SSM may tag the objects it writes"
+    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDeliveryTagging" && s.Action == "s3:PutObjectTagging" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/*/accountid=$${aws:SourceAccount}/*", false)])
+    error_message = "SSM may tag the objects it writes, in its own account's folder"
   }
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.sync_bucket.statement : s.sid == "DenyInsecureTransport" && s.effect == "Deny"])
+    condition = anytrue([
+      for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
+      try(s.Sid == "DenySSMForOtherAccounts" && s.Effect == "Deny" && s.Principal == { Service = "ssm.amazonaws.com" } &&
+        toset(s.Action) == toset(["s3:GetBucketAcl", "s3:PutObject", "s3:PutObjectTagging"]) &&
+      s.Condition == { StringNotEquals = { "aws:SourceAccount" = ["111111111111", "222222222222"] } }, false)
+    ])
+    error_message = "ssm.amazonaws.com acting for any account but the members is denied (the one list of account ids)"
+  }
+  assert {
+    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "DenyInsecureTransport" && s.Effect == "Deny" && s.Condition == { Bool = { "aws:SecureTransport" = "false" } }, false)])
     error_message = "the sync bucket policy denies requests without TLS"
   }
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.key[0].statement : s.sid == "ResourceDataSyncOfMemberAccounts" && one(s.principals).identifiers == toset(["ssm.amazonaws.com"]) && anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.values == tolist(["111111111111", "222222222222"])])])
-    error_message = "the key policy lets ssm.amazonaws.com use the key for the member accounts only"
+    condition = anytrue([
+      for s in jsondecode(aws_kms_key.reporting[0].policy).Statement :
+      try(s.Sid == "ResourceDataSyncOfMemberAccounts" && s.Principal == { Service = "ssm.amazonaws.com" } && s.Action == "kms:GenerateDataKey" &&
+        s.Condition.StringEquals == { "aws:SourceAccount" = ["111111111111", "222222222222"] } &&
+      s.Condition.ArnLike == { "aws:SourceArn" = "arn:aws:ssm:*:*:resource-data-sync/*" }, false)
+    ])
+    error_message = "the key policy lets ssm.amazonaws.com use the key for the member accounts' syncs only"
   }
   assert {
     condition     = length(aws_glue_catalog_table.this) == 6 && toset(keys(aws_glue_catalog_table.this)) == toset(["aws_instanceinformation", "aws_patchsummary", "aws_complianceitem", "aws_compliancesummary", "aws_application", "aws_tag"])
@@ -151,8 +161,15 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
     error_message = "the central topic is KMS-encrypted"
   }
   assert {
-    condition     = length(aws_cloudwatch_event_permission.members) == 2 && length(aws_cloudwatch_event_target.member_non_compliant) == 1
-    error_message = "member accounts may forward NON_COMPLIANT events to the central topic"
+    condition = length(aws_cloudwatch_event_bus_policy.members) == 1 && aws_cloudwatch_event_bus_policy.members[0].event_bus_name == "default" && jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement == [{
+      Sid       = "fleetpatch-sec-virginia-members"
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = "events:PutEvents"
+      Resource  = "arn:aws:events:us-east-1:999999999999:event-bus/default"
+      Condition = { StringEquals = { "aws:PrincipalAccount" = ["111111111111", "222222222222"] } }
+    }] && length(aws_cloudwatch_event_target.member_non_compliant) == 1
+    error_message = "one bus policy statement lets the member accounts forward NON_COMPLIANT events to the central topic"
   }
   assert {
     condition     = aws_s3_bucket.this["sync"].tags["Environment"] == "security" && aws_sns_topic.compliance.tags["Environment"] == "security" && aws_athena_workgroup.this.tags["Environment"] == "security"
@@ -182,7 +199,7 @@ run "given_key_organization_aggregator_no_prefix_no_events" {
     error_message = "a given key is used and no key is created"
   }
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.sync_bucket.statement : s.resources == toset(["arn:aws:s3:::mock-bucket/*/accountid=111111111111/*"])])
+    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDelivery" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/*/accountid=$${aws:SourceAccount}/*", false)])
     error_message = "without a prefix the sync writes at the bucket root"
   }
   assert {
@@ -190,7 +207,7 @@ run "given_key_organization_aggregator_no_prefix_no_events" {
     error_message = "the organization aggregator uses the given role and every Region"
   }
   assert {
-    condition     = length(aws_cloudwatch_event_permission.members) == 0 && length(aws_cloudwatch_event_rule.member_non_compliant) == 0
+    condition     = length(aws_cloudwatch_event_bus_policy.members) == 0 && length(aws_cloudwatch_event_rule.member_non_compliant) == 0 && output.policy_sizes.kms_key.size == 0
     error_message = "no event bus permission or rule when member events are not accepted"
   }
   assert {
@@ -207,13 +224,116 @@ run "own_account_needs_no_event_permission" {
   }
 
   assert {
-    condition     = keys(aws_cloudwatch_event_permission.members) == ["111111111111"]
-    error_message = "only other accounts get a permission on this account's default event bus"
+    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition == { StringEquals = { "aws:PrincipalAccount" = ["111111111111"] } }
+    error_message = "only other accounts are listed in this account's default event bus policy"
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_rule.member_non_compliant[0].event_pattern).account == ["111111111111", "999999999999"]
-    error_message = "the rule matches Config events of every member account, this one included"
+    condition     = !can(jsondecode(aws_cloudwatch_event_rule.member_non_compliant[0].event_pattern).account)
+    error_message = "the rule matches Config events of every account the bus admits, this one included (it is a member)"
   }
+}
+
+# Issue 15: the policies that name accounts stay under AWS's limits at 200 accounts (and 1,000 for
+# the S3 and KMS ones); organization_id makes them constant. Sizes: `terraform test -verbose`
+# prints output.policy_sizes.
+run "policy_sizes_at_200_accounts" {
+  command = plan
+
+  variables {
+    member_account_ids = [for i in range(200) : format("%012d", 100000000000 + i)]
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.sync.policy) == output.policy_sizes.sync_bucket.size && output.policy_sizes.sync_bucket.size < 20480 / 2
+    error_message = "the sync bucket policy for 200 accounts is ${output.policy_sizes.sync_bucket.size} bytes: it must stay well under S3's 20 KB"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_event_bus_policy.members[0].policy) == output.policy_sizes.event_bus.size && output.policy_sizes.event_bus.size < 10240 / 2
+    error_message = "the event bus policy for 200 accounts is ${output.policy_sizes.event_bus.size} characters: it must stay well under EventBridge's 10,240"
+  }
+  assert {
+    condition     = length(aws_kms_key.reporting[0].policy) == output.policy_sizes.kms_key.size && output.policy_sizes.kms_key.size < 32768 / 4
+    error_message = "the key policy for 200 accounts is ${output.policy_sizes.kms_key.size} bytes: it must stay well under KMS's 32 KB"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.member_non_compliant[0].event_pattern).account == [{ "anything-but" = ["999999999999"] }] && length(aws_cloudwatch_event_rule.member_non_compliant[0].event_pattern) < 4096
+    error_message = "the rule's pattern does not list the accounts (4,096 characters at most); it leaves out this account's own events"
+  }
+  assert {
+    condition     = length(jsondecode(aws_s3_bucket_policy.sync.policy).Statement) == 5 && length(jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement) == 1
+    error_message = "the number of statements does not grow with the accounts"
+  }
+}
+
+run "policy_sizes_at_1000_accounts" {
+  command = plan
+
+  variables {
+    member_account_ids = [for i in range(1000) : format("%012d", 100000000000 + i)]
+  }
+
+  assert {
+    condition     = output.policy_sizes.sync_bucket.size < 20480 && output.policy_sizes.kms_key.size < 32768
+    error_message = "at 1,000 accounts the sync bucket policy (${output.policy_sizes.sync_bucket.size} bytes) and key policy (${output.policy_sizes.kms_key.size}) stay under their limits"
+  }
+  # 1,000 account ids do not fit EventBridge's 10,240 characters: plan says so (organization_id).
+  expect_failures = [aws_cloudwatch_event_bus_policy.members]
+}
+
+run "organization_id_makes_the_policies_constant" {
+  command = plan
+
+  variables {
+    member_account_ids = [for i in range(1000) : format("%012d", 100000000000 + i)]
+    organization_id    = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
+      try(s.Sid == "DenySSMForOtherAccounts" && s.Condition == { StringNotEquals = { "aws:SourceOrgID" = ["o-a1b2c3d4e5"] } }, false)
+    ]) && anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDelivery" && endswith(s.Resource, "/accountid=$${aws:SourceAccount}/*"), false)])
+    error_message = "with organization_id, ssm.amazonaws.com is limited to the organization (aws:SourceOrgID), each account still to its own folder"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition == { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] } }
+    error_message = "with organization_id the event bus admits the organization (aws:PrincipalOrgID)"
+  }
+  assert {
+    condition     = anytrue([for s in jsondecode(aws_kms_key.reporting[0].policy).Statement : try(s.Sid == "ResourceDataSyncOfMemberAccounts" && s.Condition.StringEquals == { "aws:SourceOrgID" = ["o-a1b2c3d4e5"] }, false)])
+    error_message = "with organization_id the key admits the organization's syncs (aws:SourceOrgID)"
+  }
+  assert {
+    condition     = output.policy_sizes.sync_bucket.size < 2048 && output.policy_sizes.event_bus.size < 512 && output.policy_sizes.kms_key.size < 2048
+    error_message = "with organization_id the policies do not grow with the accounts"
+  }
+}
+
+run "extra_event_bus_statements_are_kept" {
+  command = plan
+
+  variables {
+    event_bus_policy_statements = [{
+      Sid       = "OtherTool"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::333333333333:root" }
+      Action    = "events:PutEvents"
+      Resource  = "arn:aws:events:us-east-1:999999999999:event-bus/default"
+    }]
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement : s.Sid] == ["fleetpatch-sec-virginia-members", "OtherTool"]
+    error_message = "statements other tools need on the default bus are written with the members' one"
+  }
+}
+
+run "rejects_bad_organization_id" {
+  command = plan
+  variables {
+    organization_id = "r-abcd"
+  }
+  expect_failures = [var.organization_id]
 }
 
 run "no_aggregator" {
