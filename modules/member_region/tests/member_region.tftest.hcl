@@ -171,7 +171,7 @@ run "custom_groups_overrides_and_recorder" {
     patch_groups = {
       web = {
         operating_system = "UBUNTU"
-        approval_rules   = [{ approve_after_days = 3, severities = ["Required", "Important"] }]
+        approval_rules   = [{ approve_after_days = 0, severities = ["Required", "Important"] }]
       }
       db = {
         operating_system = "REDHAT_ENTERPRISE_LINUX"
