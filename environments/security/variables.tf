@@ -262,8 +262,9 @@ variable "hybrid_patch_groups" {
     azure-linux = {
       operating_system = "UBUNTU"
       description      = "Azure and on-premises Linux managed nodes (mi-)"
+      # Ubuntu takes no approval delay (PatchRule): 0 approves matching patches at once.
       approval_rules = [{
-        approve_after_days = 7
+        approve_after_days = 0
         compliance_level   = "HIGH"
         severities         = ["Required", "Important"]
       }]

@@ -74,7 +74,7 @@ run "recorder_in_one_region_without_central_links" {
     patch_groups = {
       web = {
         operating_system = "UBUNTU"
-        approval_rules   = [{ approve_after_days = 3, severities = ["Required"] }]
+        approval_rules   = [{ approve_after_days = 0, severities = ["Required"] }]
       }
     }
   }
