@@ -32,17 +32,23 @@ variable "patch_groups" {
     Patch groups, keyed by patch group name (the value of the patch group tag on the managed nodes,
     e.g. "linux", "windows", "appa"); each gets its own patch baseline, registration and Resource Group.
     operating_system: AMAZON_LINUX_2, AMAZON_LINUX_2023, REDHAT_ENTERPRISE_LINUX, UBUNTU or WINDOWS.
-    approval_rules (1-10 unless approved_patches is given): exactly one of approve_after_days (0-360)
-    or approve_until_date (YYYY-MM-DD); compliance_level (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL,
-    UNSPECIFIED); classifications (Linux: Security, Bugfix, Enhancement, Recommended, Newpackage;
-    Windows: CriticalUpdates, DefinitionUpdates, Drivers, FeaturePacks, SecurityUpdates, ServicePacks,
-    Tools, UpdateRollups, Updates, Upgrades; not used for Ubuntu); severities (Amazon Linux 2: Critical,
-    Important, Medium, Low; Amazon Linux 2023: those and None; RHEL: Critical, Important, Moderate, Low;
-    Windows MSRC severity: Critical, Important, Moderate, Low, Unspecified; Ubuntu priority: Required,
-    Important, Standard, Optional, Extra); products (default ["*"]); patch_set (Windows only: OS or
-    APPLICATION); enable_non_security (Linux only). "*" matches every classification or severity.
-    approved_patches / rejected_patches: up to 50 patch names or IDs each; rejected_patches_action:
-    ALLOW_AS_DEPENDENCY or BLOCK.
+    approval_rules (1-10 unless approved_patches is given): exactly one of approve_after_days (whole
+    number 0-360) or approve_until_date (YYYY-MM-DD calendar date); UBUNTU takes neither delay nor
+    cutoff, so approve_after_days = 0 there; compliance_level (CRITICAL, HIGH, MEDIUM, LOW,
+    INFORMATIONAL, UNSPECIFIED); classifications (Linux: Security, Bugfix, Enhancement, Recommended,
+    Newpackage; Windows: CriticalUpdates, DefinitionUpdates, Drivers, FeaturePacks, SecurityUpdates,
+    ServicePacks, Tools, UpdateRollups, Updates, Upgrades; none for Ubuntu); severities (Amazon Linux 2:
+    Critical, Important, Medium, Low; Amazon Linux 2023: those and None; RHEL: Critical, Important,
+    Moderate, Low; Windows MSRC severity: Critical, Important, Moderate, Low, Unspecified; Ubuntu
+    priority: Required, Important, Standard, Optional, Extra); products (default ["*"]; the OS's
+    PRODUCT values such as AmazonLinux2023, RedhatEnterpriseLinux9, Ubuntu22.04, WindowsServer2022, or
+    Microsoft application names for patch_set APPLICATION); patch_set (Windows only: OS or
+    APPLICATION); enable_non_security (Linux only). Each of products, classifications, severities takes
+    1-20 values of 1-64 characters; ["*"] alone matches every value (no partial wildcards).
+    approved_patches / rejected_patches: up to 50 entries each, 1-100 characters, in the OS's package
+    name format (Windows KB/MS bulletin IDs; Amazon Linux / RHEL package names with at most one "*",
+    and Bugzilla, CVE or advisory IDs; Ubuntu bare package names); rejected_patches_action:
+    ALLOW_AS_DEPENDENCY or BLOCK. The rules are the tables of rules.tf (see the module README).
   EOT
 
   validation {
