@@ -4,9 +4,12 @@ Per instance (see :class:`~.summary.Outcome`): no profile -> associate the confi
 a profile without a role -> add the configured role; a role lacking the SSM core actions ->
 attach the configured managed policy (and the node log policy, when configured and not attached);
 a role reaching SSM without the configured node log policy -> attach only that policy; otherwise
-nothing. With a node log policy configured, the SSM role an association or a role addition
-brings is checked the same way (member_region attaches the policy to it itself, so this is
-normally one cached read). Existing profiles are never disassociated or replaced and nothing is
+nothing. A role whose permissions boundary does not provably allow the SSM core actions is
+reported ``blocked_by_boundary`` (nothing attached: it could not take effect), and a role outside
+the configured path prefix / tag is reported ``not_allowed_to_modify`` (see :mod:`.guard`).
+With a node log policy configured, the SSM role an association or a role addition brings is
+checked the same way (member_region attaches the policy to it itself, so this is normally one
+cached read). Existing profiles are never disassociated or replaced and nothing is
 ever detached or removed.
 
 Concurrency and retries converge instead of failing:
@@ -57,6 +60,7 @@ from .discovery import (
     profile_name_from_arn,
 )
 from .events import Trigger
+from .guard import RoleFacts, RoleGuard
 from .summary import FAILED_OUTCOMES, Outcome, Result, Summary
 
 if TYPE_CHECKING:
@@ -108,6 +112,7 @@ class RoleChecker:
         self._delays = tuple(propagation_delays)
         self._profiles = profile_directory or ProfileDirectory(iam)
         self._roles = RoleInspector(iam, config.managed_policy_arn, config.node_log_policy_arn)
+        self._guard = RoleGuard(iam, config)
         self._profile_results: dict[str, Result] = {}
         self._role_results: dict[str, Result] = {}
         self._profile_broken: str | None = None
@@ -122,7 +127,9 @@ class RoleChecker:
 
         AWS APIs: ec2:DescribeInstances, ec2:DescribeIamInstanceProfileAssociations,
         iam:ListInstanceProfiles / iam:GetInstanceProfile, iam:ListAttachedRolePolicies,
-        iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion; and only
+        iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion, iam:GetRole
+        (once per role: path, tags, permissions boundary, whose document is read with
+        iam:GetPolicy / iam:GetPolicyVersion once per boundary); and only
         when a change is due (never in dry-run mode): ec2:AssociateIamInstanceProfile,
         iam:AddRoleToInstanceProfile, iam:AttachRolePolicy (the managed policy and, when
         configured, the node log policy).
@@ -353,6 +360,9 @@ class RoleChecker:
             return self._failure(exc, f"reading the policies of role {role.name}")
         if verdict.status == RoleStatus.BLOCKED:
             return Result(Outcome.BLOCKED_BY_DENY, f"role {role.name}: {verdict.detail}")
+        facts = self._guarded(role)
+        if isinstance(facts, Result):
+            return facts
         reaches_ssm = verdict.status in (RoleStatus.MANAGED_POLICY, RoleStatus.GRANTED_BY_POLICIES)
         missing: list[str] = []
         if not reaches_ssm:
@@ -362,8 +372,34 @@ class RoleChecker:
             missing.append(log_policy)
         if not missing:
             return Result(Outcome.COMPLIANT, f"role {role.name}: {verdict.status}")
+        refusal = self._guard.not_modifiable(facts)
+        if refusal is not None:
+            return Result(
+                Outcome.NOT_ALLOWED_TO_MODIFY,
+                f"{refusal}: not attaching {' and '.join(missing)}",
+            )
         outcome = Outcome.LOG_POLICY_ATTACHED if reaches_ssm else Outcome.POLICY_ATTACHED
         return self._attach(role, missing, outcome)
+
+    def _guarded(self, role: RoleRef) -> RoleFacts | Result:
+        """The role's facts, or the result that stops its check (boundary, read failure).
+
+        AWS APIs: iam:GetRole, and for a boundary iam:GetPolicy + iam:GetPolicyVersion.
+        """
+        try:
+            facts = self._guard.facts(role.name)
+            bounded = self._guard.boundary(facts.boundary_arn) if facts.boundary_arn else None
+        except ClientError as exc:
+            return self._failure(exc, f"reading role {role.name} and its permissions boundary")
+        if bounded is not None and not bounded.allows:
+            # Effective permissions = identity policies AND boundary: a policy attached now
+            # could not take effect, so none is and the instance is not called fixed.
+            return Result(
+                Outcome.BLOCKED_BY_BOUNDARY,
+                f"role {role.name}: its permissions boundary {facts.boundary_arn} "
+                f"{bounded.describe()}; nothing attached",
+            )
+        return facts
 
     def _attach(self, role: RoleRef, policy_arns: Sequence[str], outcome: Outcome) -> Result:
         """Attach ``policy_arns`` to ``role`` in order (AWS API: ``iam:AttachRolePolicy``).

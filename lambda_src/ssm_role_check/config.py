@@ -19,6 +19,12 @@ _CUSTOMER_POLICY_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::\d{12}:policy/(?:[!-.0-~]+/)*[\w+=,.@-]{1,128}$", re.ASCII
 )
 _TAG_KEY = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+_TAG_VALUE = re.compile(r"^[\w.:/=+\-@ ]{0,256}$")
+# An IAM path (Role.Path pattern (\u002F)|(\u002F[\u0021-\u007E]+\u002F), 1-512 characters:
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html), without the characters
+# that are wildcards or policy variables in a policy's Resource ARN (* ? $), which the
+# function's IAM policy builds from it.
+_ROLE_PATH = re.compile(r"^/(?:[!-~]+/)?$", re.ASCII)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -44,6 +50,15 @@ class Config:
         opt_out_tag_key: instances carrying this tag key (any value) are reported and left
             alone; ``None`` disables the opt-out.
         dry_run: report what would change and change nothing.
+        modifiable_role_path_prefix: the check attaches policies only to roles whose IAM path
+            starts with this (``"/"``: every path); others are reported
+            ``not_allowed_to_modify`` (``MODIFIABLE_ROLE_PATH_PREFIX``).
+        modifiable_role_tag_key: when set, the check attaches policies only to roles carrying
+            this tag (``MODIFIABLE_ROLE_TAG_KEY``); ``None``: no tag needed.
+        modifiable_role_tag_value: the value that tag must have (``MODIFIABLE_ROLE_TAG_VALUE``);
+            ``None``: any value.
+
+    The configured SSM role (``role_name``) is always modifiable: it is the module's own.
     """
 
     region: str
@@ -53,6 +68,9 @@ class Config:
     node_log_policy_arn: str | None = None
     opt_out_tag_key: str | None = None
     dry_run: bool = False
+    modifiable_role_path_prefix: str = "/"
+    modifiable_role_tag_key: str | None = None
+    modifiable_role_tag_value: str | None = None
 
     def managed_policy_arn(self, partition: str) -> str:
         """ARN of the configured AWS managed policy in ``partition`` (e.g. ``aws-us-gov``)."""
@@ -75,8 +93,10 @@ def load_config(env: Mapping[str, str]) -> Config:
     ``SSM_MANAGED_POLICY_NAME`` (default ``AmazonSSMManagedInstanceCore``),
     ``NODE_LOG_POLICY_ARN`` (optional customer managed policy ARN; empty disables it),
     ``OPT_OUT_TAG_KEY``
-    (optional tag key; empty disables it), ``DRY_RUN`` (true/false, default false) and the Region
-    from ``AWS_REGION`` (set by Lambda) or ``AWS_DEFAULT_REGION``.
+    (optional tag key; empty disables it), ``MODIFIABLE_ROLE_PATH_PREFIX`` (IAM path, default
+    ``/``), ``MODIFIABLE_ROLE_TAG_KEY`` / ``MODIFIABLE_ROLE_TAG_VALUE`` (optional tag the roles
+    it may modify must carry; an empty value means any value), ``DRY_RUN`` (true/false, default
+    false) and the Region from ``AWS_REGION`` (set by Lambda) or ``AWS_DEFAULT_REGION``.
 
     Args:
         env: the environment, usually ``os.environ``.
@@ -125,6 +145,30 @@ def load_config(env: Mapping[str, str]) -> Config:
         problems.append(
             "OPT_OUT_TAG_KEY must be a tag key of 1-128 characters not starting with aws:"
         )
+    path_prefix = env.get("MODIFIABLE_ROLE_PATH_PREFIX", "").strip() or "/"
+    if (
+        not _ROLE_PATH.fullmatch(path_prefix)
+        or len(path_prefix) > 512
+        or any(c in path_prefix for c in "*?$")
+    ):
+        problems.append(
+            "MODIFIABLE_ROLE_PATH_PREFIX must be an IAM path: / or /<segments>/ (at most 512 "
+            f"printable ASCII characters, none of * ? $), got {path_prefix!r}"
+        )
+    tag_key = env.get("MODIFIABLE_ROLE_TAG_KEY", "").strip() or None
+    if tag_key is not None and (
+        not _TAG_KEY.fullmatch(tag_key) or tag_key.lower().startswith("aws:")
+    ):
+        problems.append(
+            "MODIFIABLE_ROLE_TAG_KEY must be a tag key of 1-128 characters not starting with aws:"
+        )
+    raw_value = env.get("MODIFIABLE_ROLE_TAG_VALUE")
+    tag_value = raw_value if raw_value else None
+    if tag_value is not None and (tag_key is None or not _TAG_VALUE.fullmatch(tag_value)):
+        problems.append(
+            "MODIFIABLE_ROLE_TAG_VALUE needs MODIFIABLE_ROLE_TAG_KEY and must be a tag value of "
+            "at most 256 letters, digits, spaces and _.:/=+-@"
+        )
     dry_run = False
     try:
         dry_run = _parse_bool("DRY_RUN", env.get("DRY_RUN", ""))
@@ -140,4 +184,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         node_log_policy_arn=log_policy,
         opt_out_tag_key=opt_out,
         dry_run=dry_run,
+        modifiable_role_path_prefix=path_prefix,
+        modifiable_role_tag_key=tag_key,
+        modifiable_role_tag_value=tag_value,
     )

@@ -20,7 +20,15 @@ AWS managed policy (additive, never removing anything):
   (``*`` and ``?``, case-insensitive);
 * an unconditional ``Deny`` on ``"*"`` that covers a required action blocks it (attaching a
   policy would not help, so nothing is attached and the instance is reported);
-* permission boundaries, SCPs and resource-scoped grants are not evaluated.
+* SCPs and resource-scoped grants are not evaluated.
+
+A **permissions boundary** is evaluated apart (:func:`evaluate_boundary`), because it works the
+other way round: it grants nothing, and an action is allowed only when an identity policy *and*
+the boundary allow it; an explicit Deny in the boundary wins (IAM User Guide, "Permissions
+boundaries for IAM entities", evaluation logic:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html). There the
+conservative direction is reversed too: the check must *prove* that the boundary allows every
+required action before it attaches a policy and calls an instance fixed.
 """
 
 from __future__ import annotations
@@ -179,3 +187,93 @@ def evaluate(documents: Iterable[Any]) -> Grants:
     for document in documents:
         add_document(grants, document)
     return grants
+
+
+@dataclass(frozen=True)
+class BoundaryVerdict:
+    """Whether a permissions boundary lets the SSM core actions through.
+
+    Attributes:
+        denied: required actions an unconditional ``Deny`` on ``"*"`` covers (never allowed).
+        not_allowed: required actions no ``Allow`` statement of the boundary covers at all
+            (implicitly denied).
+        unproven: required actions the boundary allows only under a ``Condition``, only on some
+            resources (``Resource`` without ``"*"``, or ``NotResource``), or that a conditional
+            or resource-scoped ``Deny`` may cover: the check cannot prove they are allowed.
+    """
+
+    denied: frozenset[str] = frozenset()
+    not_allowed: frozenset[str] = frozenset()
+    unproven: frozenset[str] = frozenset()
+
+    @property
+    def allows(self) -> bool:
+        """True when every required action is provably allowed by the boundary."""
+        return not (self.denied or self.not_allowed or self.unproven)
+
+    def describe(self) -> str:
+        """A one-line reason for the summary (empty when :attr:`allows`)."""
+        parts: list[str] = []
+        if self.denied:
+            parts.append("explicitly denies " + ", ".join(sorted(self.denied)))
+        if self.not_allowed:
+            parts.append("does not allow " + ", ".join(sorted(self.not_allowed)))
+        if self.unproven:
+            parts.append(
+                "allows only under a condition or on some resources (cannot prove allowed) "
+                + ", ".join(sorted(self.unproven))
+            )
+        return "; ".join(parts)
+
+
+def _unconditional_on_all(statement: Mapping[str, Any]) -> bool:
+    return (
+        "Condition" not in statement
+        and "NotResource" not in statement
+        and "*" in [str(r) for r in _as_list(statement.get("Resource"))]
+    )
+
+
+def evaluate_boundary(document: Any) -> BoundaryVerdict:
+    """Evaluate a permissions boundary policy document against :data:`REQUIRED_ACTIONS`.
+
+    IAM's rule (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html):
+    the effective permissions are the intersection of the identity-based policies and the
+    boundary, and an explicit deny in either overrides an allow. Per required action:
+
+    * an ``Allow`` with ``Action``/``NotAction`` matching it (IAM wildcards ``*``/``?``,
+      case-insensitive), no ``Condition``, no ``NotResource`` and ``"*"`` in ``Resource`` proves
+      it allowed; a matching ``Allow`` with a condition or narrower resources makes it unproven;
+    * a matching ``Deny`` without condition on ``"*"`` denies it; a matching conditional or
+      resource-scoped ``Deny`` makes it unproven (it may apply to the node's requests);
+    * no matching ``Allow`` at all: not allowed (implicit deny).
+
+    Args:
+        document: the boundary policy's default version document (dict, or JSON string,
+            possibly URL-encoded); an unreadable document allows nothing.
+
+    Returns:
+        The :class:`BoundaryVerdict`.
+    """
+    allowed: set[str] = set()
+    maybe_allowed: set[str] = set()
+    denied: set[str] = set()
+    maybe_denied: set[str] = set()
+    for statement in _as_list(parse_document(document).get("Statement")):
+        if not isinstance(statement, Mapping):
+            continue
+        covered = _covered(statement)
+        if not covered:
+            continue
+        certain = _unconditional_on_all(statement)
+        effect = statement.get("Effect")
+        if effect == "Allow":
+            (allowed if certain else maybe_allowed).update(covered)
+        elif effect == "Deny":
+            (denied if certain else maybe_denied).update(covered)
+    not_allowed = REQUIRED_ACTIONS - allowed - maybe_allowed - denied
+    return BoundaryVerdict(
+        denied=frozenset(denied),
+        not_allowed=frozenset(not_allowed),
+        unproven=frozenset(((maybe_allowed - allowed) | maybe_denied) - denied - not_allowed),
+    )

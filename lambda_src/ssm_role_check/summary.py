@@ -32,6 +32,13 @@ class Outcome(StrEnum):
     """Asked for by id but not found in pending/running/stopping/stopped (e.g. terminated)."""
     BLOCKED_BY_DENY = "blocked_by_deny"
     """An explicit Deny blocks SSM actions on its role; attaching a policy would not help."""
+    BLOCKED_BY_BOUNDARY = "blocked_by_boundary"
+    """Its role's permissions boundary does not allow (or cannot be proven to allow) the SSM
+    core actions; a policy attached to the role could not take effect, so none is attached and
+    the instance is not fixed."""
+    NOT_ALLOWED_TO_MODIFY = "not_allowed_to_modify"
+    """Its role needs a policy but is outside the roles the check may modify (the configured
+    path prefix or required tag); left alone and reported."""
     ACCESS_DENIED = "access_denied"
     """The function was not allowed to read or change what this instance needs."""
     FAILED = "failed"
@@ -46,7 +53,9 @@ CHANGED_OUTCOMES = frozenset(
         Outcome.LOG_POLICY_ATTACHED,
     }
 )
-FAILED_OUTCOMES = frozenset({Outcome.BLOCKED_BY_DENY, Outcome.ACCESS_DENIED, Outcome.FAILED})
+FAILED_OUTCOMES = frozenset(
+    {Outcome.BLOCKED_BY_DENY, Outcome.BLOCKED_BY_BOUNDARY, Outcome.ACCESS_DENIED, Outcome.FAILED}
+)
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ class Summary:
         "dry_run": bool, "instances": int, "outcomes": {outcome: count}, "changes":
         {operation: count}, "policies_attached": {policy_arn: roles}, "changed_instance_ids":
         [...], "failed": [{"instance_id", "outcome", "error"}], "opted_out_instance_ids": [...],
-        "deferred_instance_ids": [...],
+        "deferred_instance_ids": [...], "not_allowed_to_modify": [{"instance_id", "reason"}],
         "roles_changed": [...], "profiles_changed": [...], "api_calls": int|None,
         "truncated": [list names]}``.
         """
@@ -125,6 +134,11 @@ class Summary:
             "failed": failed,
             "opted_out_instance_ids": ids_by.get(Outcome.OPTED_OUT, []),
             "deferred_instance_ids": ids_by.get(Outcome.DEFERRED, []),
+            "not_allowed_to_modify": [
+                {"instance_id": i, "reason": r.detail}
+                for i, r in sorted(self.results.items())
+                if r.outcome == Outcome.NOT_ALLOWED_TO_MODIFY
+            ],
             "roles_changed": sorted(self.roles_changed),
             "profiles_changed": sorted(self.profiles_changed),
             "api_calls": self.api_calls,

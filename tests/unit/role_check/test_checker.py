@@ -243,9 +243,11 @@ def test_cost_grows_with_profiles_not_instances(fleet: Fleet) -> None:
     for name in profiles:
         fleet.launch(25, profile=name)
     _, calls = run(fleet, SWEEP)
-    # 1 DescribeInstances page + 1 ListInstanceProfiles page + 1 ListAttachedRolePolicies per role
+    # 1 DescribeInstances page + 1 ListInstanceProfiles page + per role 1 ListAttachedRolePolicies
+    # and 1 GetRole (path, tags, permissions boundary)
     assert calls.by_operation == {
         "DescribeInstances": 1,
         "ListInstanceProfiles": 1,
         "ListAttachedRolePolicies": 4,
+        "GetRole": 4,
     }

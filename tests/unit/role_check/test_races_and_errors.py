@@ -149,6 +149,19 @@ def test_association_in_progress_is_not_associated_again() -> None:
             },
             {"RoleName": "app-role"},
         )
+        iam_stub.add_response(
+            "get_role",
+            {
+                "Role": {
+                    "Path": "/",
+                    "RoleName": "app-role",
+                    "RoleId": "AROAEXAMPLE0000000000",
+                    "Arn": role_arn,
+                    "CreateDate": "2026-01-01T00:00:00Z",
+                }
+            },
+            {"RoleName": "app-role"},
+        )
         summary = RoleChecker(ec2, iam, CONFIG).run(
             Trigger("state_change", ("i-0123456789abcdef0",))
         )
