@@ -29,7 +29,12 @@ locals {
       command_params = {}
     }
   }
-  rules = { for k, r in local.all_rules : k => r if contains(var.rules, k) }
+  # The rules asked for, and of those the ones AWS Config offers in this Region: a managed rule
+  # is not available in every Region (each rule's page, "AWS Region"; see
+  # var.rule_unavailable_regions). Unavailable rules are skipped here (output skipped_rules).
+  selected_rules = { for k, r in local.all_rules : k => r if contains(var.rules, k) }
+  rules          = { for k, r in local.selected_rules : k => r if !contains(lookup(var.rule_unavailable_regions, k, []), local.region) }
+  skipped_rules  = sort([for k in keys(local.selected_rules) : k if !contains(keys(local.rules), k)])
 
   sns_kms_key_arn = var.sns_kms_key_arn != null ? var.sns_kms_key_arn : aws_kms_key.sns[0].arn
   alarm_source_arns = [
@@ -229,8 +234,10 @@ resource "aws_cloudwatch_event_rule" "non_compliant" {
     source        = ["aws.config"]
     "detail-type" = ["Config Rules Compliance Change"]
     detail = {
-      messageType         = ["ComplianceChangeNotification"]
-      configRuleName      = [for r in local.rules : r.rule_name]
+      messageType = ["ComplianceChangeNotification"]
+      # The names of every selected rule, skipped ones included (they never match here), so the
+      # pattern never has an empty list where this Region offers neither rule.
+      configRuleName      = [for r in local.selected_rules : r.rule_name]
       newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
     }
   })

@@ -42,3 +42,13 @@ output "recorder_role_arn" {
   description = "ARN of the configuration recorder role created by this module, or null."
   value       = try(aws_iam_role.config[0].arn, null)
 }
+
+output "skipped_rules" {
+  description = "Rules asked for (var.rules) that AWS Config does not offer in this Region (var.rule_unavailable_regions) and that were therefore not created here."
+  value       = local.skipped_rules
+}
+
+output "notified_rule_names" {
+  description = "Names of the Config rules whose NON_COMPLIANT changes the EventBridge rule matches: every selected rule, skipped ones included (never empty, so an event pattern built from it stays valid)."
+  value       = [for r in local.selected_rules : r.rule_name]
+}

@@ -19,6 +19,27 @@ variable "rules" {
   }
 }
 
+variable "rule_unavailable_regions" {
+  type        = map(list(string))
+  description = "Per rule (\"patch\", \"association\"), the Regions where AWS Config does not offer that managed rule: the module skips the rule there (output skipped_rules) instead of failing at apply. The default is the union of the Regions the rules' pages exclude (https://docs.aws.amazon.com/config/latest/developerguide/ec2-managedinstance-patch-compliance-status-check.html, https://docs.aws.amazon.com/config/latest/developerguide/ec2-managedinstance-association-compliance-status-check.html, \"AWS Region\"; the page versions differ, so every Region any of them excludes is listed); remove a Region once AWS lists the rule there."
+  default = {
+    # Osaka, Milan, Taipei, Calgary.
+    patch = ["ap-northeast-3", "eu-south-1", "ap-east-2", "ca-west-1"]
+    # New Zealand, Thailand, Jakarta, Cape Town, Hyderabad, Osaka, Malaysia, Melbourne, Milan,
+    # Mexico (Central), Tel Aviv, Taipei, Calgary, Spain, Zurich, Beijing, Ningxia, GovCloud.
+    association = [
+      "ap-southeast-6", "ap-southeast-7", "ap-southeast-3", "af-south-1", "ap-south-2", "ap-northeast-3",
+      "ap-southeast-5", "ap-southeast-4", "eu-south-1", "mx-central-1", "il-central-1", "ap-east-2",
+      "ca-west-1", "eu-south-2", "eu-central-2", "cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1",
+    ]
+  }
+
+  validation {
+    condition     = alltrue([for k, regions in var.rule_unavailable_regions : contains(["patch", "association"], k) && alltrue([for r in regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", r))])])
+    error_message = "rule_unavailable_regions must map \"patch\" and/or \"association\" to lists of AWS Region codes (e.g. \"ap-northeast-3\")."
+  }
+}
+
 variable "create_recorder" {
   type        = bool
   description = "Create the region's AWS Config configuration recorder, delivery channel and recorder role. AWS allows one recorder per account and region: leave false where one exists already (the rules then use it)."

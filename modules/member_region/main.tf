@@ -196,7 +196,7 @@ resource "aws_cloudwatch_event_rule" "forward_non_compliant" {
     "detail-type" = ["Config Rules Compliance Change"]
     detail = {
       messageType         = ["ComplianceChangeNotification"]
-      configRuleName      = values(module.compliance.config_rule_names)
+      configRuleName      = module.compliance.notified_rule_names
       newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
     }
   })

@@ -14,6 +14,21 @@ locals {
   log_group_name         = "/aws/lambda/${local.function_name}"
   service_name           = "ssm-role-check"
   iam_arn                = "arn:${local.partition}:iam::${local.account_id}"
+
+  # Every failure metric the function emits (lambda_src/ssm_role_check/handler.py): one per
+  # outcome of summary.FAILED_OUTCOMES (Instances<Outcome>), events it refused, and sweeps that
+  # stopped at their deadline without a continuation. ConfigErrors is left to the errors alarm
+  # (the function raises with it). tests/unit/role_check/test_alarm_metrics.py checks this list
+  # against the Python source; the alarm takes at most 10 metrics.
+  failure_metric_names = [
+    "InstancesBlockedByDeny",
+    "InstancesBlockedByBoundary",
+    "InstancesAccessDenied",
+    "InstancesFailed",
+    "InvalidEvents",
+    "SweepContinuationsFailed",
+    "SweepContinuationsRefused",
+  ]
 }
 
 # --- the SSM role and instance profile the function associates -----------------------------------
@@ -322,13 +337,13 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "failed_instances" {
-  alarm_name          = "${local.function_name}-failed-instances"
-  alarm_description   = "The role check could not fix some instances (access denied, explicit Deny, other AWS errors); see the summary in the log."
-  namespace           = var.metrics_namespace
-  metric_name         = "InstancesFailed"
-  dimensions          = { service = local.service_name }
-  statistic           = "Sum"
-  period              = 3600
+  alarm_name        = "${local.function_name}-failed-instances"
+  alarm_description = "The role check could not fix some instances or could not finish (${join(", ", local.failure_metric_names)}); see the summary in the log."
+  # One metric math alarm over every failure metric the function emits: SUM of the metrics, each
+  # missing point filled with 0 (the outcome metrics come with every run, the event and sweep
+  # ones only when they happen). An alarm on a metric math expression references at most 10
+  # metrics (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html);
+  # FILL and SUM: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
   evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -336,6 +351,27 @@ resource "aws_cloudwatch_metric_alarm" "failed_instances" {
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
   tags                = var.tags
+
+  metric_query {
+    id          = "failures"
+    expression  = "SUM(FILL(METRICS(), 0))"
+    label       = "Role-check failures"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.failure_metric_names
+    content {
+      id = "m${metric_query.key}"
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = metric_query.value
+        dimensions  = { service = local.service_name }
+        stat        = "Sum"
+        period      = 3600
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {

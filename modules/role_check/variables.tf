@@ -156,12 +156,12 @@ variable "dry_run" {
 
 variable "reserved_concurrency" {
   type        = number
-  description = "Reserved concurrent executions of the function (1-1000). The check is safe under concurrency; this caps the IAM/EC2 API rate it can cause."
-  default     = 2
+  description = "Reserved concurrent executions of the function, or null (default) for none: the function then shares the account's unreserved pool. A reservation is refused at apply when it would leave fewer than 100 of the account's Regional concurrency quota unreserved (PutFunctionConcurrency, https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html): an account whose quota is 1,000 can reserve up to 900, and a new account whose quota is still 10 cannot reserve any (request a quota increase first). Whole number >= 1 (0 would throttle every invocation: use sweep_enabled = false to stop the sweep). The check is safe under concurrency; a reservation caps the IAM/EC2 API rate it can cause."
+  default     = null
 
   validation {
-    condition     = var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000 && floor(var.reserved_concurrency) == var.reserved_concurrency
-    error_message = "reserved_concurrency must be a whole number from 1 to 1000."
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency, false)
+    error_message = "reserved_concurrency must be null (no reservation) or a whole number >= 1 (0 throttles every invocation; AWS also refuses a value leaving fewer than 100 executions of the account's quota unreserved)."
   }
 }
 

@@ -425,3 +425,57 @@ run "rejects_a_wildcard_alarm_prefix" {
 
   expect_failures = [var.alarm_name_prefixes]
 }
+
+run "rules_aws_config_does_not_offer_in_the_region_are_skipped" {
+  command = plan
+
+  # Jakarta: the patch rule is offered, the association rule is not.
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-3" }
+  }
+
+  assert {
+    condition     = toset(keys(aws_config_config_rule.this)) == toset(["patch"]) && toset(output.skipped_rules) == toset(["association"])
+    error_message = "the association rule is skipped where AWS Config does not offer it; the patch rule stays"
+  }
+  assert {
+    condition     = toset(keys(aws_ssm_document.remediation)) == toset(["patch"])
+    error_message = "no remediation document for a skipped rule"
+  }
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_event_rule.non_compliant.event_pattern).detail.configRuleName) == 2
+    error_message = "the event pattern keeps both names (never an empty list)"
+  }
+}
+
+run "region_offering_neither_rule_plans_without_rules" {
+  command = plan
+
+  # Osaka offers neither rule.
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-northeast-3" }
+  }
+
+  assert {
+    condition     = length(aws_config_config_rule.this) == 0 && toset(output.skipped_rules) == toset(["association", "patch"]) && length(output.notified_rule_names) == 2
+    error_message = "both rules are skipped in Osaka and the event pattern stays valid"
+  }
+}
+
+run "rejects_unknown_rule_in_unavailable_regions" {
+  command = plan
+  variables {
+    rule_unavailable_regions = { inventory = ["ap-northeast-3"] }
+  }
+  expect_failures = [var.rule_unavailable_regions]
+}
+
+run "rejects_bad_region_in_unavailable_regions" {
+  command = plan
+  variables {
+    rule_unavailable_regions = { patch = ["Osaka"] }
+  }
+  expect_failures = [var.rule_unavailable_regions]
+}

@@ -80,8 +80,8 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
     error_message = "X-Ray tracing is active"
   }
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == 2
-    error_message = "reserved concurrency defaults to 2"
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == null
+    error_message = "no reserved concurrency by default (null: the provider keeps its -1, unreserved, and calls no PutFunctionConcurrency): a new account whose concurrency quota is 10 has nothing to reserve"
   }
   assert {
     condition     = one(aws_lambda_function.this.dead_letter_config).target_arn == "arn:aws:sqs:us-west-2:111111111111:ss-oregon-role-check-dlq"
@@ -126,8 +126,20 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
     error_message = "an alarm watches the function's Errors"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.failed_instances.metric_name == "InstancesFailed" && aws_cloudwatch_metric_alarm.failed_instances.namespace == "fleetpatch"
-    error_message = "an alarm watches the instances the check could not fix"
+    # The same list as tests/unit/role_check/test_alarm_metrics.py derives from the Python source.
+    condition = toset([for q in aws_cloudwatch_metric_alarm.failed_instances.metric_query : one(q.metric).metric_name if length(q.metric) > 0]) == toset([
+      "InstancesBlockedByDeny", "InstancesBlockedByBoundary", "InstancesAccessDenied", "InstancesFailed",
+      "InvalidEvents", "SweepContinuationsFailed", "SweepContinuationsRefused",
+    ])
+    error_message = "the failure alarm watches every failure metric the function emits (access denied, explicit Deny, permissions boundary, other errors, refused events, sweeps stopped without a continuation)"
+  }
+  assert {
+    condition     = alltrue([for q in aws_cloudwatch_metric_alarm.failed_instances.metric_query : one(q.metric).namespace == "fleetpatch" && one(q.metric).dimensions == tomap({ service = "ssm-role-check" }) && one(q.metric).stat == "Sum" if length(q.metric) > 0])
+    error_message = "each failure metric is read in the function's namespace and service dimension, summed"
+  }
+  assert {
+    condition     = [for q in aws_cloudwatch_metric_alarm.failed_instances.metric_query : q.expression if q.return_data == true] == ["SUM(FILL(METRICS(), 0))"] && length(aws_cloudwatch_metric_alarm.failed_instances.metric_query) <= 11
+    error_message = "the alarm watches the SUM of the failure metrics (at most 10 metrics, CloudWatch's metric math alarm limit)"
   }
   assert {
     condition     = aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" && aws_iam_instance_profile.ssm.role == "ss-oregon-ssm-instance"
@@ -341,6 +353,14 @@ run "rejects_zero_concurrency" {
   command = plan
   variables {
     reserved_concurrency = 0
+  }
+  expect_failures = [var.reserved_concurrency]
+}
+
+run "rejects_fractional_concurrency" {
+  command = plan
+  variables {
+    reserved_concurrency = 1.5
   }
   expect_failures = [var.reserved_concurrency]
 }
