@@ -132,8 +132,10 @@ data "aws_iam_policy_document" "function" {
   }
 
   statement {
-    sid       = "ReadRolePolicies"
-    actions   = ["iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy"]
+    sid = "ReadRolePolicies"
+    # GetRole: the role's path, tags and permissions boundary (whose document the next
+    # statement lets the function read: boundaries are managed policies).
+    actions   = ["iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:GetRole"]
     resources = ["${local.iam_arn}:role/*"]
   }
 
@@ -147,9 +149,33 @@ data "aws_iam_policy_document" "function" {
   }
 
   statement {
+    # Only to the roles it may modify (modifiable_role_path_prefix, modifiable_role_tag): the
+    # limit holds here even if the function's own check were wrong. A role ARN carries its
+    # path (arn:...:role/<path><name>, IAM identifiers); aws:ResourceTag/<key> is the role's
+    # tag (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html).
     sid       = "AttachOnlyTheSsmManagedPolicy"
     actions   = ["iam:AttachRolePolicy"]
-    resources = ["${local.iam_arn}:role/*"]
+    resources = ["${local.iam_arn}:role${var.modifiable_role_path_prefix}*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "iam:PolicyARN"
+      values   = local.attachable_policy_arns
+    }
+    dynamic "condition" {
+      for_each = var.modifiable_role_tag == null ? [] : [var.modifiable_role_tag]
+      content {
+        test     = condition.value.value == null ? "Null" : "StringEquals"
+        variable = "aws:ResourceTag/${condition.value.key}"
+        values   = [condition.value.value == null ? "false" : condition.value.value]
+      }
+    }
+  }
+
+  statement {
+    # The module's own SSM role is always modifiable (e.g. the node log policy), whatever the limit.
+    sid       = "AttachToTheSsmRole"
+    actions   = ["iam:AttachRolePolicy"]
+    resources = [aws_iam_role.ssm_instance.arn]
     condition {
       test     = "ArnEquals"
       variable = "iam:PolicyARN"
@@ -236,6 +262,9 @@ resource "aws_lambda_function" "this" {
       NODE_LOG_POLICY_ARN          = var.node_log_policy_arn == null ? "" : var.node_log_policy_arn
       OPT_OUT_TAG_KEY              = var.opt_out_tag_key == null ? "" : var.opt_out_tag_key
       DRY_RUN                      = tostring(var.dry_run)
+      MODIFIABLE_ROLE_PATH_PREFIX  = var.modifiable_role_path_prefix
+      MODIFIABLE_ROLE_TAG_KEY      = var.modifiable_role_tag == null ? "" : var.modifiable_role_tag.key
+      MODIFIABLE_ROLE_TAG_VALUE    = var.modifiable_role_tag == null ? "" : (var.modifiable_role_tag.value == null ? "" : var.modifiable_role_tag.value)
       POWERTOOLS_SERVICE_NAME      = local.service_name
       POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
       POWERTOOLS_LOG_LEVEL         = var.log_level

@@ -295,3 +295,32 @@ variable "tags" {
   description = "Tags added to every taggable resource."
   default     = {}
 }
+
+variable "modifiable_role_path_prefix" {
+  type        = string
+  description = "The function attaches policies only to roles whose IAM path starts with this (\"/\": every role; e.g. \"/apps/\"); other roles needing a policy are reported not_allowed_to_modify. Enforced twice: by the function (MODIFIABLE_ROLE_PATH_PREFIX) and by its IAM policy (iam:AttachRolePolicy only on arn:...:role<prefix>*). The module's own SSM role is always modifiable. An IAM path is / or /<segments>/ of printable ASCII, at most 512 characters (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html); * ? $ are refused because they are wildcards or policy variables in a Resource ARN."
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([!-~]+/)?$", var.modifiable_role_path_prefix)) && length(var.modifiable_role_path_prefix) <= 512 && !can(regex("[*?$]", var.modifiable_role_path_prefix))
+    error_message = "modifiable_role_path_prefix must be an IAM path: \"/\" or \"/<segments>/\" (starting and ending with /, printable ASCII, at most 512 characters, none of * ? $)."
+  }
+}
+
+variable "modifiable_role_tag" {
+  type = object({
+    key   = string
+    value = optional(string)
+  })
+  description = "When set, the function attaches policies only to roles carrying this tag (value null: any value); other roles needing a policy are reported not_allowed_to_modify. Enforced by the function (MODIFIABLE_ROLE_TAG_KEY / _VALUE) and by its IAM policy (condition aws:ResourceTag/<key> on iam:AttachRolePolicy, https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html). The module's own SSM role is always modifiable. null: no tag needed. Tag rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html): key 1-128 and value 0-256 letters, digits, spaces and _.:/=+-@; keys starting with aws: are reserved."
+  default     = null
+
+  validation {
+    condition     = var.modifiable_role_tag == null || (can(regex("^[\\w.:/=+@ -]{1,128}$", try(var.modifiable_role_tag.key, ""))) && !startswith(lower(try(var.modifiable_role_tag.key, "")), "aws:"))
+    error_message = "modifiable_role_tag.key must be a tag key of 1-128 letters, digits, spaces and _.:/=+-@ not starting with aws:."
+  }
+  validation {
+    condition     = try(var.modifiable_role_tag.value, null) == null || can(regex("^[\\w.:/=+@ -]{1,256}$", try(var.modifiable_role_tag.value, "")))
+    error_message = "modifiable_role_tag.value must be null (any value) or a tag value of 1-256 letters, digits, spaces and _.:/=+-@."
+  }
+}

@@ -99,6 +99,9 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
       NODE_LOG_POLICY_ARN          = ""
       OPT_OUT_TAG_KEY              = "fleetpatch:role-check-opt-out"
       DRY_RUN                      = "false"
+      MODIFIABLE_ROLE_PATH_PREFIX  = "/"
+      MODIFIABLE_ROLE_TAG_KEY      = ""
+      MODIFIABLE_ROLE_TAG_VALUE    = ""
       POWERTOOLS_SERVICE_NAME      = "ssm-role-check"
       POWERTOOLS_METRICS_NAMESPACE = "fleetpatch"
       POWERTOOLS_LOG_LEVEL         = "INFO"
@@ -159,7 +162,7 @@ run "function_policy_is_least_privilege" {
     error_message = "no wildcard action"
   }
   assert {
-    condition     = toset(flatten([for s in data.aws_iam_policy_document.function.statement : s.actions])) == toset(["ec2:DescribeInstances", "ec2:DescribeIamInstanceProfileAssociations", "ec2:AssociateIamInstanceProfile", "iam:PassRole", "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:AddRoleToInstanceProfile", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:AttachRolePolicy", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "sqs:SendMessage"])
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.function.statement : s.actions])) == toset(["ec2:DescribeInstances", "ec2:DescribeIamInstanceProfileAssociations", "ec2:AssociateIamInstanceProfile", "iam:PassRole", "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:AddRoleToInstanceProfile", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:AttachRolePolicy", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "sqs:SendMessage"])
     error_message = "exactly the actions the function needs; nothing that detaches, removes or replaces"
   }
   assert {
@@ -435,4 +438,63 @@ run "rejects_non_sns_alarm_action" {
     alarm_actions = ["arn:aws:sqs:us-west-2:111111111111:ops"]
   }
   expect_failures = [var.alarm_actions]
+}
+
+run "roles_it_may_modify_limited_by_path_and_tag_in_the_iam_policy" {
+  command = plan
+  variables {
+    modifiable_role_path_prefix = "/apps/"
+    modifiable_role_tag         = { key = "fleetpatch:managed", value = "true" }
+  }
+  assert {
+    condition     = one(aws_lambda_function.this.environment).variables["MODIFIABLE_ROLE_PATH_PREFIX"] == "/apps/" && one(aws_lambda_function.this.environment).variables["MODIFIABLE_ROLE_TAG_KEY"] == "fleetpatch:managed" && one(aws_lambda_function.this.environment).variables["MODIFIABLE_ROLE_TAG_VALUE"] == "true"
+    error_message = "the limit reaches the function"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == toset(["arn:aws:iam::111111111111:role/apps/*"])
+    error_message = "AttachRolePolicy only on roles under the path prefix (the role ARN carries the path)"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c if c.variable == "aws:ResourceTag/fleetpatch:managed"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0].test == "StringEquals" && [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "aws:ResourceTag/fleetpatch:managed"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["true"])
+    error_message = "AttachRolePolicy only on roles carrying the tag with the value"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "AttachToTheSsmRole"][0] == toset(["arn:aws:iam::111111111111:role/mock-role"]) && length([for s in data.aws_iam_policy_document.function.statement : s.condition if s.sid == "AttachToTheSsmRole"][0]) == 1
+    error_message = "the module's own SSM role stays modifiable, only with the attachable policies"
+  }
+}
+
+run "tag_limit_with_any_value" {
+  command = plan
+  variables {
+    modifiable_role_tag = { key = "fleetpatch:managed" }
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c if c.variable == "aws:ResourceTag/fleetpatch:managed"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0].test == "Null" && [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "aws:ResourceTag/fleetpatch:managed"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["false"]) && one(aws_lambda_function.this.environment).variables["MODIFIABLE_ROLE_TAG_VALUE"] == ""
+    error_message = "any value: the tag must be present (Null false)"
+  }
+}
+
+run "rejects_path_prefix_without_trailing_slash" {
+  command = plan
+  variables {
+    modifiable_role_path_prefix = "/apps"
+  }
+  expect_failures = [var.modifiable_role_path_prefix]
+}
+
+run "rejects_path_prefix_with_wildcard" {
+  command = plan
+  variables {
+    modifiable_role_path_prefix = "/a*/"
+  }
+  expect_failures = [var.modifiable_role_path_prefix]
+}
+
+run "rejects_reserved_tag_key" {
+  command = plan
+  variables {
+    modifiable_role_tag = { key = "aws:cloudformation:stack-name" }
+  }
+  expect_failures = [var.modifiable_role_tag]
 }
