@@ -312,7 +312,7 @@ variable "modifiable_role_tag" {
     key   = string
     value = optional(string)
   })
-  description = "When set, the function attaches policies only to roles carrying this tag (value null: any value); other roles needing a policy are reported not_allowed_to_modify. Enforced by the function (MODIFIABLE_ROLE_TAG_KEY / _VALUE) and by its IAM policy (condition aws:ResourceTag/<key> on iam:AttachRolePolicy, https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html). The module's own SSM role is always modifiable. null: no tag needed. Tag rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html): key 1-128 and value 0-256 letters, digits, spaces and _.:/=+-@; keys starting with aws: are reserved."
+  description = "When set, the function attaches policies only to roles carrying this tag (value null: any value); other roles needing a policy are reported not_allowed_to_modify. Enforced by the function (MODIFIABLE_ROLE_TAG_KEY / _VALUE) and by its IAM policy (condition aws:ResourceTag/<key> on iam:AttachRolePolicy, https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html). The module's own SSM role is always modifiable. null: no tag needed. Tag rules (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html): key 1-128 and value 1-256 letters, digits, spaces and _.:/=+-@ (IAM allows an empty value; it cannot be required here: null means any value); keys starting with aws: are reserved."
   default     = null
 
   validation {
