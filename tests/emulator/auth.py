@@ -456,10 +456,18 @@ def _role(req: Request) -> list[Check]:
 
 @maps("iam", "AttachRolePolicy", "DetachRolePolicy")
 def _role_policy(req: Request) -> list[Check]:
-    """The role, with ``iam:PolicyARN`` of the policy attached or detached."""
+    """The role, with ``iam:PolicyARN`` of the policy attached or detached and the role's tags
+    as ``aws:ResourceTag/<k>`` / ``iam:ResourceTag/<k>`` (the role resource type's condition keys:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_iam-tags.html)."""
+    name = str(req.params.get("RoleName", ""))
+    role = iam.find_role(req.account, name)
+    raw = getattr(role, "tags", None) or []
+    if isinstance(raw, dict):  # moto versions differ: {key: {"Key", "Value"}} or [{"Key", ...}]
+        raw = [v if isinstance(v, dict) else {"Key": k, "Value": v} for k, v in raw.items()]
+    tags = {str(t.get("Key")): str(t.get("Value", "")) for t in raw if isinstance(t, dict)}
     return req.default(
-        _role_arn(req, str(req.params.get("RoleName", ""))),
-        {"iam:PolicyARN": req.params.get("PolicyArn")},
+        _role_arn(req, name),
+        {"iam:PolicyARN": req.params.get("PolicyArn"), **_tag_context(tags, "iam")},
     )
 
 
