@@ -185,7 +185,7 @@ class RoleChecker:
                 break
             result = self._check(instance)
             summary.record(instance.instance_id, result)
-            if result.outcome in (Outcome.FAILED, Outcome.ACCESS_DENIED):
+            if result.outcome in FAILED_OUTCOMES:
                 LOG.warning(
                     "instance %s: %s (%s)", instance.instance_id, result.outcome, result.detail
                 )
