@@ -1,7 +1,20 @@
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
 
 locals {
-  buckets = { for b in var.buckets : b => "${var.name_prefix}-${b}" }
+  # S3 bucket names are global within a partition: "none" keeps <prefix>-<purpose> (the names of
+  # existing deployments; changing a bucket name replaces the bucket), "account" and
+  # "account-region" append this account's id (and the Region code), which no other account's
+  # fleetpatch produces. Not the account regional namespace (names ending in -an, created with
+  # CreateBucket's bucket namespace, which provider 5.100 cannot request): the name stays in the
+  # global namespace. https://docs.aws.amazon.com/AmazonS3/latest/userguide/gpbucketnamespaces.html
+  name_suffix = {
+    none             = ""
+    account          = "-${data.aws_caller_identity.current.account_id}"
+    "account-region" = "-${data.aws_caller_identity.current.account_id}-${data.aws_region.current.name}"
+  }[var.bucket_name_suffix]
+  buckets = { for b in var.buckets : b => "${var.name_prefix}-${b}${local.name_suffix}" }
 }
 
 resource "aws_s3_bucket" "this" {
@@ -12,6 +25,22 @@ resource "aws_s3_bucket" "this" {
   bucket        = each.value
   force_destroy = var.force_destroy
   tags          = merge(var.tags, { Name = each.value, "fleetpatch:purpose" = each.key })
+
+  lifecycle {
+    # General purpose bucket naming rules
+    # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html): checked on
+    # the final name at plan, since the suffix adds up to 28 characters to the prefix.
+    precondition {
+      condition = (
+        length(each.value) >= 3 && length(each.value) <= 63 &&
+        can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", each.value)) && !strcontains(each.value, "..") &&
+        !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", each.value)) &&
+        !can(regex("^(xn--|sthree-|amzn-s3-demo-)", each.value)) &&
+        !can(regex("(-s3alias|--ol-s3|\\.mrap|--x-s3)$", each.value))
+      )
+      error_message = "Bucket name ${each.value} (${length(each.value)} characters) breaks the S3 general purpose bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address, not starting with xn--, sthree- or amzn-s3-demo-, not ending with -s3alias, --ol-s3, .mrap or --x-s3. Shorten name_prefix or choose a shorter bucket_name_suffix."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {

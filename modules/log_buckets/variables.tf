@@ -19,6 +19,18 @@ variable "buckets" {
   }
 }
 
+variable "bucket_name_suffix" {
+  type        = string
+  description = "What follows <name_prefix>-<purpose> in each bucket name. S3 bucket names are unique across every account of the partition: a name another account holds fails CreateBucket with BucketAlreadyExists. \"none\" (default) keeps today's names; \"account\" appends -<account id> and \"account-region\" appends -<account id>-<Region code>, which no other account's fleetpatch produces (recommended for new deployments). Changing it on an existing deployment renames, i.e. replaces, the buckets: their objects are not moved. The final name must stay within 63 characters (checked at plan)."
+  default     = "none"
+  nullable    = false
+
+  validation {
+    condition     = contains(["none", "account", "account-region"], var.bucket_name_suffix)
+    error_message = "bucket_name_suffix must be \"none\", \"account\" or \"account-region\"."
+  }
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "ARN of a customer managed KMS key for SSE-KMS. null uses the AWS managed key aws/s3 (SSE-KMS) or, with sse_algorithm = \"AES256\", S3-managed keys."

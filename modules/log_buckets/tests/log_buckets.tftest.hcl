@@ -9,6 +9,16 @@ mock_provider "aws" {
       partition = "aws"
     }
   }
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "111122223333"
+    }
+  }
+  mock_data "aws_region" {
+    defaults = {
+      name = "ap-southeast-2"
+    }
+  }
   mock_resource "aws_s3_bucket" {
     defaults = {
       arn = "arn:aws:s3:::mock-bucket"
@@ -161,4 +171,53 @@ run "rejects_bad_access_log_bucket" {
     access_log_bucket = "Not A Bucket"
   }
   expect_failures = [var.access_log_bucket]
+}
+
+# S3 bucket names are global: the account id (and Region) suffix makes them this account's.
+run "bucket_name_suffix_adds_the_account_id" {
+  command = plan
+
+  variables {
+    bucket_name_suffix = "account"
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this["patch-baseline-logs"].bucket == "ss-oregon-patch-baseline-logs-111122223333" && aws_s3_bucket.this["inventory"].bucket == "ss-oregon-inventory-111122223333"
+    error_message = "bucket_name_suffix = \"account\" appends -<account id>"
+  }
+}
+
+run "bucket_name_suffix_adds_the_account_id_and_region" {
+  command = plan
+
+  variables {
+    bucket_name_suffix = "account-region"
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this["patch-baseline-logs"].bucket == "ss-oregon-patch-baseline-logs-111122223333-ap-southeast-2" && length(aws_s3_bucket.this["patch-baseline-logs"].bucket) == 57
+    error_message = "bucket_name_suffix = \"account-region\" appends -<account id>-<Region code>"
+  }
+}
+
+run "rejects_a_final_bucket_name_over_63_characters" {
+  command = plan
+
+  variables {
+    # 16 + "-patch-baseline-logs" 20 + "-111122223333" 13 + "-ap-southeast-2" 15 = 64 > 63 (inventory: 54).
+    name_prefix        = "tc-melbourne-app"
+    bucket_name_suffix = "account-region"
+  }
+
+  expect_failures = [aws_s3_bucket.this["patch-baseline-logs"]]
+}
+
+run "rejects_an_unknown_bucket_name_suffix" {
+  command = plan
+
+  variables {
+    bucket_name_suffix = "random"
+  }
+
+  expect_failures = [var.bucket_name_suffix]
 }
