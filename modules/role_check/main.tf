@@ -184,6 +184,17 @@ data "aws_iam_policy_document" "function" {
   }
 
   statement {
+    # The sweep's continuation: an asynchronous Invoke of this function (unqualified, or the
+    # version/alias it was invoked as). The ARN is built, not read from the function (cycle).
+    sid     = "ContinueTheSweep"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.function_name}",
+      "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${local.function_name}:*",
+    ]
+  }
+
+  statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
@@ -256,18 +267,20 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = {
-      SSM_INSTANCE_PROFILE_NAME    = aws_iam_instance_profile.ssm.name
-      SSM_ROLE_NAME                = aws_iam_role.ssm_instance.name
-      SSM_MANAGED_POLICY_NAME      = var.managed_policy_name
-      NODE_LOG_POLICY_ARN          = var.node_log_policy_arn == null ? "" : var.node_log_policy_arn
-      OPT_OUT_TAG_KEY              = var.opt_out_tag_key == null ? "" : var.opt_out_tag_key
-      DRY_RUN                      = tostring(var.dry_run)
-      MODIFIABLE_ROLE_PATH_PREFIX  = var.modifiable_role_path_prefix
-      MODIFIABLE_ROLE_TAG_KEY      = var.modifiable_role_tag == null ? "" : var.modifiable_role_tag.key
-      MODIFIABLE_ROLE_TAG_VALUE    = var.modifiable_role_tag == null ? "" : (var.modifiable_role_tag.value == null ? "" : var.modifiable_role_tag.value)
-      POWERTOOLS_SERVICE_NAME      = local.service_name
-      POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-      POWERTOOLS_LOG_LEVEL         = var.log_level
+      SSM_INSTANCE_PROFILE_NAME     = aws_iam_instance_profile.ssm.name
+      SSM_ROLE_NAME                 = aws_iam_role.ssm_instance.name
+      SSM_MANAGED_POLICY_NAME       = var.managed_policy_name
+      NODE_LOG_POLICY_ARN           = var.node_log_policy_arn == null ? "" : var.node_log_policy_arn
+      OPT_OUT_TAG_KEY               = var.opt_out_tag_key == null ? "" : var.opt_out_tag_key
+      DRY_RUN                       = tostring(var.dry_run)
+      MODIFIABLE_ROLE_PATH_PREFIX   = var.modifiable_role_path_prefix
+      MODIFIABLE_ROLE_TAG_KEY       = var.modifiable_role_tag == null ? "" : var.modifiable_role_tag.key
+      MODIFIABLE_ROLE_TAG_VALUE     = var.modifiable_role_tag == null ? "" : (var.modifiable_role_tag.value == null ? "" : var.modifiable_role_tag.value)
+      SWEEP_MAX_GENERATIONS         = tostring(var.sweep_max_generations)
+      SWEEP_DEADLINE_MARGIN_SECONDS = tostring(var.sweep_deadline_margin_seconds)
+      POWERTOOLS_SERVICE_NAME       = local.service_name
+      POWERTOOLS_METRICS_NAMESPACE  = var.metrics_namespace
+      POWERTOOLS_LOG_LEVEL          = var.log_level
     }
   }
 

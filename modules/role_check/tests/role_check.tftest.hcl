@@ -93,18 +93,20 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
   }
   assert {
     condition = one(aws_lambda_function.this.environment).variables == tomap({
-      SSM_INSTANCE_PROFILE_NAME    = "ss-oregon-ssm-instance"
-      SSM_ROLE_NAME                = "ss-oregon-ssm-instance"
-      SSM_MANAGED_POLICY_NAME      = "AmazonSSMManagedInstanceCore"
-      NODE_LOG_POLICY_ARN          = ""
-      OPT_OUT_TAG_KEY              = "fleetpatch:role-check-opt-out"
-      DRY_RUN                      = "false"
-      MODIFIABLE_ROLE_PATH_PREFIX  = "/"
-      MODIFIABLE_ROLE_TAG_KEY      = ""
-      MODIFIABLE_ROLE_TAG_VALUE    = ""
-      POWERTOOLS_SERVICE_NAME      = "ssm-role-check"
-      POWERTOOLS_METRICS_NAMESPACE = "fleetpatch"
-      POWERTOOLS_LOG_LEVEL         = "INFO"
+      SSM_INSTANCE_PROFILE_NAME     = "ss-oregon-ssm-instance"
+      SSM_ROLE_NAME                 = "ss-oregon-ssm-instance"
+      SSM_MANAGED_POLICY_NAME       = "AmazonSSMManagedInstanceCore"
+      NODE_LOG_POLICY_ARN           = ""
+      OPT_OUT_TAG_KEY               = "fleetpatch:role-check-opt-out"
+      DRY_RUN                       = "false"
+      MODIFIABLE_ROLE_PATH_PREFIX   = "/"
+      MODIFIABLE_ROLE_TAG_KEY       = ""
+      MODIFIABLE_ROLE_TAG_VALUE     = ""
+      SWEEP_MAX_GENERATIONS         = "12"
+      SWEEP_DEADLINE_MARGIN_SECONDS = "60"
+      POWERTOOLS_SERVICE_NAME       = "ssm-role-check"
+      POWERTOOLS_METRICS_NAMESPACE  = "fleetpatch"
+      POWERTOOLS_LOG_LEVEL          = "INFO"
     })
     error_message = "the environment configures the function"
   }
@@ -162,7 +164,7 @@ run "function_policy_is_least_privilege" {
     error_message = "no wildcard action"
   }
   assert {
-    condition     = toset(flatten([for s in data.aws_iam_policy_document.function.statement : s.actions])) == toset(["ec2:DescribeInstances", "ec2:DescribeIamInstanceProfileAssociations", "ec2:AssociateIamInstanceProfile", "iam:PassRole", "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:AddRoleToInstanceProfile", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:AttachRolePolicy", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "sqs:SendMessage"])
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.function.statement : s.actions])) == toset(["ec2:DescribeInstances", "ec2:DescribeIamInstanceProfileAssociations", "ec2:AssociateIamInstanceProfile", "iam:PassRole", "iam:GetInstanceProfile", "iam:ListInstanceProfiles", "iam:AddRoleToInstanceProfile", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:AttachRolePolicy", "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords", "sqs:SendMessage", "lambda:InvokeFunction"])
     error_message = "exactly the actions the function needs; nothing that detaches, removes or replaces"
   }
   assert {
@@ -438,6 +440,49 @@ run "rejects_non_sns_alarm_action" {
     alarm_actions = ["arn:aws:sqs:us-west-2:111111111111:ops"]
   }
   expect_failures = [var.alarm_actions]
+}
+
+run "sweep_continuation_can_invoke_only_this_function" {
+  command = plan
+
+  assert {
+    condition     = [for st in data.aws_iam_policy_document.function.statement : st.resources if st.sid == "ContinueTheSweep"][0] == toset(["arn:aws:lambda:us-west-2:111111111111:function:ss-oregon-role-check", "arn:aws:lambda:us-west-2:111111111111:function:ss-oregon-role-check:*"]) && [for st in data.aws_iam_policy_document.function.statement : st.actions if st.sid == "ContinueTheSweep"][0] == toset(["lambda:InvokeFunction"])
+    error_message = "the sweep's continuation may invoke this function (unqualified or a version/alias of it) and nothing else"
+  }
+  assert {
+    condition     = one(aws_lambda_function.this.environment).variables["SWEEP_MAX_GENERATIONS"] == "12" && one(aws_lambda_function.this.environment).variables["SWEEP_DEADLINE_MARGIN_SECONDS"] == "60" && aws_lambda_function.this.timeout == 900
+    error_message = "by default a sweep runs 900 s invocations, stops 60 s before the deadline and hands on at most 12 continuations"
+  }
+}
+
+run "sweep_settings_reach_the_function" {
+  command = plan
+  variables {
+    timeout_seconds               = 300
+    sweep_max_generations         = 15
+    sweep_deadline_margin_seconds = 150
+  }
+  assert {
+    condition     = one(aws_lambda_function.this.environment).variables["SWEEP_MAX_GENERATIONS"] == "15" && one(aws_lambda_function.this.environment).variables["SWEEP_DEADLINE_MARGIN_SECONDS"] == "150"
+    error_message = "the sweep settings follow the inputs"
+  }
+}
+
+run "rejects_generations_past_lambda_loop_detection" {
+  command = plan
+  variables {
+    sweep_max_generations = 16
+  }
+  expect_failures = [var.sweep_max_generations]
+}
+
+run "rejects_margin_over_half_the_timeout" {
+  command = plan
+  variables {
+    timeout_seconds               = 60
+    sweep_deadline_margin_seconds = 40
+  }
+  expect_failures = [var.sweep_deadline_margin_seconds]
 }
 
 run "roles_it_may_modify_limited_by_path_and_tag_in_the_iam_policy" {
