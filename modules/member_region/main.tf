@@ -114,6 +114,9 @@ module "role_check" {
   sweep_schedule       = var.role_check_sweep_schedule
   dry_run              = var.role_check_dry_run
   alarm_actions        = var.role_check_alarm_actions
+  # The roles the function may modify (validated in role_check, enforced in its IAM policy too).
+  modifiable_role_path_prefix = var.role_check_modifiable_role_path_prefix
+  modifiable_role_tag         = var.role_check_modifiable_role_tag
   # Attached with AmazonSSMManagedInstanceCore to the instance roles the function fixes (that
   # policy has no s3:PutObject, so their command output would not reach the log buckets).
   node_log_policy_arn = aws_iam_policy.managed_node_logs.arn

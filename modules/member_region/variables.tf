@@ -569,6 +569,35 @@ variable "role_check_alarm_actions" {
   }
 }
 
+variable "role_check_modifiable_role_path_prefix" {
+  type        = string
+  description = "role_check's modifiable_role_path_prefix: the role check attaches policies only to roles whose IAM path starts with this (\"/\": every role); others are reported not_allowed_to_modify. Enforced by the function and by its IAM policy. An IAM path: / or /<segments>/, printable ASCII, at most 512 characters (https://docs.aws.amazon.com/IAM/latest/APIReference/API_Role.html), none of * ? $."
+  default     = "/"
+
+  validation {
+    condition     = can(regex("^/([!-~]+/)?$", var.role_check_modifiable_role_path_prefix)) && length(var.role_check_modifiable_role_path_prefix) <= 512 && !can(regex("[*?$]", var.role_check_modifiable_role_path_prefix))
+    error_message = "role_check_modifiable_role_path_prefix must be an IAM path: \"/\" or \"/<segments>/\" (starting and ending with /, printable ASCII, at most 512 characters, none of * ? $)."
+  }
+}
+
+variable "role_check_modifiable_role_tag" {
+  type = object({
+    key   = string
+    value = optional(string)
+  })
+  description = "role_check's modifiable_role_tag: when set, the role check attaches policies only to roles carrying this tag (value null: any value); others are reported not_allowed_to_modify. Enforced by the function and by its IAM policy (aws:ResourceTag). Key 1-128, value 1-256 letters, digits, spaces and _.:/=+-@; keys starting with aws: are reserved (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_tags.html). null: no tag needed."
+  default     = null
+
+  validation {
+    condition     = var.role_check_modifiable_role_tag == null || (can(regex("^[\\w.:/=+@ -]{1,128}$", try(var.role_check_modifiable_role_tag.key, ""))) && !startswith(lower(try(var.role_check_modifiable_role_tag.key, "")), "aws:"))
+    error_message = "role_check_modifiable_role_tag.key must be a tag key of 1-128 letters, digits, spaces and _.:/=+-@ not starting with aws:."
+  }
+  validation {
+    condition     = try(var.role_check_modifiable_role_tag.value, null) == null || can(regex("^[\\w.:/=+@ -]{1,256}$", try(var.role_check_modifiable_role_tag.value, "")))
+    error_message = "role_check_modifiable_role_tag.value must be null (any value) or a tag value of 1-256 letters, digits, spaces and _.:/=+-@."
+  }
+}
+
 # --- compliance -------------------------------------------------------------------------------
 
 variable "create_config_recorder" {
