@@ -172,6 +172,33 @@ resource "aws_config_configuration_recorder" "this" {
   }
 }
 
+# The delivery key's policy is the key owner's: what it must allow, as key policy statements
+# (output delivery_kms_key_policy_statements), from "Permissions for the KMS Key for the AWS
+# Config Delivery Channel" (https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html):
+# the recorder role delivers (kms:Decrypt, kms:GenerateDataKey; the role's own policy above grants
+# the same, enough where the key policy delegates to IAM), and when delivery as the role fails
+# AWS Config retries as the config.amazonaws.com service principal, which the key policy must
+# allow, limited to this account with AWS:SourceAccount.
+locals {
+  delivery_kms_key_policy_statements = var.create_recorder && var.delivery_kms_key_arn != null ? jsonencode([
+    {
+      Sid       = "AWSConfigRecorderRoleDelivers${local.account_id}"
+      Effect    = "Allow"
+      Principal = { AWS = aws_iam_role.config[0].arn }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "*"
+    },
+    {
+      Sid       = "AWSConfigServiceDelivers${local.account_id}"
+      Effect    = "Allow"
+      Principal = { Service = "config.amazonaws.com" }
+      Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+      Resource  = "*"
+      Condition = { StringEquals = { "AWS:SourceAccount" = local.account_id } }
+    },
+  ]) : "[]"
+}
+
 resource "aws_config_delivery_channel" "this" {
   count = var.create_recorder ? 1 : 0
 

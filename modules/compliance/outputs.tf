@@ -52,3 +52,8 @@ output "notified_rule_names" {
   description = "Names of the Config rules whose NON_COMPLIANT changes the EventBridge rule matches: every selected rule, skipped ones included (never empty, so an event pattern built from it stays valid)."
   value       = [for r in local.selected_rules : r.rule_name]
 }
+
+output "delivery_kms_key_policy_statements" {
+  description = "JSON list of the key policy statements the delivery key (delivery_kms_key_arn) needs so AWS Config can deliver with it: the recorder role, and config.amazonaws.com with AWS:SourceAccount = this account (Config retries as the service principal when delivery as the role fails; https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html). The module does not own that key: add them to its policy. \"[]\" without a created recorder or a delivery key."
+  value       = local.delivery_kms_key_policy_statements
+}

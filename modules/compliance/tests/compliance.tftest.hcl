@@ -73,7 +73,7 @@ run "rules_notifications_and_manual_remediation_by_default" {
     error_message = "the association rule evaluates AWS::SSM::AssociationCompliance"
   }
   assert {
-    condition     = length(aws_config_configuration_recorder.this) == 0 && length(aws_config_delivery_channel.this) == 0 && length(aws_iam_role.config) == 0 && output.recorder_name == null
+    condition     = length(aws_config_configuration_recorder.this) == 0 && length(aws_config_delivery_channel.this) == 0 && length(aws_iam_role.config) == 0 && output.recorder_name == null && output.delivery_kms_key_policy_statements == "[]"
     error_message = "no recorder is created unless asked: the existing one is used"
   }
   assert {
@@ -195,6 +195,30 @@ run "recorder_given_key_and_automatic_remediation" {
     error_message = "the delivery channel uses the bucket and the recorder is started"
   }
   assert {
+    condition     = aws_config_delivery_channel.this[0].s3_kms_key_arn == "arn:aws:kms:us-west-2:111111111111:key/11111111-1111-1111-1111-111111111111"
+    error_message = "the delivery channel encrypts with the given delivery key (s3KmsKeyArn)"
+  }
+  assert {
+    condition = jsondecode(output.delivery_kms_key_policy_statements) == [
+      {
+        Sid       = "AWSConfigRecorderRoleDelivers111111111111"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::111111111111:role/ss-oregon-compliance-remediation" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+      },
+      {
+        Sid       = "AWSConfigServiceDelivers111111111111"
+        Effect    = "Allow"
+        Principal = { Service = "config.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource  = "*"
+        Condition = { StringEquals = { "AWS:SourceAccount" = "111111111111" } }
+      },
+    ]
+    error_message = "the delivery key needs the recorder role and config.amazonaws.com limited to this account (AWS:SourceAccount)"
+  }
+  assert {
     condition     = aws_iam_role_policy_attachment.config[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
     error_message = "the recorder role gets AWS_ConfigRole through a partition-aware ARN"
   }
@@ -232,6 +256,10 @@ run "recorder_of_all_supported_types" {
   assert {
     condition     = one(aws_config_configuration_recorder.this[0].recording_group).all_supported == true && length(one(aws_config_configuration_recorder.this[0].recording_group).recording_strategy) == 0
     error_message = "record_all_supported records every supported type"
+  }
+  assert {
+    condition     = aws_config_delivery_channel.this[0].s3_kms_key_arn == null && output.delivery_kms_key_policy_statements == "[]"
+    error_message = "without a delivery key the channel uses the bucket's default encryption and asks nothing of a key policy"
   }
 }
 
