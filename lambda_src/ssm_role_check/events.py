@@ -4,6 +4,9 @@
   ``pending`` and ``running``: check that one instance.
 * EventBridge ``Scheduled Event`` (source ``aws.events``): sweep every instance of the Region.
 * A direct invocation ``{"instance_ids": ["i-...", ...]}`` (1-1000 distinct ids): check those.
+
+A fourth shape, the sweep's continuation the function sends itself, is parsed by
+:func:`.sweep.parse_continuation` (the handler looks for its key first).
 """
 
 from __future__ import annotations

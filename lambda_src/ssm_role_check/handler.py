@@ -1,6 +1,7 @@
 """Lambda entry point: parse the event, build the clients, run the check, log one summary.
 
-Environment: see :func:`.config.load_config`, plus the Powertools variables
+Environment: see :func:`.config.load_config` and :func:`.sweep.load_sweep_settings`
+(``SWEEP_MAX_GENERATIONS``, ``SWEEP_DEADLINE_MARGIN_SECONDS``), plus the Powertools variables
 (``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_LOG_LEVEL``).
 """
 
