@@ -4,9 +4,11 @@ Per instance (see :class:`~.summary.Outcome`): no profile -> associate the confi
 a profile without a role -> add the configured role; a role lacking the SSM core actions ->
 attach the configured managed policy (and the node log policy, when configured and not attached);
 a role reaching SSM without the configured node log policy -> attach only that policy; otherwise
-nothing. A role whose permissions boundary does not provably allow the SSM core actions is
-reported ``blocked_by_boundary`` (nothing attached: it could not take effect), and a role outside
-the configured path prefix / tag is reported ``not_allowed_to_modify`` (see :mod:`.guard`).
+nothing. A role whose permissions boundary provably denies an SSM core action is reported
+``blocked_by_boundary`` (nothing attached: it could not take effect); one whose boundary can
+be proven neither way is handled as usual and listed in the summary's ``boundary_unproven``; a
+role outside the configured path prefix / tag is reported ``not_allowed_to_modify`` (see
+:mod:`.guard`).
 With a node log policy configured, the SSM role an association or a role addition brings is
 checked the same way (member_region attaches the policy to it itself, so this is normally one
 cached read). Existing profiles are never disassociated or replaced and nothing is
@@ -391,13 +393,19 @@ class RoleChecker:
             bounded = self._guard.boundary(facts.boundary_arn) if facts.boundary_arn else None
         except ClientError as exc:
             return self._failure(exc, f"reading role {role.name} and its permissions boundary")
-        if bounded is not None and not bounded.allows:
+        if bounded is not None and bounded.blocks:
             # Effective permissions = identity policies AND boundary: a policy attached now
             # could not take effect, so none is and the instance is not called fixed.
             return Result(
                 Outcome.BLOCKED_BY_BOUNDARY,
                 f"role {role.name}: its permissions boundary {facts.boundary_arn} "
                 f"{bounded.describe()}; nothing attached",
+            )
+        if bounded is not None and not bounded.allows:
+            # Neither provably allowed nor denied (a conditional Deny/Allow): the fix goes on
+            # (the policy is harmless) and the operator is told the boundary may still stop it.
+            self._summary.boundary_unproven[role.name] = (
+                f"permissions boundary {facts.boundary_arn} {bounded.describe()}"
             )
         return facts
 

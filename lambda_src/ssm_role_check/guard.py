@@ -5,9 +5,11 @@ Two questions the role check answers before it calls an instance fixed or attach
 * **Would the fix take effect?** A role's effective permissions are the intersection of its
   identity-based policies and its permissions boundary; a boundary grants nothing and an explicit
   deny in it wins (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html).
-  A role with a boundary that does not allow the SSM core actions cannot reach SSM whatever is
+  A role with a boundary that provably denies an SSM core action cannot reach SSM whatever is
   attached to it, so the instance is reported ``blocked_by_boundary`` (see
-  :func:`.policy.evaluate_boundary`) and nothing is attached.
+  :func:`.policy.evaluate_boundary`) and nothing is attached; a boundary that can be proven
+  neither way (a conditional Deny, e.g. a Region restriction) does not stop the fix: the role is
+  listed in the summary's ``boundary_unproven``.
 * **May this role be modified?** The operator can limit the roles the check changes to an IAM
   path prefix and/or a tag (``MODIFIABLE_ROLE_*``, see :class:`.config.Config`); other roles are
   reported ``not_allowed_to_modify``. The function's IAM policy enforces the same limit (module
@@ -92,7 +94,8 @@ class RoleGuard:
                 PolicyArn=policy_arn, VersionId=policy["DefaultVersionId"]
             )
             document: Any = version["PolicyVersion"].get("Document", {})
-            self._boundaries[policy_arn] = evaluate_boundary(document)
+            partition = policy_arn.split(":", 2)[1] if policy_arn.count(":") >= 2 else None
+            self._boundaries[policy_arn] = evaluate_boundary(document, partition)
         return self._boundaries[policy_arn]
 
     def not_modifiable(self, facts: RoleFacts) -> str | None:

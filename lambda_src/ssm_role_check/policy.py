@@ -15,25 +15,28 @@ node, a subset of ``AmazonSSMManagedInstanceCore``:
 The evaluation is deliberately conservative, because its only consequence is attaching one more
 AWS managed policy (additive, never removing anything):
 
-* an ``Allow`` statement counts only when it has no ``Condition`` and no ``NotResource`` and its
-  ``Resource`` includes ``"*"``; ``Action`` and ``NotAction`` are matched with IAM wildcards
-  (``*`` and ``?``, case-insensitive);
-* an unconditional ``Deny`` on ``"*"`` that covers a required action blocks it (attaching a
-  policy would not help, so nothing is attached and the instance is reported);
+* an ``Allow`` statement counts only when it has no ``Condition`` and no ``NotResource`` and
+  its ``Resource`` includes ``"*"`` or an ARN pattern matching every ARN
+  (:func:`covers_all_resources`: ``arn:aws:*``, ``arn:*:*``, ``arn:aws:*:*:*:*``); ``Action``
+  and ``NotAction`` are matched with IAM wildcards (``*`` and ``?``, case-insensitive);
+* an unconditional ``Deny`` on all resources (as above) that covers a required action blocks
+  it (attaching a policy would not help, so nothing is attached and the instance is reported);
 * SCPs and resource-scoped grants are not evaluated.
 
 A **permissions boundary** is evaluated apart (:func:`evaluate_boundary`), because it works the
 other way round: it grants nothing, and an action is allowed only when an identity policy *and*
 the boundary allow it; an explicit Deny in the boundary wins (IAM User Guide, "Permissions
 boundaries for IAM entities", evaluation logic:
-https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html). There the
-conservative direction is reversed too: the check must *prove* that the boundary allows every
-required action before it attaches a policy and calls an instance fixed.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html). A boundary
+blocks (nothing is attached) only when it *provably* denies a required action; one the check can
+prove neither way (a conditional ``Deny``, a conditional-only ``Allow``) gets the policy attached
+(harmless) and the role reported ``boundary_unproven``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -162,9 +165,7 @@ def add_document(grants: Grants, document: Any) -> Grants:
     for statement in _as_list(parse_document(document).get("Statement")):
         if not isinstance(statement, Mapping):
             continue
-        if "Condition" in statement or "NotResource" in statement:
-            continue
-        if "*" not in [str(r) for r in _as_list(statement.get("Resource"))]:
+        if not _unconditional_on_all(statement):
             continue
         effect = statement.get("Effect")
         if effect == "Allow":
@@ -194,12 +195,14 @@ class BoundaryVerdict:
     """Whether a permissions boundary lets the SSM core actions through.
 
     Attributes:
-        denied: required actions an unconditional ``Deny`` on ``"*"`` covers (never allowed).
+        denied: required actions an unconditional ``Deny`` on all resources covers (never
+            allowed).
         not_allowed: required actions no ``Allow`` statement of the boundary covers at all
             (implicitly denied).
         unproven: required actions the boundary allows only under a ``Condition``, only on some
-            resources (``Resource`` without ``"*"``, or ``NotResource``), or that a conditional
-            or resource-scoped ``Deny`` may cover: the check cannot prove they are allowed.
+            resources (``Resource`` without ``"*"`` or an all-ARN pattern, or ``NotResource``),
+            or that a conditional or resource-scoped ``Deny`` may cover: the check can prove
+            neither that they are allowed nor that they are denied.
     """
 
     denied: frozenset[str] = frozenset()
@@ -211,6 +214,16 @@ class BoundaryVerdict:
         """True when every required action is provably allowed by the boundary."""
         return not (self.denied or self.not_allowed or self.unproven)
 
+    @property
+    def blocks(self) -> bool:
+        """True when the boundary provably denies a required action (explicitly or implicitly).
+
+        Only then is attaching a policy pointless; an :attr:`unproven` boundary (e.g. AWS's
+        common Region-restriction boundary: a ``Deny`` with ``aws:RequestedRegion``) does not
+        block: the policy is attached and the role reported as ``boundary_unproven``.
+        """
+        return bool(self.denied or self.not_allowed)
+
     def describe(self) -> str:
         """A one-line reason for the summary (empty when :attr:`allows`)."""
         parts: list[str] = []
@@ -220,21 +233,62 @@ class BoundaryVerdict:
             parts.append("does not allow " + ", ".join(sorted(self.not_allowed)))
         if self.unproven:
             parts.append(
-                "allows only under a condition or on some resources (cannot prove allowed) "
-                + ", ".join(sorted(self.unproven))
+                "allows only under a condition or on some resources, or may deny under a "
+                "condition (cannot prove allowed) " + ", ".join(sorted(self.unproven))
             )
         return "; ".join(parts)
 
 
-def _unconditional_on_all(statement: Mapping[str, Any]) -> bool:
+_ALL_ARN_REST = re.compile(r"^[*:]*\*$")
+
+
+def covers_all_resources(pattern: str, partition: str | None = None) -> bool:
+    """True when an IAM ``Resource`` pattern matches every resource (of ``partition``).
+
+    ``"*"``, and ARN patterns whose partition matches (``*`` or ``partition``; any partition
+    when ``partition`` is ``None``) and whose rest is only wildcards: ``arn:aws:*``,
+    ``arn:*:*``, ``arn:aws:*:*:*:*``, ``arn:*``. IAM's ``*`` in a resource ARN matches any
+    characters (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+    Anything narrower (``arn:aws:ssm:*:*:*``) is not "every resource": the SSM core actions
+    also touch ``ec2messages``/``ssmmessages`` and EC2 instance resources.
+
+    Args:
+        pattern: one entry of a statement's ``Resource`` (or ``NotResource``).
+        partition: the partition of the policy's ARN (``aws``, ``aws-cn``, ``aws-us-gov``...).
+    """
+    if pattern == "*":
+        return True
+    if not pattern.startswith("arn:"):
+        return False
+    rest = pattern[4:]
+    if _ALL_ARN_REST.match(rest):
+        return True
+    head, _, tail = rest.partition(":")
+    if not tail or not _ALL_ARN_REST.match(tail):
+        return False
+    if partition is None:
+        return True
+    return fnmatchcase(partition, head)
+
+
+def _unconditional_on_all(statement: Mapping[str, Any], partition: str | None = None) -> bool:
     return (
         "Condition" not in statement
         and "NotResource" not in statement
-        and "*" in [str(r) for r in _as_list(statement.get("Resource"))]
+        and any(
+            covers_all_resources(str(r), partition) for r in _as_list(statement.get("Resource"))
+        )
     )
 
 
-def evaluate_boundary(document: Any) -> BoundaryVerdict:
+def _excludes_all(statement: Mapping[str, Any], partition: str | None) -> bool:
+    """True when the statement's ``NotResource`` excludes every resource (it applies to none)."""
+    return any(
+        covers_all_resources(str(r), partition) for r in _as_list(statement.get("NotResource"))
+    )
+
+
+def evaluate_boundary(document: Any, partition: str | None = None) -> BoundaryVerdict:
     """Evaluate a permissions boundary policy document against :data:`REQUIRED_ACTIONS`.
 
     IAM's rule (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html):
@@ -242,15 +296,22 @@ def evaluate_boundary(document: Any) -> BoundaryVerdict:
     boundary, and an explicit deny in either overrides an allow. Per required action:
 
     * an ``Allow`` with ``Action``/``NotAction`` matching it (IAM wildcards ``*``/``?``,
-      case-insensitive), no ``Condition``, no ``NotResource`` and ``"*"`` in ``Resource`` proves
-      it allowed; a matching ``Allow`` with a condition or narrower resources makes it unproven;
-    * a matching ``Deny`` without condition on ``"*"`` denies it; a matching conditional or
-      resource-scoped ``Deny`` makes it unproven (it may apply to the node's requests);
-    * no matching ``Allow`` at all: not allowed (implicit deny).
+      case-insensitive), no ``Condition``, no ``NotResource`` and a ``Resource`` matching every
+      resource (:func:`covers_all_resources`) proves it allowed; a matching ``Allow`` with a
+      condition or narrower resources makes it unproven;
+    * a matching ``Deny`` without condition on all resources denies it; a matching conditional
+      or resource-scoped ``Deny`` makes it unproven (it may or may not apply to the node's
+      requests: e.g. a ``Deny`` outside some ``aws:RequestedRegion``);
+    * no matching ``Allow`` at all: not allowed (implicit deny);
+    * a statement whose ``NotResource`` excludes every resource applies to nothing.
+
+    Only ``denied`` / ``not_allowed`` prove the boundary blocks (:attr:`BoundaryVerdict.blocks`).
 
     Args:
         document: the boundary policy's default version document (dict, or JSON string,
             possibly URL-encoded); an unreadable document allows nothing.
+        partition: the boundary policy's partition (from its ARN), to read ``arn:aws:*``
+            patterns; ``None`` accepts any partition.
 
     Returns:
         The :class:`BoundaryVerdict`.
@@ -263,9 +324,9 @@ def evaluate_boundary(document: Any) -> BoundaryVerdict:
         if not isinstance(statement, Mapping):
             continue
         covered = _covered(statement)
-        if not covered:
+        if not covered or _excludes_all(statement, partition):
             continue
-        certain = _unconditional_on_all(statement)
+        certain = _unconditional_on_all(statement, partition)
         effect = statement.get("Effect")
         if effect == "Allow":
             (allowed if certain else maybe_allowed).update(covered)

@@ -33,9 +33,10 @@ class Outcome(StrEnum):
     BLOCKED_BY_DENY = "blocked_by_deny"
     """An explicit Deny blocks SSM actions on its role; attaching a policy would not help."""
     BLOCKED_BY_BOUNDARY = "blocked_by_boundary"
-    """Its role's permissions boundary does not allow (or cannot be proven to allow) the SSM
-    core actions; a policy attached to the role could not take effect, so none is attached and
-    the instance is not fixed."""
+    """Its role's permissions boundary provably denies an SSM core action (an unconditional
+    Deny, or no Allow covering it); a policy attached to the role could not take effect, so none
+    is attached and the instance is not fixed. (A boundary that can be proven neither way does
+    not block: see ``Summary.boundary_unproven``.)"""
     NOT_ALLOWED_TO_MODIFY = "not_allowed_to_modify"
     """Its role needs a policy but is outside the roles the check may modify (the configured
     path prefix or required tag); left alone and reported."""
@@ -83,6 +84,9 @@ class Summary:
     policies_attached: Counter[str] = field(default_factory=Counter)
     roles_changed: set[str] = field(default_factory=set)
     profiles_changed: set[str] = field(default_factory=set)
+    boundary_unproven: dict[str, str] = field(default_factory=dict)
+    """Roles (name -> reason) whose permissions boundary neither provably allows nor denies the
+    SSM core actions (e.g. a conditional Deny): handled as usual, reported for the operator."""
     error: str | None = None
     api_calls: int | None = None
 
@@ -108,7 +112,8 @@ class Summary:
         {operation: count}, "policies_attached": {policy_arn: roles}, "changed_instance_ids":
         [...], "failed": [{"instance_id", "outcome", "error"}], "opted_out_instance_ids": [...],
         "deferred_instance_ids": [...], "not_allowed_to_modify": [{"instance_id", "reason"}],
-        "roles_changed": [...], "profiles_changed": [...], "api_calls": int|None,
+        "roles_changed": [...], "profiles_changed": [...], "boundary_unproven": [{"role",
+        "reason"}], "api_calls": int|None,
         "truncated": [list names]}``.
         """
         ids_by: dict[Outcome, list[str]] = {}
@@ -141,6 +146,10 @@ class Summary:
             ],
             "roles_changed": sorted(self.roles_changed),
             "profiles_changed": sorted(self.profiles_changed),
+            "boundary_unproven": [
+                {"role": name, "reason": reason}
+                for name, reason in sorted(self.boundary_unproven.items())
+            ],
             "api_calls": self.api_calls,
         }
         truncated: list[str] = []

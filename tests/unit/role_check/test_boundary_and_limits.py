@@ -18,7 +18,7 @@ from ssm_role_check.checker import RoleChecker
 from ssm_role_check.config import Config, ConfigError, load_config
 from ssm_role_check.events import Trigger
 from ssm_role_check.handler import METRIC_NAMES
-from ssm_role_check.policy import REQUIRED_ACTIONS, evaluate_boundary
+from ssm_role_check.policy import REQUIRED_ACTIONS, evaluate, evaluate_boundary
 from ssm_role_check.summary import FAILED_OUTCOMES, Outcome
 
 from .conftest import (
@@ -110,6 +110,76 @@ def test_boundary_conditions_cannot_be_proven(statements: list[dict[str, Any]]) 
     assert "cannot prove allowed" in verdict.describe()
 
 
+# AWS's common Region-restriction boundary: everything, but nothing outside eu-west-1 except
+# the global IAM/STS (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_aws_deny-requested-region.html).
+REGION_BOUNDARY = doc(
+    allow("*"),
+    {
+        "Effect": "Deny",
+        "NotAction": ["iam:*", "sts:*"],
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}},
+    },
+)
+
+
+def test_region_restriction_boundary_is_unproven_not_blocking() -> None:
+    verdict = evaluate_boundary(REGION_BOUNDARY)
+    assert not verdict.blocks
+    assert not verdict.allows
+    assert verdict.unproven == REQUIRED_ACTIONS and not verdict.denied
+
+
+@pytest.mark.parametrize("resource", ["arn:aws:*", "arn:*:*", "arn:aws:*:*:*:*", "arn:*"])
+def test_allow_on_an_all_arn_pattern_allows(resource: str) -> None:
+    assert evaluate_boundary(doc({**allow(), "Resource": resource}), "aws").allows
+    assert evaluate_boundary(doc({**allow(), "Resource": [resource]})).allows
+
+
+def test_all_arn_pattern_of_another_partition_is_not_all() -> None:
+    verdict = evaluate_boundary(doc({**allow(), "Resource": "arn:aws:*"}), "aws-cn")
+    assert not verdict.allows and not verdict.blocks
+
+
+def test_unconditional_deny_on_an_all_arn_pattern_blocks() -> None:
+    verdict = evaluate_boundary(
+        doc(allow("*"), {"Effect": "Deny", "Action": "ssm:*", "Resource": "arn:aws:*"})
+    )
+    assert verdict.blocks
+    assert verdict.denied == {a for a in REQUIRED_ACTIONS if a.startswith("ssm:")}
+
+
+def test_deny_not_resource() -> None:
+    # A Deny whose NotResource excludes everything applies to nothing.
+    assert evaluate_boundary(
+        doc(allow("*"), {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:*"})
+    ).allows
+    # One excluding only some bucket may or may not reach SSM's resources: unproven, not blocking.
+    verdict = evaluate_boundary(
+        doc(allow("*"), {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::b/*"})
+    )
+    assert not verdict.blocks and verdict.unproven
+
+
+def test_blocks_only_when_provably_denied() -> None:
+    assert evaluate_boundary(doc(allow("s3:*"))).blocks
+    assert evaluate_boundary(
+        doc(allow("*"), {"Effect": "Deny", "Action": "ec2messages:*", "Resource": "*"})
+    ).blocks
+    assert not evaluate_boundary(doc(allow())).blocks
+
+
+def test_identity_policy_on_an_all_arn_pattern_grants() -> None:
+    grants = evaluate([doc({**allow(), "Resource": "arn:aws:*"})])
+    assert grants.complete
+    denied = evaluate(
+        [doc(allow()), {"Statement": [{"Effect": "Deny", "Action": "ssm:*", "Resource": "arn:*"}]}]
+    )
+    assert denied.blocked
+    # A conditional Deny in an identity policy does not block (as before).
+    assert not evaluate([doc(allow()), REGION_BOUNDARY]).blocked
+
+
 def test_unreadable_boundary_allows_nothing() -> None:
     assert evaluate_boundary("not json").not_allowed == REQUIRED_ACTIONS
 
@@ -187,7 +257,9 @@ def test_boundary_without_ssm_is_reported_and_nothing_attached(fleet: Fleet) -> 
     assert calls.by_operation["GetPolicyVersion"] == 1
 
 
-def test_conditional_boundary_is_reported_as_not_provable(fleet: Fleet) -> None:
+def test_conditional_boundary_is_fixed_and_reported_as_unproven(fleet: Fleet) -> None:
+    # A conditional-only Allow can be proven neither way: the policy is attached (harmless) and
+    # the role is listed for the operator, not failed.
     arn = boundary(
         fleet,
         "conditional",
@@ -195,12 +267,25 @@ def test_conditional_boundary_is_reported_as_not_provable(fleet: Fleet) -> None:
     )
     bounded_role(fleet, "cond", boundary_arn=arn)
     (instance,) = fleet.launch(profile="cond-profile")
-    result, calls = run(fleet)
-    assert result["failed"][0]["instance_id"] == instance
-    assert result["failed"][0]["outcome"] == "blocked_by_boundary"
-    assert "cannot prove allowed" in result["failed"][0]["error"]
-    assert calls.mutating == {}
-    assert fleet.attached("cond") == set()
+    result, _ = run(fleet)
+    assert result["failed"] == []
+    assert result["changed_instance_ids"] == [instance]
+    assert result["outcomes"]["policy_attached"] == 1
+    assert fleet.attached("cond") == {CORE_ARN}
+    (unproven,) = result["boundary_unproven"]
+    assert unproven["role"] == "cond"
+    assert arn in unproven["reason"] and "cannot prove allowed" in unproven["reason"]
+
+
+def test_region_restriction_boundary_does_not_block_the_fix(fleet: Fleet) -> None:
+    arn = boundary(fleet, "region-only", REGION_BOUNDARY)
+    bounded_role(fleet, "regional", boundary_arn=arn)
+    fleet.launch(profile="regional-profile")
+    result, _ = run(fleet)
+    assert result["outcomes"]["blocked_by_boundary"] == 0
+    assert result["outcomes"]["policy_attached"] == 1
+    assert fleet.attached("regional") == {CORE_ARN}
+    assert [u["role"] for u in result["boundary_unproven"]] == ["regional"]
 
 
 def test_unreadable_boundary_is_access_denied_not_fixed(fleet: Fleet) -> None:
