@@ -109,12 +109,16 @@ locals {
       patch_name_formats = "package names only (ExamplePkg33, openssl), without architecture (:amd64), version (=1.2) or wildcard"
     }
     WINDOWS = {
-      filter_keys        = ["PATCH_SET", "PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "MSRC_SEVERITY"]
-      severity_key       = "MSRC_SEVERITY"
-      classifications    = ["CriticalUpdates", "DefinitionUpdates", "Drivers", "FeaturePacks", "SecurityUpdates", "ServicePacks", "Tools", "UpdateRollups", "Updates", "Upgrades"]
-      severities         = ["Critical", "Important", "Moderate", "Low", "Unspecified"]
-      product_pattern    = "^Windows[A-Za-z0-9.]+$"
-      products           = "WindowsServer2019, WindowsServer2022, Windows11 (patch_set OS); Microsoft application names such as \"Office 2016\" (patch_set APPLICATION)"
+      filter_keys     = ["PATCH_SET", "PRODUCT", "PRODUCT_FAMILY", "CLASSIFICATION", "MSRC_SEVERITY"]
+      severity_key    = "MSRC_SEVERITY"
+      classifications = ["CriticalUpdates", "DefinitionUpdates", "Drivers", "FeaturePacks", "SecurityUpdates", "ServicePacks", "Tools", "UpdateRollups", "Updates", "Upgrades"]
+      severities      = ["Critical", "Important", "Moderate", "Low", "Unspecified"]
+      # DescribeAvailablePatches' PRODUCT sample values for Windows: "WindowsServer2012 |
+      # Office 2010 | MicrosoftDefenderAntivirus"
+      # (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeAvailablePatches.html);
+      # a patch_set APPLICATION rule takes any 1-64 character application name (variables.tf).
+      product_pattern    = "^(Windows[A-Za-z0-9.]+|MicrosoftDefenderAntivirus|Office [0-9]{4})$"
+      products           = "WindowsServer2012, WindowsServer2022, Windows11, MicrosoftDefenderAntivirus, \"Office 2010\"; for patch_set APPLICATION any Microsoft application name such as \"Office 2016\""
       approval_delay     = true
       non_security       = false
       patch_sets         = ["OS", "APPLICATION"]

@@ -396,6 +396,10 @@ run "accepts_the_documented_forms_of_every_os" {
         approval_rules = [
           { approve_after_days = 7, classifications = ["CriticalUpdates", "DefinitionUpdates", "Drivers", "FeaturePacks", "SecurityUpdates", "ServicePacks", "Tools", "UpdateRollups", "Updates", "Upgrades"], severities = ["Critical", "Important", "Moderate", "Low", "Unspecified"], products = ["WindowsServer2012R2", "WindowsServer2022", "Windows11", "Windows8.1"], patch_set = "OS" },
           { approve_until_date = "2026-12-31", products = ["Office 2016", "Microsoft Defender Antivirus"], patch_set = "APPLICATION" },
+          # DescribeAvailablePatches' documented PRODUCT samples, without patch_set and as APPLICATION
+          { approve_after_days = 3, products = ["WindowsServer2012", "Office 2010", "MicrosoftDefenderAntivirus"] },
+          { approve_after_days = 3, products = ["Office 2010", "MicrosoftDefenderAntivirus"], patch_set = "APPLICATION" },
+          { approve_after_days = 3, products = ["*"], patch_set = "APPLICATION" },
         ]
         approved_patches                  = ["KB2032276", "KB2124261", "MS10-048"]
         approved_patches_compliance_level = "INFORMATIONAL"
