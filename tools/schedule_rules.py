@@ -20,7 +20,13 @@ Kinds and the AWS pages they follow:
   https://docs.aws.amazon.com/systems-manager/latest/userguide/reference-cron-and-rate-expressions.html
   (rate intervals of 30 minutes or more and less than 31 days; cron with five fields and an
   optional year, no months; only every 30 minutes, every 1, 2, 4, 8 or 12 hours, or every day or
-  week at a set time — plus the page's ``THU#2`` association example).
+  week at a set time — plus the page's ``THU#2`` association example). The page also mentions an
+  optional Seconds field; its examples (``cron(0 0 ? * THU#2 *)``, ``cron(0 2 ? * SUN *)``) only
+  parse with the sixth field as the *year* (seconds-first would put ``?`` in the month), so a
+  sixth field is read as the year and seven fields are refused. ``at(<timestamp>)`` single-run
+  schedules are documented for associations, but every ssm_association input of fleetpatch is a
+  recurring association (inventory, scan): the ``single_run`` rule refuses them (fleetpatch's
+  choice, not AWS's).
 
 EventBridge Scheduler (``at()``, time zones) and maintenance windows have no input in fleetpatch
 today: no rule set is generated for them (docs/CONVENTIONS.md says how to add one).
@@ -176,7 +182,12 @@ SSM_ASSOCIATION: tuple[Rule, ...] = (
     Rule(
         name="form",
         message="schedule form: cron(<minutes> <hours> <day-of-month> <month> <day-of-week> [<year>]) or rate(<value> <unit>)",
-        require=_FORM.require,
+        require=r"^(cron|rate|at)\(.*\)$",
+    ),
+    Rule(
+        name="single_run",
+        message="at(<UTC timestamp>) single-run schedule: State Manager accepts it, but this input schedules a recurring association (inventory, scan), so fleetpatch refuses a one-off run; use cron(...) or rate(...)",
+        forbid=r"^at\(",
     ),
     _RATE_SYNTAX,
     _RATE_UNIT,
@@ -267,7 +278,9 @@ TARGETS: tuple[Target, ...] = (
     Target("environments/azure/variables.tf", "cross_cloud_schedule_expression", _EB),
 )
 
-# The table both test suites run: (kind, value, rules it breaks). () means AWS accepts it.
+# The table both test suites run: (kind, value, rules it breaks). () means the input accepts it
+# (AWS accepts it too); a broken rule means AWS refuses it, except ``single_run``, a form AWS
+# accepts that fleetpatch's recurring association inputs refuse.
 CASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # EventBridge rules: the documented valid forms.
     (_EB, "rate(1 minute)", ()),
@@ -338,9 +351,15 @@ CASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (_SSM, "cron(0 2 ? * SUN)", ()),
     (_SSM, "cron(0 0 ? * THU#2 *)", ()),
     (_SSM, "cron(0 2 ? * 1 2030)", ()),
+    # A sixth field is the year, not a leading Seconds field: the page's association example
+    # cron(0 0 ? * THU#2 *) ("the second Thursday of every month") read seconds-first would put
+    # "?" in the month field. So the seconds-first "every Sunday at 02:00" is refused:
+    (_SSM, "cron(0 0 2 ? * SUN)", ("cron_month", "cron_year", "cron_day_fields")),
     # State Manager associations: one broken rule each.
     (_SSM, "0 2 * * *", ("form",)),
-    (_SSM, "at(2026-01-01T00:00:00)", ("form",)),
+    # A single-run schedule is documented for associations (the page's "Single-run schedules":
+    # at(2020-07-07T15:55:00)); fleetpatch's association inputs are recurring, so it refuses it.
+    (_SSM, "at(2026-01-01T00:00:00)", ("single_run",)),
     (_SSM, "rate(0 minutes)", ("rate_syntax",)),
     (_SSM, "rate(2 weeks)", ("rate_syntax",)),
     (_SSM, "rate(1 hours)", ("rate_unit_number",)),

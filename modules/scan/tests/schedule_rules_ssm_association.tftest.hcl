@@ -32,6 +32,7 @@ run "ssm_association_rules_reject_and_accept_every_case" {
     var.case_86,
     var.case_87,
     var.case_88,
+    var.case_89,
   ]
 }
 
