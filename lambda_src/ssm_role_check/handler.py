@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from .checker import RoleChecker
 from .config import Config, ConfigError, load_config
@@ -223,11 +223,16 @@ def handle(
     summary.api_calls = counter.calls if counter is not None else None
     record_metrics(summary)
     result = summary.to_dict()
+    payload: dict[str, Any] | None = None
     if trigger.kind == "sweep":
-        result["sweep"] = _continue(
+        result["sweep"], payload = _continue(
             checker, trigger, sweep_id, generation, settings, deadline, continue_sweep, config
         )
+    # Logged before the continuation is sent: whatever the invoke does, the summary is kept.
     logger.info("role check summary", extra={"summary": _log_view(summary, result)})
+    if payload is not None and continue_sweep is not None:
+        result["sweep"]["continuation"] = _send(continue_sweep, payload)
+        logger.info("sweep continuation", extra={"sweep": result["sweep"]})
     return result
 
 
@@ -247,8 +252,12 @@ def _continue(  # noqa: PLR0917 (private helper of handle)
     deadline: Deadline,
     continue_sweep: Callable[[dict[str, Any]], None] | None,
     config: Config,
-) -> dict[str, Any]:
-    """Send the continuation when the sweep stopped at its deadline; say what was done."""
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Decide whether the sweep continues; the info and the continuation payload to send.
+
+    The payload is ``None`` when nothing is to be sent (``continuation`` then says why);
+    otherwise ``continuation`` is ``"sending"`` until :func:`_send` replaces it.
+    """
     info: dict[str, Any] = {
         "sweep_id": sweep_id,
         "generation": generation,
@@ -259,7 +268,7 @@ def _continue(  # noqa: PLR0917 (private helper of handle)
         "continuation": "not_needed",
     }
     if not deadline.hit:
-        return info
+        return info, None
     metrics.add_metric(name="SweepDeadlineStops", unit=MetricUnit.Count, value=1)
     cursor = checker.stopped_after
     if cursor is None or cursor == trigger.start_after:
@@ -271,7 +280,7 @@ def _continue(  # noqa: PLR0917 (private helper of handle)
             extra={"remaining": checker.remaining},
         )
         metrics.add_metric(name="SweepContinuationsRefused", unit=MetricUnit.Count, value=1)
-        return info
+        return info, None
     if generation + 1 > settings.max_generations:
         info["continuation"] = "generation_limit"
         logger.warning(
@@ -279,18 +288,29 @@ def _continue(  # noqa: PLR0917 (private helper of handle)
             extra={"remaining": checker.remaining, "max_generations": settings.max_generations},
         )
         metrics.add_metric(name="SweepContinuationsRefused", unit=MetricUnit.Count, value=1)
-        return info
+        return info, None
     if continue_sweep is None:
         info["continuation"] = "unavailable"
-        return info
-    payload = continuation_payload(Continuation(sweep_id, generation + 1, cursor), config.region)
+        return info, None
+    info["continuation"] = "sending"
+    return info, continuation_payload(Continuation(sweep_id, generation + 1, cursor), config.region)
+
+
+def _send(continue_sweep: Callable[[dict[str, Any]], None], payload: dict[str, Any]) -> str:
+    """Send the continuation; ``"invoked"`` or ``"failed: <error>"``, never raises an AWS error.
+
+    An API error (``ClientError``) and a connection or read failure (``BotoCoreError``:
+    ``EndpointConnectionError``, ``ReadTimeoutError``) are logged and counted as
+    ``SweepContinuationsFailed`` and the invocation returns normally: raising would make Lambda's
+    asynchronous retry run the whole sweep again from the same cursor and, when the invoke did
+    reach Lambda, fork the chain. The next scheduled sweep checks what is left.
+    """
     try:
         continue_sweep(payload)
-    except ClientError as exc:
-        info["continuation"] = f"failed: {error_text(exc)}"
-        logger.error("could not invoke the sweep continuation", extra={"error": error_text(exc)})
+    except (ClientError, BotoCoreError) as exc:
+        text = error_text(exc) if isinstance(exc, ClientError) else f"{type(exc).__name__}: {exc}"
+        logger.error("could not invoke the sweep continuation", extra={"error": text})
         metrics.add_metric(name="SweepContinuationsFailed", unit=MetricUnit.Count, value=1)
-        return info
-    info["continuation"] = "invoked"
+        return f"failed: {text}"
     metrics.add_metric(name="SweepContinuations", unit=MetricUnit.Count, value=1)
-    return info
+    return "invoked"

@@ -14,6 +14,7 @@ from collections import deque
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from ssm_role_check import handler
 from ssm_role_check.config import ConfigError, load_config
 from ssm_role_check.events import EventError
@@ -352,3 +353,57 @@ def test_invalid_sweep_settings_are_a_configuration_error(monkeypatch: pytest.Mo
         monkeypatch.setenv(key, value)
     with pytest.raises(ConfigError, match="SWEEP_MAX_GENERATIONS"):
         handler.lambda_handler(scheduled_event(), Context(LambdaClock()))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://lambda.eu-west-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://lambda.eu-west-1.amazonaws.com"),
+        ClientError(
+            {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke"
+        ),
+    ],
+    ids=["endpoint-connection", "read-timeout", "client-error"],
+)
+def test_a_failed_continuation_keeps_the_summary_and_does_not_raise(
+    error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Raising would lose the summary line and make Lambda's async retry re-run the sweep from
+    # the same cursor (forking the chain when the invoke did reach Lambda).
+    account = account_with(300, clock=LambdaClock())
+    logged: list[str] = []
+    metrics: list[str] = []
+    real_info = handler.logger.info
+
+    def info(message: str, *args: Any, **kwargs: Any) -> None:
+        logged.append(message)
+        real_info(message, *args, **kwargs)
+
+    def add_metric(*, name: str, **_: Any) -> None:
+        metrics.append(name)
+
+    def failing(_payload: dict[str, Any]) -> None:
+        assert logged == ["role check summary"], "the summary is logged before the invoke"
+        raise error
+
+    monkeypatch.setattr(handler.logger, "info", info)
+    monkeypatch.setattr(handler.metrics, "add_metric", add_metric)
+    account.clock.deadline = 30.0
+    ec2, iam = FakeEC2(account), FakeIAM(account)
+    result = handler.handle(
+        scheduled_event(),
+        CONFIG,
+        SETTINGS,
+        clients=lambda: (ec2, iam),  # type: ignore[arg-type,return-value]
+        remaining_ms=account.clock.remaining_ms,
+        continue_sweep=failing,
+        pacer=RatePacer(clock=account.clock.time, sleep=account.clock.sleep),
+    )
+    assert result["sweep"]["stopped_at_deadline"] is True
+    assert result["sweep"]["continuation"].startswith("failed: ")
+    assert type(error).__name__ in result["sweep"]["continuation"] or (
+        "TooManyRequestsException" in result["sweep"]["continuation"]
+    )
+    assert "SweepContinuationsFailed" in metrics and "SweepContinuations" not in metrics
+    assert logged == ["role check summary", "sweep continuation"]
