@@ -44,8 +44,10 @@ locals {
 
   # Who may use the sync bucket and key through ssm.amazonaws.com: the organization
   # (aws:SourceOrgID, the form of "Creating an inventory resource data sync for accounts defined
-  # in AWS Organizations") or the listed accounts (aws:SourceAccount).
-  ssm_source = { (var.organization_id != null ? "aws:SourceOrgID" : "aws:SourceAccount") = var.organization_id != null ? [var.organization_id] : var.member_account_ids }
+  # in AWS Organizations") or the listed accounts (aws:SourceAccount), this (central) account
+  # always included: its own Resource Data Sync writing its own accountid= folder is never denied.
+  ssm_source_accounts = distinct(concat(var.member_account_ids, [local.account_id]))
+  ssm_source          = { (var.organization_id != null ? "aws:SourceOrgID" : "aws:SourceAccount") = var.organization_id != null ? [var.organization_id] : local.ssm_source_accounts }
 
   sync_bucket_policy = jsonencode({
     Version = "2012-10-17"

@@ -10,7 +10,7 @@ variable "name_prefix" {
 
 variable "member_account_ids" {
   type        = list(string)
-  description = "AWS account ids (12 digits) whose Resource Data Syncs write to the central bucket and whose nodes the reports cover (shared services, application, and this security account when it has managed nodes). Also the Config aggregator's source accounts when aggregator_mode = \"accounts\"."
+  description = "AWS account ids (12 digits) whose Resource Data Syncs write to the central bucket and whose nodes the reports cover (shared services, application, and this security account when it has managed nodes). This account's own sync is always allowed to write to the bucket (it is added to the sync bucket and key policies), but the reports (Athena's accountid partitions) cover only the listed accounts: list it when it has managed nodes. Also the Config aggregator's source accounts when aggregator_mode = \"accounts\"."
 
   validation {
     condition     = length(var.member_account_ids) > 0 && alltrue([for id in var.member_account_ids : can(regex("^[0-9]{12}$", id))])

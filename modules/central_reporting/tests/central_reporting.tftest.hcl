@@ -107,9 +107,9 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
       for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
       try(s.Sid == "DenySSMForOtherAccounts" && s.Effect == "Deny" && s.Principal == { Service = "ssm.amazonaws.com" } &&
         toset(s.Action) == toset(["s3:GetBucketAcl", "s3:PutObject", "s3:PutObjectTagging"]) &&
-      s.Condition == { StringNotEquals = { "aws:SourceAccount" = ["111111111111", "222222222222"] } }, false)
+      s.Condition == { StringNotEquals = { "aws:SourceAccount" = ["111111111111", "222222222222", "999999999999"] } }, false)
     ])
-    error_message = "ssm.amazonaws.com acting for any account but the members is denied (the one list of account ids)"
+    error_message = "ssm.amazonaws.com acting for any account but the members and this (central) account is denied (the one list of account ids)"
   }
   assert {
     condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "DenyInsecureTransport" && s.Effect == "Deny" && s.Condition == { Bool = { "aws:SecureTransport" = "false" } }, false)])
@@ -119,7 +119,7 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
     condition = anytrue([
       for s in jsondecode(aws_kms_key.reporting[0].policy).Statement :
       try(s.Sid == "ResourceDataSyncOfMemberAccounts" && s.Principal == { Service = "ssm.amazonaws.com" } && s.Action == "kms:GenerateDataKey" &&
-        s.Condition.StringEquals == { "aws:SourceAccount" = ["111111111111", "222222222222"] } &&
+        s.Condition.StringEquals == { "aws:SourceAccount" = ["111111111111", "222222222222", "999999999999"] } &&
       s.Condition.ArnLike == { "aws:SourceArn" = "arn:aws:ssm:*:*:resource-data-sync/*" }, false)
     ])
     error_message = "the key policy lets ssm.amazonaws.com use the key for the member accounts' syncs only"
@@ -230,6 +230,13 @@ run "own_account_needs_no_event_permission" {
   assert {
     condition     = !can(jsondecode(aws_cloudwatch_event_rule.member_non_compliant[0].event_pattern).account)
     error_message = "the rule matches Config events of every account the bus admits, this one included (it is a member)"
+  }
+  assert {
+    condition = anytrue([
+      for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
+      try(s.Sid == "DenySSMForOtherAccounts" && s.Condition == { StringNotEquals = { "aws:SourceAccount" = ["111111111111", "999999999999"] } }, false)
+    ])
+    error_message = "this account, listed as a member, is named once in the sync bucket policy"
   }
 }
 
