@@ -57,3 +57,8 @@ output "delivery_kms_key_policy_statements" {
   description = "JSON list of the key policy statements the delivery key (delivery_kms_key_arn) needs so AWS Config can deliver with it: the recorder role, and config.amazonaws.com with AWS:SourceAccount = this account (Config retries as the service principal when delivery as the role fails; https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html). The module does not own that key: add them to its policy. \"[]\" without a created recorder or a delivery key."
   value       = local.delivery_kms_key_policy_statements
 }
+
+output "delivery_kms_key_arn" {
+  description = "KMS key the created delivery channel encrypts delivered objects with (s3KmsKeyArn), or null (no recorder created, or the bucket's default encryption)."
+  value       = try(aws_config_delivery_channel.this[0].s3_kms_key_arn, null)
+}

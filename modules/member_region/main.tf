@@ -15,6 +15,9 @@ locals {
   # Config history and snapshots go to the Region's patch-baseline log bucket unless another
   # bucket is given; the delivery channel exists only with create_config_recorder.
   config_delivery_bucket_name = var.create_config_recorder ? coalesce(var.config_delivery_bucket_name, module.log_buckets.patch_baseline_bucket) : null
+  # The delivery channel encrypts with the delivery bucket's customer managed key (s3KmsKeyArn):
+  # log_kms_key_arn for the patch-baseline log bucket, config_delivery_kms_key_arn for another.
+  config_delivery_kms_key_arn = var.create_config_recorder ? (var.config_delivery_bucket_name == null ? var.log_kms_key_arn : var.config_delivery_kms_key_arn) : null
 
   # The AWS-managed Powertools v3 layer is published by one account per partition; other
   # partitions (GovCloud) need role_check_powertools_layer_arn.
@@ -33,12 +36,13 @@ locals {
 module "log_buckets" {
   source = "../log_buckets"
 
-  name_prefix       = var.name_prefix
-  kms_key_arn       = var.log_kms_key_arn
-  expiration_days   = var.log_expiration_days
-  access_log_bucket = var.log_access_log_bucket
-  force_destroy     = var.force_destroy
-  tags              = var.tags
+  name_prefix        = var.name_prefix
+  kms_key_arn        = var.log_kms_key_arn
+  bucket_name_suffix = var.log_bucket_name_suffix
+  expiration_days    = var.log_expiration_days
+  access_log_bucket  = var.log_access_log_bucket
+  force_destroy      = var.force_destroy
+  tags               = var.tags
 }
 
 module "patch_baselines" {
@@ -168,6 +172,7 @@ module "compliance" {
   name_prefix                = var.name_prefix
   create_recorder            = var.create_config_recorder
   delivery_bucket_name       = local.config_delivery_bucket_name
+  delivery_kms_key_arn       = local.config_delivery_kms_key_arn
   automatic_remediation      = var.automatic_remediation
   command_output_bucket_name = module.log_buckets.patch_baseline_bucket
   # The patch alarms notify this topic unless patch_alarm_actions says otherwise.

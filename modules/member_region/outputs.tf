@@ -120,3 +120,13 @@ output "role_check_rule_arns" {
     sweep        = module.role_check[0].sweep_rule_arn
   }, null)
 }
+
+output "config_delivery_kms_key_policy_statements" {
+  description = "JSON list of the key policy statements the Config delivery key (log_kms_key_arn or config_delivery_kms_key_arn) needs for AWS Config to deliver with it (the recorder role; config.amazonaws.com with AWS:SourceAccount): add them to that key's policy. \"[]\" without a created recorder or a customer managed delivery key."
+  value       = module.compliance.delivery_kms_key_policy_statements
+}
+
+output "config_delivery_kms_key_arn" {
+  description = "KMS key the created Config delivery channel encrypts with (log_kms_key_arn for the log bucket, config_delivery_kms_key_arn for another bucket), or null."
+  value       = module.compliance.delivery_kms_key_arn
+}

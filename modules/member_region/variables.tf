@@ -99,6 +99,18 @@ variable "log_kms_key_arn" {
   }
 }
 
+variable "log_bucket_name_suffix" {
+  type        = string
+  description = "What follows <name_prefix>-<purpose> in the log bucket names (log_buckets' bucket_name_suffix): \"none\" (default, today's names), \"account\" (-<account id>) or \"account-region\" (-<account id>-<Region code>). S3 names are global: a name another account holds fails CreateBucket with BucketAlreadyExists; the account id avoids that (recommended for new deployments). Changing it replaces existing buckets."
+  default     = "none"
+  nullable    = false
+
+  validation {
+    condition     = contains(["none", "account", "account-region"], var.log_bucket_name_suffix)
+    error_message = "log_bucket_name_suffix must be \"none\", \"account\" or \"account-region\"."
+  }
+}
+
 variable "log_expiration_days" {
   type        = number
   description = "Days after which patch-baseline and inventory log objects expire (0 keeps them forever)."
@@ -231,12 +243,11 @@ variable "central_sync_prefix" {
 
 variable "central_kms_key_arn" {
   type        = string
-  description = "ARN of the KMS key of the central bucket (output kms_key_arn of environments/security); SSM encrypts the synchronised objects with it. null when that bucket uses S3-managed keys."
-  default     = null
+  description = "ARN of the KMS key of the central bucket (output kms_key_arn of environments/security); SSM encrypts the synchronised objects with it. Required: the central_reporting bucket is always SSE-KMS with that key (its own or the one given), so a sync without it would write objects the bucket's key policy never sees."
 
   validation {
-    condition     = var.central_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.central_kms_key_arn))
-    error_message = "central_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or null."
+    condition     = var.central_kms_key_arn != null && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.central_kms_key_arn, "-")))
+    error_message = "central_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not null: the central bucket is always encrypted with one (output kms_key_arn of environments/security)."
   }
 }
 
@@ -618,6 +629,17 @@ variable "config_delivery_bucket_name" {
   validation {
     condition     = var.config_delivery_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.config_delivery_bucket_name))
     error_message = "config_delivery_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens) or null."
+  }
+}
+
+variable "config_delivery_kms_key_arn" {
+  type        = string
+  description = "Customer managed KMS key of config_delivery_bucket_name, which the delivery channel encrypts with (s3KmsKeyArn); null for a bucket with S3-managed or aws/s3 keys. Without config_delivery_bucket_name the channel uses log_kms_key_arn. The key's policy must allow AWS Config (output config_delivery_kms_key_policy_statements)."
+  default     = null
+
+  validation {
+    condition     = var.config_delivery_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.config_delivery_kms_key_arn))
+    error_message = "config_delivery_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or null."
   }
 }
 

@@ -458,3 +458,60 @@ run "rejects_bad_alarm_action" {
   }
   expect_failures = [var.role_check_alarm_actions]
 }
+
+run "config_delivery_to_the_log_bucket_uses_the_customer_log_key" {
+  command = plan
+
+  variables {
+    create_config_recorder = true
+    log_kms_key_arn        = "arn:aws:kms:us-west-2:111111111111:key/22222222-3333-4444-5555-666666666666"
+  }
+
+  assert {
+    condition     = output.config_delivery_kms_key_arn == "arn:aws:kms:us-west-2:111111111111:key/22222222-3333-4444-5555-666666666666"
+    error_message = "the delivery channel to the log bucket encrypts with the bucket's customer managed key"
+  }
+  assert {
+    condition     = anytrue([for st in jsondecode(output.config_delivery_kms_key_policy_statements) : try(st.Principal.Service, "") == "config.amazonaws.com" && try(st.Condition.StringEquals["AWS:SourceAccount"], "") == "111111111111"])
+    error_message = "the statements the log key's policy needs for AWS Config are output"
+  }
+}
+
+run "config_delivery_to_another_bucket_uses_its_key" {
+  command = plan
+
+  variables {
+    create_config_recorder      = true
+    log_kms_key_arn             = "arn:aws:kms:us-west-2:111111111111:key/22222222-3333-4444-5555-666666666666"
+    config_delivery_bucket_name = "org-config-history"
+    config_delivery_kms_key_arn = "arn:aws:kms:us-west-2:444444444444:key/99999999-3333-4444-5555-666666666666"
+  }
+
+  assert {
+    condition     = output.config_delivery_kms_key_arn == "arn:aws:kms:us-west-2:444444444444:key/99999999-3333-4444-5555-666666666666"
+    error_message = "a given delivery bucket's key, not the log key, encrypts the delivered objects"
+  }
+}
+
+run "rejects_a_null_central_kms_key" {
+  command = plan
+
+  variables {
+    central_kms_key_arn = null
+  }
+
+  expect_failures = [var.central_kms_key_arn]
+}
+
+run "log_bucket_name_suffix_adds_the_account_id" {
+  command = plan
+
+  variables {
+    log_bucket_name_suffix = "account"
+  }
+
+  assert {
+    condition     = output.patch_baseline_bucket == "ss-oregon-patch-baseline-logs-111111111111" && output.inventory_bucket == "ss-oregon-inventory-111111111111"
+    error_message = "log_bucket_name_suffix reaches the log bucket names"
+  }
+}
