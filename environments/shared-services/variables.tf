@@ -133,12 +133,11 @@ variable "central_sync_prefix" {
 
 variable "central_kms_key_arn" {
   type        = string
-  description = "KMS key of the central bucket (output kms_key_arn of environments/security); null when that bucket uses S3-managed keys."
-  default     = null
+  description = "KMS key of the central bucket (output kms_key_arn of environments/security). Required: that bucket is always SSE-KMS with it."
 
   validation {
-    condition     = var.central_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.central_kms_key_arn))
-    error_message = "central_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>) or null."
+    condition     = var.central_kms_key_arn != null && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", coalesce(var.central_kms_key_arn, "-")))
+    error_message = "central_kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>), not null: the central bucket is always encrypted with one (output kms_key_arn of environments/security)."
   }
 }
 

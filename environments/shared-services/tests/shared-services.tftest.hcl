@@ -301,6 +301,14 @@ run "rejects_bad_central_kms_key" {
   expect_failures = [var.central_kms_key_arn]
 }
 
+run "rejects_null_central_kms_key" {
+  command = plan
+  variables {
+    central_kms_key_arn = null
+  }
+  expect_failures = [var.central_kms_key_arn]
+}
+
 run "rejects_log_key_of_another_region" {
   command = plan
   variables {
