@@ -23,7 +23,7 @@ from fleetpatch_tags.export import export_tags, object_names
 from fleetpatch_tags.service import RunFailed, run
 from pytest_httpserver import HTTPServer
 
-from tests.fake_arm import FakeArm, FakeCredential, arm_error, start_server, vm_json
+from tests.fake_arm import FakeArm, FakeCredential, arm_error, vm_json
 
 SUB = "44444444-4444-4444-4444-444444444444"
 DAY = date(2026, 3, 1)
@@ -55,13 +55,6 @@ class Container:
 
     def get_blob_client(self, blob: str) -> Blob:
         return Blob(self, blob)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    server = start_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -18,17 +18,10 @@ from azure.functions.timer import TimerRequest
 from azure.identity import ManagedIdentityCredential
 from pytest_httpserver import HTTPServer
 
-from tests.fake_arm import FakeArm, FakeCredential, start_server, vm_json
+from tests.fake_arm import FakeArm, FakeCredential, vm_json
 
 ROOT = Path(__file__).resolve().parents[2]
 SUB = "33333333-3333-3333-3333-333333333333"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    server = start_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from tests.fake_arm import (
     ComputePolicy,
     FakeArm,
     Throttling,
-    start_server,
     vm_json,
 )
 
@@ -41,13 +40,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    server = start_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -41,7 +41,6 @@ from tests.fake_arm import (
     FakeCredential,
     Throttling,
     arm_error,
-    start_server,
     vm_json,
 )
 
@@ -57,13 +56,6 @@ REQUIRED = {
         "resource_group_overrides": {"RG-SQL": {"Windows": "sql-windows"}},
     },
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HTTPServer]:
-    server = start_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
