@@ -12,7 +12,7 @@ EventBridge/Lambda/SNS, Resource Data Sync, Config rules) are listed in tests/em
 * :mod:`tests.emulator.launcher` — :class:`~tests.emulator.launcher.Emulator` starts the server in
   a child process on a free port and stops it; multi-account through ``sts:AssumeRole``.
 * :mod:`tests.emulator.shapes` — request/response checks against botocore's service model.
-* :mod:`tests.emulator.schedule` — State Manager schedule expressions.
+* :mod:`tests.emulator.schedule` — association and EventBridge rule schedule expressions.
 
 ``python -m tests.emulator --port N`` serves it in the foreground.
 """

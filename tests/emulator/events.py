@@ -17,6 +17,10 @@ other engines (Config compliance changes) and from :func:`fire_rule` (a schedule
   ``anything-but``, ``numeric``, ``exists``, ``cidr``, ``wildcard``, ``$or``;
   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html);
   a pattern using an operator moto does not know matches nothing here (moto would match it).
+* Rule schedules: PutRule refuses a ``ScheduleExpression`` that breaks a rule of fleetpatch's
+  ``eventbridge_rule`` rule set (:mod:`tools.schedule_rules`, cited there) with
+  ``ValidationException`` "Parameter ScheduleExpression is not valid." plus the rule broken;
+  moto's own check is looser than AWS's.
 * Scheduled events: ``source`` ``aws.events``, ``detail-type`` ``Scheduled Event``,
   ``resources`` = [rule ARN], ``detail`` ``{}``
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html).
@@ -87,6 +91,7 @@ from typing import Any
 
 from . import control, iam, lambda_invoke
 from .common import EmulatedError, parse_request
+from .schedule import rule_schedule_problem
 
 Json = dict[str, Any]
 _MARK = "_fleetpatch_events_installed"
@@ -762,6 +767,26 @@ def _put_events_response(handler: Any) -> str:
     return json.dumps({"FailedEntryCount": failed, "Entries": entries})
 
 
+# --- PutRule: schedule expressions as EventBridge checks them ----------------------------------
+def _wrap_put_rule(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto ``EventsHandler.put_rule`` with the schedule checked by fleetpatch's rule set.
+
+    moto's own regex takes values PutRule refuses (``rate(3 minute)``, day-of-month and
+    day-of-week both set); AWS answers those with ``ValidationException`` "Parameter
+    ScheduleExpression is not valid." (:func:`.schedule.rule_schedule_problem`).
+    """
+
+    def put_rule(handler: Any) -> Any:
+        expression = json.loads(handler.body or "{}").get("ScheduleExpression")
+        if expression:
+            problem = rule_schedule_problem(expression)
+            if problem:
+                raise EmulatedError("ValidationException", problem)
+        return original(handler)
+
+    return put_rule
+
+
 # --- SNS → SQS delivery ---------------------------------------------------------------------------
 def _wrap_subscription_publish(original: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(original)
@@ -894,6 +919,7 @@ def install() -> None:
     if getattr(EventsHandler, _MARK, False):
         return
     EventsHandler.put_events = _put_events_response  # type: ignore[method-assign,assignment]
+    EventsHandler.put_rule = _wrap_put_rule(EventsHandler.put_rule)  # type: ignore[method-assign,assignment]
     Subscription.publish = _wrap_subscription_publish(Subscription.publish)  # type: ignore[method-assign]
     from . import agent  # noqa: PLC0415
 

@@ -609,3 +609,34 @@ def test_api_destination_target_is_recorded_only(emu: Emulator) -> None:
     assert (
         result["ok"] and result["kind"] == "api-destination" and "recorded only" in result["note"]
     )
+
+
+# --- PutRule schedule expressions ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("expression", "rule"),
+    [
+        ("rate(3 minute)", "rate_unit_number"),  # moto takes it; AWS refuses it
+        ("cron(0 4 * * SUN *)", "cron_day_fields"),  # both day fields set
+        ("cron(*/1 * * * *)", "cron_fields"),  # five fields
+    ],
+)
+def test_put_rule_refuses_a_schedule_aws_refuses(emu: Emulator, expression: str, rule: str) -> None:
+    events = emu.client("events", ACCOUNT, REGION)
+    with pytest.raises(ClientError) as raised:
+        events.put_rule(Name="ev-bad-schedule", ScheduleExpression=expression)
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"].startswith("Parameter ScheduleExpression is not valid.")
+    assert f": {rule}: " in error["Message"]
+    names = [r["Name"] for r in events.list_rules(NamePrefix="ev-bad-schedule")["Rules"]]
+    assert names == []  # nothing was created
+
+
+def test_put_rule_takes_documented_schedule_forms(emu: Emulator) -> None:
+    events = emu.client("events", ACCOUNT, REGION)
+    for index, expression in enumerate(
+        ("cron(0 2 ? * THU#3 *)", "cron(0 2 LW * ? *)", "rate(1 minute)", "rate(14 days)")
+    ):
+        events.put_rule(Name=f"ev-good-schedule-{index}", ScheduleExpression=expression)
+        rule = events.describe_rule(Name=f"ev-good-schedule-{index}")
+        assert rule["ScheduleExpression"] == expression
