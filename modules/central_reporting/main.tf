@@ -7,8 +7,17 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   region     = data.aws_region.current.name
 
-  sync_bucket_name    = "${var.name_prefix}-ssm-data-sync"
-  results_bucket_name = "${var.name_prefix}-athena-results"
+  # S3 bucket names are global within a partition (modules/log_buckets README "Bucket names are
+  # global"): "none" keeps <prefix>-<purpose>; "account" / "account-region" append this account's
+  # id (and Region code), which no other account's fleetpatch produces.
+  # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+  bucket_name_suffix = {
+    none             = ""
+    account          = "-${local.account_id}"
+    "account-region" = "-${local.account_id}-${local.region}"
+  }[var.bucket_name_suffix]
+  sync_bucket_name    = "${var.name_prefix}-ssm-data-sync${local.bucket_name_suffix}"
+  results_bucket_name = "${var.name_prefix}-athena-results${local.bucket_name_suffix}"
   glue_database_name  = replace("${var.name_prefix}_ssm_inventory", "-", "_")
   key_prefix          = var.sync_prefix == "" ? "" : "${var.sync_prefix}/"
   kms_key_arn         = var.kms_key_arn != null ? var.kms_key_arn : aws_kms_key.reporting[0].arn
@@ -211,6 +220,19 @@ resource "aws_s3_bucket" "this" {
   bucket        = each.value
   force_destroy = var.force_destroy
   tags          = merge(var.tags, { Name = each.value, "fleetpatch:purpose" = each.key })
+
+  lifecycle {
+    # General purpose bucket naming rules, on the final name (the suffix adds up to 28 characters).
+    precondition {
+      condition = (
+        length(each.value) >= 3 && length(each.value) <= 63 &&
+        can(regex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$", each.value)) && !strcontains(each.value, "..") &&
+        !can(regex("^(xn--|sthree-|amzn-s3-demo-)", each.value)) &&
+        !can(regex("(-s3alias|--ol-s3|\\.mrap|--x-s3)$", each.value))
+      )
+      error_message = "Bucket name ${each.value} (${length(each.value)} characters) breaks the S3 general purpose bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not starting with xn--, sthree- or amzn-s3-demo-, not ending with -s3alias, --ol-s3, .mrap or --x-s3. Shorten name_prefix or choose a shorter bucket_name_suffix."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "this" {

@@ -8,6 +8,18 @@ variable "name_prefix" {
   }
 }
 
+variable "bucket_name_suffix" {
+  type        = string
+  description = "What follows <name_prefix>-ssm-data-sync and <name_prefix>-athena-results in the bucket names. S3 bucket names are unique across every account of the partition: a name another account holds fails CreateBucket with BucketAlreadyExists (nothing else is created by that apply; fix the name and apply again). \"none\" (default) keeps today's names; \"account\" appends -<account id> and \"account-region\" -<account id>-<Region code> (recommended for new deployments). Changing it on an existing deployment replaces the buckets (objects are not moved) and the members' central_sync_bucket_name must follow (the sync_bucket_name output). The final names must stay within 63 characters (checked at plan)."
+  default     = "none"
+  nullable    = false
+
+  validation {
+    condition     = contains(["none", "account", "account-region"], var.bucket_name_suffix)
+    error_message = "bucket_name_suffix must be \"none\", \"account\" or \"account-region\"."
+  }
+}
+
 variable "member_account_ids" {
   type        = list(string)
   description = "AWS account ids (12 digits) whose Resource Data Syncs write to the central bucket and whose nodes the reports cover (shared services, application, and this security account when it has managed nodes). This account's own sync is always allowed to write to the bucket (it is added to the sync bucket and key policies), but the reports (Athena's accountid partitions) cover only the listed accounts: list it when it has managed nodes. Also the Config aggregator's source accounts when aggregator_mode = \"accounts\"."

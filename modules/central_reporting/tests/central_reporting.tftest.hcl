@@ -467,3 +467,44 @@ run "rejects_bad_access_log_bucket" {
   }
   expect_failures = [var.access_log_bucket]
 }
+
+# S3 bucket names are global: the account id (and Region) suffix makes them this account's, and
+# the sync policy and outputs follow the final name.
+run "bucket_name_suffix_adds_the_account_id_and_region" {
+  command = plan
+
+  variables {
+    bucket_name_suffix = "account-region"
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this["sync"].bucket == "sec-virginia-ssm-data-sync-999999999999-us-east-1" && aws_s3_bucket.this["results"].bucket == "sec-virginia-athena-results-999999999999-us-east-1"
+    error_message = "bucket_name_suffix = \"account-region\" appends -<account id>-<Region code> to both buckets"
+  }
+  assert {
+    condition     = strcontains(aws_s3_bucket_policy.sync.policy, "arn:aws:s3:::sec-virginia-ssm-data-sync-999999999999-us-east-1/")
+    error_message = "the sync bucket policy names the suffixed bucket"
+  }
+}
+
+run "rejects_a_final_bucket_name_over_63_characters" {
+  command = plan
+
+  variables {
+    # 27 + "-athena-results" 15 + "-999999999999-us-east-1" 23 = 65 > 63; "-ssm-data-sync" 14: 64.
+    name_prefix        = "sec-virginia-production-xyz"
+    bucket_name_suffix = "account-region"
+  }
+
+  expect_failures = [aws_s3_bucket.this["sync"], aws_s3_bucket.this["results"]]
+}
+
+run "rejects_an_unknown_bucket_name_suffix" {
+  command = plan
+
+  variables {
+    bucket_name_suffix = "random"
+  }
+
+  expect_failures = [var.bucket_name_suffix]
+}
