@@ -273,6 +273,7 @@ TARGETS: tuple[Target, ...] = (
             Target(f"environments/{env}/variables.tf", "scan_schedule_expression", _EB),
             Target(f"environments/{env}/variables.tf", "patch_schedule_expression", _EB),
             Target(f"environments/{env}/variables.tf", "patch_schedule_overrides", _EB, "map"),
+            Target(f"environments/{env}/variables.tf", "role_check_sweep_schedule", _EB),
         )
     ),
     Target("environments/azure/variables.tf", "cross_cloud_schedule_expression", _EB),

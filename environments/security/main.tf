@@ -49,6 +49,8 @@ module "central_reporting" {
   aggregator_mode                  = var.aggregator_mode
   organization_aggregator_role_arn = var.organization_aggregator_role_arn
   access_log_bucket                = var.access_log_bucket
+  organization_id                  = var.organization_id
+  bucket_name_suffix               = var.bucket_name_suffix
 }
 
 module "hybrid_activation" {
@@ -103,28 +105,32 @@ module "hybrid_region" {
   source = "../../modules/member_region"
   count  = var.patch_hybrid_nodes ? 1 : 0
 
-  name_prefix                   = local.name_prefix
-  patch_groups                  = var.hybrid_patch_groups
-  patch_group_tag_key           = var.patch_group_tag_key
-  log_expiration_days           = var.log_expiration_days
-  log_access_log_bucket         = var.access_log_bucket
-  inventory_schedule_expression = var.inventory_schedule_expression
-  central_sync_bucket_name      = module.central_reporting.sync_bucket_name
-  central_sync_bucket_region    = var.home_region
-  central_sync_prefix           = var.sync_prefix
-  central_kms_key_arn           = module.central_reporting.kms_key_arn
-  scan_schedule_expression      = var.scan_schedule_expression
-  scan_enabled                  = var.scan_enabled
-  patch_schedule_expression     = var.patch_schedule_expression
-  patch_schedule_overrides      = var.patch_schedule_overrides
-  patch_enabled                 = var.patch_enabled
-  patch_reboot_option           = var.patch_reboot_option
-  patch_max_concurrency         = var.patch_max_concurrency
-  patch_max_errors              = var.patch_max_errors
-  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
-  automatic_remediation         = var.automatic_remediation
-  role_check_package_path       = local.role_check_zip_path
-  role_check_dry_run            = var.role_check_dry_run
+  name_prefix                            = local.name_prefix
+  patch_groups                           = var.hybrid_patch_groups
+  patch_group_tag_key                    = var.patch_group_tag_key
+  log_expiration_days                    = var.log_expiration_days
+  log_access_log_bucket                  = var.access_log_bucket
+  inventory_schedule_expression          = var.inventory_schedule_expression
+  central_sync_bucket_name               = module.central_reporting.sync_bucket_name
+  central_sync_bucket_region             = var.home_region
+  central_sync_prefix                    = var.sync_prefix
+  central_kms_key_arn                    = module.central_reporting.kms_key_arn
+  scan_schedule_expression               = var.scan_schedule_expression
+  scan_enabled                           = var.scan_enabled
+  patch_schedule_expression              = var.patch_schedule_expression
+  patch_schedule_overrides               = var.patch_schedule_overrides
+  patch_enabled                          = var.patch_enabled
+  patch_reboot_option                    = var.patch_reboot_option
+  patch_max_concurrency                  = var.patch_max_concurrency
+  patch_max_errors                       = var.patch_max_errors
+  patch_online_timeout_seconds           = var.patch_online_timeout_seconds
+  automatic_remediation                  = var.automatic_remediation
+  role_check_package_path                = local.role_check_zip_path
+  role_check_dry_run                     = var.role_check_dry_run
+  log_bucket_name_suffix                 = var.bucket_name_suffix
+  role_check_sweep_schedule              = var.role_check_sweep_schedule
+  role_check_modifiable_role_path_prefix = var.role_check_modifiable_role_path_prefix
+  role_check_modifiable_role_tag         = var.role_check_modifiable_role_tag
   # Same account and Region as the aggregator and the central bus: nothing to authorize or
   # forward (central_reporting's rule already sees this account's Config events).
   config_aggregator_account_id = null

@@ -100,3 +100,8 @@ output "hybrid_region" {
     config_rule_names     = module.hybrid_region[0].config_rule_names
   } : null
 }
+
+output "policy_sizes" {
+  description = "Rendered size (characters) and documented limit of each central policy that names member accounts: sync_bucket (S3, 20 KB), event_bus (EventBridge, 10,240), kms_key (32 KB; 0 with kms_key_arn). With organization_id they stay the same size at any number of member accounts (modules/central_reporting README \"Policy sizes\")."
+  value       = module.central_reporting.policy_sizes
+}

@@ -1,6 +1,6 @@
 output "sync_bucket_name" {
   description = "Name of the central Resource Data Sync bucket: the member accounts' inventory module sync_bucket_name."
-  value       = aws_s3_bucket.this["sync"].id
+  value       = aws_s3_bucket.this["sync"].bucket # the name (known at plan; id is the same after apply)
 }
 
 output "sync_bucket_arn" {
@@ -25,7 +25,7 @@ output "kms_key_arn" {
 
 output "athena_results_bucket_name" {
   description = "Name of the bucket holding Athena query results (SSE-KMS, expiring)."
-  value       = aws_s3_bucket.this["results"].id
+  value       = aws_s3_bucket.this["results"].bucket
 }
 
 output "glue_database_name" {

@@ -33,6 +33,9 @@ FORWARDED = [
     "patch_max_concurrency",
     "patch_max_errors",
     "log_expiration_days",
+    "role_check_sweep_schedule",
+    "role_check_modifiable_role_path_prefix",
+    "role_check_modifiable_role_tag",
 ]
 
 

@@ -93,6 +93,26 @@ run "recorder_in_one_region_without_central_links" {
   }
 }
 
+# The settings added for large and shared estates reach both Regions' member_region.
+run "log_bucket_name_suffix_reaches_both_regions" {
+  command = plan
+
+  variables {
+    log_bucket_name_suffix                 = "account-region"
+    role_check_sweep_schedule              = "cron(0 3 ? * SUN *)"
+    role_check_modifiable_role_path_prefix = "/fleet/"
+    role_check_modifiable_role_tag         = { key = "PatchManaged", value = "true" }
+  }
+
+  # The sweep schedule and the modify scope are forwarded unchanged (their validation is
+  # member_region's: tests/unit/test_member_region_wiring.py); their effect on the role check's
+  # rule, environment and IAM policy is asserted in modules/role_check/tests.
+  assert {
+    condition     = module.primary.inventory_bucket == "tc-oregon-inventory-222222222222-us-west-2" && module.secondary.inventory_bucket == "tc-london-inventory-222222222222-eu-west-2"
+    error_message = "log_bucket_name_suffix names each Region's log buckets with the account id and Region code"
+  }
+}
+
 # The validation runs (one expect_failures run per validation block) live in
 # environments/shared-services/tests: the two root modules share every validation, and
 # tests/unit/test_member_environments_in_sync.py fails when their .tf files drift apart.

@@ -392,3 +392,69 @@ run "rejects_ssm_tag_sync_tag_key_that_is_no_patch_group_key" {
   }
   expect_failures = [var.ssm_tag_sync]
 }
+
+# Large estates: the organization condition keeps the central policies one size at any number of
+# member accounts, and the account-id suffix keeps every bucket name this account's.
+run "organization_id_and_bucket_name_suffix_reach_the_central_buckets" {
+  command = plan
+
+  variables {
+    organization_id    = "o-a1b2c3d4e5"
+    bucket_name_suffix = "account"
+    patch_hybrid_nodes = true
+  }
+
+  assert {
+    condition     = module.central_reporting.sync_bucket_name == "sec-virginia-ssm-data-sync-333333333333" && module.central_reporting.athena_results_bucket_name == "sec-virginia-athena-results-333333333333"
+    error_message = "bucket_name_suffix names the central sync bucket with the account id"
+  }
+  assert {
+    condition     = module.hybrid_region[0].inventory_bucket == "sec-virginia-inventory-333333333333"
+    error_message = "bucket_name_suffix names the hybrid Region's log buckets too"
+  }
+}
+
+# organization_id reaches central_reporting: with it, 200 member accounts render the same
+# policies as the two of the first run (listing 200 accounts would add about 3 KB to each).
+run "organization_id_keeps_the_policies_one_size_at_200_accounts" {
+  command = plan
+
+  variables {
+    organization_id    = "o-a1b2c3d4e5"
+    bucket_name_suffix = "account"
+    member_account_ids = [for i in range(200) : format("%012d", 100000000000 + i)]
+  }
+
+  assert {
+    condition     = output.policy_sizes == run.organization_id_and_bucket_name_suffix_reach_the_central_buckets.policy_sizes
+    error_message = "with organization_id the central policies do not grow with member_account_ids"
+  }
+  assert {
+    condition     = alltrue([for p in values(output.policy_sizes) : p.size < p.limit])
+    error_message = "every central policy stays under its limit"
+  }
+}
+
+run "rejects_bad_organization_id" {
+  command = plan
+  variables {
+    organization_id = "o-ABC"
+  }
+  expect_failures = [var.organization_id]
+}
+
+run "rejects_unknown_bucket_name_suffix" {
+  command = plan
+  variables {
+    bucket_name_suffix = "uuid"
+  }
+  expect_failures = [var.bucket_name_suffix]
+}
+
+run "rejects_bad_security_sweep_schedule" {
+  command = plan
+  variables {
+    role_check_sweep_schedule = "cron(0 3 * * SUN *)"
+  }
+  expect_failures = [var.role_check_sweep_schedule]
+}

@@ -348,3 +348,43 @@ run "rejects_online_timeout_above_570" {
   }
   expect_failures = [var.patch_online_timeout_seconds]
 }
+
+run "rejects_bad_role_check_sweep_schedule" {
+  command = plan
+  variables {
+    role_check_sweep_schedule = "rate(1 hours)"
+  }
+  expect_failures = [var.role_check_sweep_schedule]
+}
+
+run "rejects_role_path_prefix_without_trailing_slash" {
+  command = plan
+  variables {
+    role_check_modifiable_role_path_prefix = "/fleet"
+  }
+  expect_failures = [var.role_check_modifiable_role_path_prefix]
+}
+
+run "rejects_reserved_modifiable_role_tag_key" {
+  command = plan
+  variables {
+    role_check_modifiable_role_tag = { key = "aws:cloudformation:stack-name" }
+  }
+  expect_failures = [var.role_check_modifiable_role_tag]
+}
+
+run "rejects_bad_modifiable_role_tag_value" {
+  command = plan
+  variables {
+    role_check_modifiable_role_tag = { key = "PatchManaged", value = "yes!" }
+  }
+  expect_failures = [var.role_check_modifiable_role_tag]
+}
+
+run "rejects_unknown_log_bucket_name_suffix" {
+  command = plan
+  variables {
+    log_bucket_name_suffix = "uuid"
+  }
+  expect_failures = [var.log_bucket_name_suffix]
+}
