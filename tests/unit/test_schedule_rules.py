@@ -79,3 +79,59 @@ def test_every_schedule_input_uses_its_kind() -> None:
                 declared.add((directory, name))
     targets = {(str(Path(t.file).parent), t.variable) for t in sr.TARGETS}
     assert declared - NOT_SCHEDULE_EXPRESSIONS == targets
+
+
+# --- the policy feature's one regular expression per kind ----------------------------------------
+@pytest.mark.parametrize(
+    ("low", "high"), [(1, 1), (1, 9), (7, 123), (99, 100), (30, 44639), (1, 743)]
+)
+def test_integer_range_regex_matches_exactly_the_range(low: int, high: int) -> None:
+    pattern = re.compile(f"^{sr.integer_range_regex(low, high)}$")
+    for number in range(high + 2000):
+        assert bool(pattern.match(str(number))) == (low <= number <= high), number
+    assert not pattern.match(f"0{low}")  # no leading zeros
+
+
+def test_integer_range_regex_refuses_an_empty_range() -> None:
+    with pytest.raises(ValueError, match="no positive integers"):
+        sr.integer_range_regex(5, 4)
+
+
+def _variants(value: str) -> list[str]:
+    # Near misses of a case value: each character dropped, doubled or swapped for a neighbour
+    # from the alphabet the rules care about.
+    alphabet = "0123456789 ?*,-/#LW()"
+    out = []
+    for i in range(len(value)):
+        out.append(value[:i] + value[i + 1 :])
+        out.append(value[:i] + value[i] + value[i:])
+        out.append(
+            value[:i] + alphabet[(alphabet.find(value[i]) + 1) % len(alphabet)] + value[i + 1 :]
+        )
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(sr.KINDS))
+def test_whole_regex_agrees_with_the_rules_on_cases_and_near_misses(kind: str) -> None:
+    pattern = re.compile(sr.whole_regex(kind), flags=re.IGNORECASE)  # terraform-compliance's flag
+    values = {v for k, v, _ in sr.CASES if k == kind}
+    values |= {variant for v in list(values) for variant in _variants(v)}
+    assert len(values) > 1500
+    disagreements = [
+        v for v in values if (pattern.match(v) is not None) != (sr.broken_rules(kind, v) == [])
+    ]
+    assert disagreements == []
+
+
+def test_whole_regex_is_case_sensitive_under_ignorecase() -> None:
+    pattern = re.compile(sr.whole_regex("eventbridge_rule"), flags=re.IGNORECASE)
+    assert pattern.match("rate(1 day)")
+    assert not pattern.match("RATE(1 DAY)")
+    assert not pattern.match("cron(0 4 ? * sun *)")  # AWS's names are upper case
+
+
+def test_policy_feature_checks_both_kinds_with_their_regex() -> None:
+    text = sr.FEATURE_PATH.read_text(encoding="utf-8")
+    for resource, _, kind, _ in sr.POLICY_RESOURCES:
+        assert f"Given I have {resource} defined" in text
+        assert f'must match the "{sr.whole_regex(kind)}" regex' in text
