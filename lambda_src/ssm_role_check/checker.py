@@ -49,6 +49,7 @@ from .config import Config
 from .discovery import (
     ACCESS_DENIED_CODES,
     Instance,
+    ListingStopped,
     Profile,
     ProfileDirectory,
     RoleInspector,
@@ -123,6 +124,8 @@ class RoleChecker:
         """Set when :meth:`run` stopped early: the last instance id looked at (or the cursor)."""
         self.remaining = 0
         """Instances :meth:`run` left for a continuation when it stopped early."""
+        self.listing_stopped = False
+        """True when :meth:`run` stopped before the instances were all listed."""
 
     def run(self, trigger: Trigger, stop: Callable[[], bool] | None = None) -> Summary:
         """Check every instance the trigger names (or the whole Region for a sweep).
@@ -139,9 +142,11 @@ class RoleChecker:
         Args:
             trigger: what to check (see :func:`.events.parse_event`); for a sweep continuation
                 only instances whose id sorts after ``trigger.start_after`` are checked.
-            stop: asked before each instance (in instance-id order); when it returns True the
-                run stops there: :attr:`stopped_after` is the last instance id looked at (the
-                cursor of the continuation) and :attr:`remaining` the instances left.
+            stop: asked after each listing page and before each instance (in instance-id
+                order); when it returns True the run stops there: :attr:`stopped_after` is the
+                last instance id looked at (the cursor of the continuation) and
+                :attr:`remaining` the instances left (those listed so far, with
+                :attr:`listing_stopped` True, when the listing itself did not finish).
 
         Returns:
             The :class:`~.summary.Summary`: one result per instance looked at.
@@ -152,7 +157,20 @@ class RoleChecker:
         """
         summary = self._summary
         summary.trigger = trigger.kind
-        instances = describe_instances(self._ec2, trigger.instance_ids)
+        try:
+            return self._run(trigger, stop)
+        except ListingStopped as exc:
+            # The deadline came before the listing was complete: nothing was checked or changed;
+            # the cursor stays where it was (the handler reports no progress, never a timeout).
+            self.stopped_after = trigger.start_after
+            self.remaining = exc.listed
+            self.listing_stopped = True
+            LOG.error("sweep stopped while listing instances: %s", exc)
+            return summary
+
+    def _run(self, trigger: Trigger, stop: Callable[[], bool] | None) -> Summary:
+        summary = self._summary
+        instances = describe_instances(self._ec2, trigger.instance_ids, stop)
         if trigger.start_after is not None:
             # Sorted by id: a continuation resumes after the last instance already looked at.
             instances = [i for i in instances if i.instance_id > trigger.start_after]
@@ -171,7 +189,7 @@ class RoleChecker:
             else:
                 active.append(instance)
         without = [i.instance_id for i in active if i.profile_arn is None]
-        associations = find_associations(self._ec2, without, len(active))
+        associations = find_associations(self._ec2, without, len(active), stop)
         active = [
             replace(i, profile_arn=associations[i.instance_id])
             if i.instance_id in associations

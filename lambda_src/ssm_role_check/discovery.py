@@ -109,12 +109,27 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def describe_instances(ec2: EC2Client, instance_ids: Sequence[str] | None) -> list[Instance]:
+class ListingStopped(Exception):
+    """The deadline came while the instances were still being listed (between two pages)."""
+
+    def __init__(self, listed: int) -> None:
+        """``listed``: instances listed before the stop."""
+        super().__init__(f"deadline reached after listing {listed} instances")
+        self.listed = listed
+
+
+def describe_instances(
+    ec2: EC2Client,
+    instance_ids: Sequence[str] | None,
+    stop: Callable[[], bool] | None = None,
+) -> list[Instance]:
     """List the instances to check (AWS API: ``ec2:DescribeInstances``, paginated).
 
     Args:
         ec2: EC2 client of the function's Region.
         instance_ids: the ids to look at, or ``None`` for every instance of the Region.
+        stop: asked after each page; True ends the listing with :class:`ListingStopped` (the
+            sweep's deadline: a listing of a large Region takes one call per 1,000 instances).
 
     Returns:
         The instances in state pending, running, stopping or stopped, sorted by id. Ids not
@@ -123,6 +138,7 @@ def describe_instances(ec2: EC2Client, instance_ids: Sequence[str] | None) -> li
     Raises:
         botocore.exceptions.ClientError: the call failed after botocore's retries (e.g.
             UnauthorizedOperation); nothing can be checked then.
+        ListingStopped: ``stop`` returned True before the listing was complete.
     """
     state_filter: FilterTypeDef = {"Name": "instance-state-name", "Values": list(INSTANCE_STATES)}
     filter_sets: list[list[FilterTypeDef]]
@@ -146,11 +162,16 @@ def describe_instances(ec2: EC2Client, instance_ids: Sequence[str] | None) -> li
                         profile_arn=item.get("IamInstanceProfile", {}).get("Arn"),
                         tags={t["Key"]: t.get("Value", "") for t in item.get("Tags", [])},
                     )
+            if stop is not None and stop():
+                raise ListingStopped(len(found))
     return [found[i] for i in sorted(found)]
 
 
 def find_associations(
-    ec2: EC2Client, instance_ids: Sequence[str], fleet_size: int
+    ec2: EC2Client,
+    instance_ids: Sequence[str],
+    fleet_size: int,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[str, str]:
     """Profiles being associated or associated with instances EC2 listed without one.
 
@@ -161,12 +182,14 @@ def find_associations(
         ec2: EC2 client.
         instance_ids: instances that DescribeInstances showed without a profile.
         fleet_size: number of instances in the run, to estimate the cost of a full listing.
+        stop: asked after each page; True ends the listing with :class:`ListingStopped`.
 
     Returns:
         instance id -> instance profile ARN, for those of ``instance_ids`` that have one.
 
     Raises:
         botocore.exceptions.ClientError: the call failed after botocore's retries.
+        ListingStopped: ``stop`` returned True before the listing was complete.
     """
     if not instance_ids:
         return {}
@@ -191,6 +214,8 @@ def find_associations(
                 arn = assoc.get("IamInstanceProfile", {}).get("Arn")
                 if instance_id in wanted and arn:
                     found[instance_id] = arn
+            if stop is not None and stop():
+                raise ListingStopped(fleet_size)
     return found
 
 

@@ -274,9 +274,11 @@ def _continue(  # noqa: PLR0917 (private helper of handle)
     if cursor is None or cursor == trigger.start_after:
         # Not one instance fitted: continuing would loop without progress.
         info["continuation"] = "no_progress"
+        info["listing_stopped"] = checker.listing_stopped
         logger.error(
-            "sweep stopped before checking any instance; raise the timeout or lower "
-            "SWEEP_DEADLINE_MARGIN_SECONDS",
+            "sweep stopped before checking any instance"
+            + (" (while listing the instances)" if checker.listing_stopped else "")
+            + "; raise the timeout or lower SWEEP_DEADLINE_MARGIN_SECONDS",
             extra={"remaining": checker.remaining},
         )
         metrics.add_metric(name="SweepContinuationsRefused", unit=MetricUnit.Count, value=1)

@@ -29,6 +29,7 @@ from ssm_role_check.sweep import (
 )
 
 from tests.fake_ec2_iam import (
+    LATENCY,
     FakeAccount,
     FakeEC2,
     FakeIAM,
@@ -241,6 +242,42 @@ def test_no_continuation_without_progress() -> None:
 
     assert result["sweep"]["continuation"] == "no_progress"
     assert result["instances"] == 0
+    assert sent == []
+
+
+def test_deadline_during_the_listing_stops_cleanly_and_changes_nothing() -> None:
+    # A large Region and a short timeout: listing alone would outlast the invocation. The
+    # deadline is checked after every DescribeInstances page, so the run returns its summary.
+    account = account_with(20_000, clock=LambdaClock())
+    sent: list[dict[str, Any]] = []
+    settings = SweepSettings(max_generations=12, margin_seconds=20.0)
+    result = invoke(account, scheduled_event(), timeout=25.0, settings=settings, sent=sent)
+
+    assert result["sweep"]["continuation"] == "no_progress"
+    assert result["sweep"]["listing_stopped"] is True
+    assert result["sweep"]["stopped_at_deadline"] is True
+    assert 0 < result["sweep"]["remaining"] < 20_000  # listed so far, not all
+    assert result["instances"] == 0
+    assert not account.mutations  # nothing associated or attached
+    assert account.calls["DescribeIamInstanceProfileAssociations"] == 0
+    assert sent == []
+
+
+def test_deadline_after_the_listing_stops_before_the_associations_are_read() -> None:
+    # The listing fits, the association lookups would not: checked after each of their pages.
+    account = account_with(20_000, clock=LambdaClock())
+    sent: list[dict[str, Any]] = []
+    pages = -(-20_000 // 1000)
+    per_page = LATENCY["DescribeInstances"]
+    settings = SweepSettings(max_generations=12, margin_seconds=20.0)
+    timeout = pages * per_page + 23.0  # the listing and its pacing, then 3 s of association pages
+    result = invoke(account, scheduled_event(), timeout=timeout, settings=settings, sent=sent)
+
+    assert result["sweep"]["listing_stopped"] is True
+    assert account.calls["DescribeInstances"] == pages  # the whole listing ran
+    assert account.calls["DescribeIamInstanceProfileAssociations"] > 0  # stopped among these
+    assert result["instances"] == 0
+    assert not account.mutations
     assert sent == []
 
 
