@@ -7,6 +7,11 @@ locals {
   region    = data.aws_region.current.name
   account   = data.aws_caller_identity.current.account_id
 
+  # The ARNs of this module's EventBridge rules, known at plan: the events role trusts only them.
+  # A role trust policy holds at most 2,048 characters by default (IAM quota "Role trust policy
+  # length", adjustable to 4,096): about 25 patch groups (precondition on the role).
+  events_source_arns = [for g in sort(keys(local.schedules)) : "arn:${local.partition}:events:${local.region}:${local.account}:rule/${var.name_prefix}-patch-${g}"]
+
   document_name = "${var.name_prefix}-PatchRun"
   marker_tag    = "fleetpatch:started-by"
   patch_tag     = "fleetpatch:patch-run"
@@ -201,22 +206,41 @@ resource "aws_iam_role_policy" "automation" {
 
 # --- the EventBridge schedules ----------------------------------------------------------------
 
+locals {
+  # IAM quota "Role trust policy length": 2,048 characters by default.
+  trust_policy_max_length = 2048
+
+  events_trust_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "TheRulesOfThisModule"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      # Only this module's own rules, by ARN (not any rule of the account: whoever may put a rule
+      # and pass a role could otherwise start the document with this role).
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account }
+        ArnEquals    = { "aws:SourceArn" = local.events_source_arns }
+      }
+    }]
+  })
+}
+
 resource "aws_iam_role" "events" {
   name                 = "${var.name_prefix}-patch-run-events"
   description          = "Assumed by EventBridge to start ${local.document_name} on schedule."
   max_session_duration = 3600
   tags                 = var.tags
 
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "EventBridgeOfThisAccount"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account } }
-    }]
-  })
+  assume_role_policy = local.events_trust_policy
+
+  lifecycle {
+    precondition {
+      condition     = length(local.events_trust_policy) <= local.trust_policy_max_length
+      error_message = "The events role's trust policy is ${length(local.events_trust_policy)} characters, over the ${local.trust_policy_max_length} IAM accepts by default (quota \"Role trust policy length\", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): it names one EventBridge rule per patch group. Use fewer patch groups per module instance (or a shorter name_prefix)."
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "events" {

@@ -412,3 +412,35 @@ run "accepts_a_seven_digit_max_concurrency" {
     max_errors      = "0"
   }
 }
+
+# The events role trusts only this module's patch-run rules (aws:SourceArn), not any rule of the
+# account, and not the janitor's rule (which has its own role).
+run "events_role_trusts_only_the_patch_run_rules" {
+  command = plan
+
+  assert {
+    condition = jsondecode(aws_iam_role.events.assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "111111111111" }
+      ArnEquals = { "aws:SourceArn" = [
+        "arn:aws:events:us-west-2:111111111111:rule/ss-oregon-patch-AppA",
+        "arn:aws:events:us-west-2:111111111111:rule/ss-oregon-patch-Linux",
+        "arn:aws:events:us-west-2:111111111111:rule/ss-oregon-patch-Windows",
+      ] }
+    }
+    error_message = "the events role's trust names exactly the patch-run rules of this module"
+  }
+  assert {
+    condition     = alltrue([for g, r in aws_cloudwatch_event_rule.patch_run : contains(jsondecode(aws_iam_role.events.assume_role_policy).Statement[0].Condition.ArnEquals["aws:SourceArn"], "arn:aws:events:us-west-2:111111111111:rule/${r.name}")])
+    error_message = "every patch-run rule is trusted (its name matches the ARN the trust policy names)"
+  }
+}
+
+run "rejects_a_trust_policy_over_the_iam_quota" {
+  command = plan
+
+  variables {
+    patch_groups = [for i in range(40) : "patch-group-number-${i}"]
+  }
+
+  expect_failures = [aws_iam_role.events]
+}

@@ -179,3 +179,33 @@ run "rejects_key_prefix_with_trailing_slash" {
   }
   expect_failures = [var.output_s3_key_prefix]
 }
+
+# The events role trusts only this module's rules (aws:SourceArn), not any rule of the account.
+run "events_role_trusts_only_the_scan_rules" {
+  command = plan
+
+  assert {
+    condition = jsondecode(aws_iam_role.events.assume_role_policy).Statement[0].Condition == {
+      StringEquals = { "aws:SourceAccount" = "222222222222" }
+      ArnEquals = { "aws:SourceArn" = [
+        "arn:aws:events:eu-west-2:222222222222:rule/tc-london-scan-Linux",
+        "arn:aws:events:eu-west-2:222222222222:rule/tc-london-scan-Windows",
+      ] }
+    }
+    error_message = "the events role's trust names exactly the scan rules of this module"
+  }
+  assert {
+    condition     = alltrue([for g, r in aws_cloudwatch_event_rule.scan : contains(jsondecode(aws_iam_role.events.assume_role_policy).Statement[0].Condition.ArnEquals["aws:SourceArn"], "arn:aws:events:eu-west-2:222222222222:rule/${r.name}")])
+    error_message = "every scan rule is trusted (its name matches the ARN the trust policy names)"
+  }
+}
+
+run "rejects_a_trust_policy_over_the_iam_quota" {
+  command = plan
+
+  variables {
+    patch_groups = [for i in range(40) : "patch-group-number-${i}"]
+  }
+
+  expect_failures = [aws_iam_role.events]
+}
