@@ -312,6 +312,9 @@ CASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (_EB, "rate(0 minutes)", ("rate_syntax",)),
     (_EB, "rate(5 weeks)", ("rate_syntax",)),
     (_EB, "rate(5  minutes)", ("rate_syntax",)),
+    # A trailing newline (a heredoc's): RE2's "$" is the end of the text, so AWS's forms end there.
+    (_EB, "rate(5 minutes)\n", ("form", "rate_syntax")),
+    (_EB, "cron(0 4 ? * SUN *)\n", ("form", "cron_fields")),
     (_EB, "rate(1 minutes)", ("rate_unit_number",)),
     (_EB, "rate(5 hour)", ("rate_unit_number",)),
     (_EB, "cron(0 4 ? * SUN)", ("cron_fields",)),
@@ -363,6 +366,8 @@ CASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (_SSM, "at(2026-01-01T00:00:00)", ("single_run",)),
     (_SSM, "rate(0 minutes)", ("rate_syntax",)),
     (_SSM, "rate(2 weeks)", ("rate_syntax",)),
+    (_SSM, "rate(30 minutes)\n", ("form", "rate_syntax")),
+    (_SSM, "cron(0 2 ? * SUN *)\n", ("form", "cron_fields")),
     (_SSM, "rate(1 hours)", ("rate_unit_number",)),
     (_SSM, "rate(29 minutes)", ("rate_interval",)),
     (_SSM, "rate(744 hours)", ("rate_interval",)),
@@ -391,6 +396,12 @@ CASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 TEST_MODULE = "modules/scan"
 
 
+def _re2(pattern: str) -> str:
+    # RE2's "$" (no multi-line flag) matches only at the end of the text; Python's also before a
+    # final newline. The rules use "$" only as that anchor, so "\Z" gives Python RE2's meaning.
+    return pattern.replace("$", r"\Z")
+
+
 def broken_rules(kind: str, value: str) -> list[str]:
     """Names of the rules of ``kind`` that ``value`` breaks, in rule order ([] if AWS accepts it).
 
@@ -399,12 +410,12 @@ def broken_rules(kind: str, value: str) -> list[str]:
     """
     broken = []
     for rule in KINDS[kind]:
-        if rule.applies is not None and not re.search(rule.applies, value):
+        if rule.applies is not None and not re.search(_re2(rule.applies), value):
             continue
         ok = True
-        if rule.require is not None and not re.search(rule.require, value):
+        if rule.require is not None and not re.search(_re2(rule.require), value):
             ok = False
-        if rule.forbid is not None and re.search(rule.forbid, value):
+        if rule.forbid is not None and re.search(_re2(rule.forbid), value):
             ok = False
         if rule.rate_minutes is not None:
             number, unit = value[len("rate(") : -1].split(" ")
@@ -472,14 +483,14 @@ def whole_regex(kind: str) -> str:
     for rule in KINDS[kind]:
         checks = []
         if rule.require is not None:
-            checks.append(f"(?={rule.require})")
+            checks.append(f"(?={_re2(rule.require)})")
         if rule.forbid is not None:
-            checks.append(f"(?!{rule.forbid})")
+            checks.append(f"(?!{_re2(rule.forbid)})")
         if rule.rate_minutes is not None:
-            checks.append(f"(?={_rate_interval_regex(*rule.rate_minutes)})")
+            checks.append(f"(?={_re2(_rate_interval_regex(*rule.rate_minutes))})")
         body = "".join(checks)
-        parts.append(body if rule.applies is None else f"(?:(?!{rule.applies})|{body})")
-    return "(?-i:^" + "".join(parts) + ".*$)"
+        parts.append(body if rule.applies is None else f"(?:(?!{_re2(rule.applies)})|{body})")
+    return "(?-i:^" + "".join(parts) + r"[\s\S]*\Z)"
 
 
 # Plan resource types checked by the policy feature, with the kind of their schedule attribute.
@@ -513,7 +524,7 @@ def feature_file() -> str:
 
 
 def _hcl_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return '"' + escaped.replace("${", "$${").replace("%{", "%%{") + '"'
 
 

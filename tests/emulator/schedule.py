@@ -27,7 +27,7 @@ import re
 
 from tools import schedule_rules
 
-_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+_AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")  # used with fullmatch
 _FLEETPATCH_ONLY = frozenset({"single_run"})  # fleetpatch's choice, not an AWS rule
 
 
@@ -48,7 +48,7 @@ def schedule_problem(expression: str) -> str | None:
         A one-line reason naming the broken rule (the ``InvalidSchedule`` error message), or
         None when State Manager accepts the expression.
     """
-    at = _AT.match(expression)
+    at = _AT.fullmatch(expression)
     if at:
         try:
             dt.datetime.strptime(at.group(1), "%Y-%m-%dT%H:%M:%S")

@@ -101,7 +101,7 @@ def _variants(value: str) -> list[str]:
     # Near misses of a case value: each character dropped, doubled or swapped for a neighbour
     # from the alphabet the rules care about.
     alphabet = "0123456789 ?*,-/#LW()"
-    out = []
+    out = [value + "\n", value + " ", "\n" + value]
     for i in range(len(value)):
         out.append(value[:i] + value[i + 1 :])
         out.append(value[:i] + value[i] + value[i:])

@@ -34,6 +34,8 @@ run "eventbridge_rule_rules_reject_and_accept_every_case" {
     var.case_44,
     var.case_45,
     var.case_46,
+    var.case_47,
+    var.case_48,
   ]
 }
 

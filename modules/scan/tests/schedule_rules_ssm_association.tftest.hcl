@@ -9,8 +9,6 @@ run "ssm_association_rules_reject_and_accept_every_case" {
   }
 
   expect_failures = [
-    var.case_66,
-    var.case_67,
     var.case_68,
     var.case_69,
     var.case_70,
@@ -33,6 +31,10 @@ run "ssm_association_rules_reject_and_accept_every_case" {
     var.case_87,
     var.case_88,
     var.case_89,
+    var.case_90,
+    var.case_91,
+    var.case_92,
+    var.case_93,
   ]
 }
 

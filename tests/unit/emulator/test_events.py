@@ -640,3 +640,10 @@ def test_put_rule_takes_documented_schedule_forms(emu: Emulator) -> None:
         events.put_rule(Name=f"ev-good-schedule-{index}", ScheduleExpression=expression)
         rule = events.describe_rule(Name=f"ev-good-schedule-{index}")
         assert rule["ScheduleExpression"] == expression
+
+
+def test_put_rule_refuses_a_trailing_newline(emu: Emulator) -> None:
+    events = emu.client("events", ACCOUNT, REGION)
+    with pytest.raises(ClientError) as raised:
+        events.put_rule(Name="ev-newline", ScheduleExpression="rate(5 minutes)\n")
+    assert raised.value.response["Error"]["Code"] == "ValidationException"

@@ -50,6 +50,10 @@ INVALID = [
     "cron(0 4 L * ? *)",
     "cron(15 10 ? * 6L 2027)",
     "rate(31 days)",
+    # A trailing newline: not the documented form (and RE2, Terraform's regex, agrees).
+    "rate(30 minutes)\n",
+    "cron(0 2 ? * SUN *)\n",
+    "at(2026-12-01T02:00:00)\n",
 ]
 
 
