@@ -27,7 +27,7 @@ So a sweep runs as a chain of invocations:
   start, and the next scheduled sweep checks them otherwise.
 
 Runaway guard: a continuation carries its generation (0 for the scheduled sweep) and is refused
-past :attr:`SweepSettings.max_generations` (``SWEEP_MAX_GENERATIONS``, 1-15, default
+past :attr:`SweepSettings.max_generations` (``SWEEP_MAX_GENERATIONS``, 1-14, default
 :data:`DEFAULT_MAX_GENERATIONS`). Lambda's recursive loop detection also applies: it "detects
 loops comprised only of Lambda functions, which may invoke each other synchronously or
 asynchronously" and stops the next invocation once a function "is invoked approximately 16 times
@@ -53,7 +53,7 @@ from .events import EventError
 CONTINUATION_KEY = "fleetpatch_role_check_sweep"
 """The one top-level key of a continuation payload."""
 DEFAULT_MAX_GENERATIONS = 12
-MAX_GENERATIONS_LIMIT = 15
+MAX_GENERATIONS_LIMIT = 14  # generations 0..14: 15 invocations, under Lambda's ~16
 """Highest accepted ``SWEEP_MAX_GENERATIONS``: Lambda stops a chain at about 16 invocations."""
 DEFAULT_MARGIN_SECONDS = 60.0
 MIN_MARGIN_SECONDS = 20.0
@@ -98,7 +98,7 @@ class SweepSettings:
     """How a sweep splits into invocations.
 
     Attributes:
-        max_generations: continuations allowed after the scheduled invocation (1-15).
+        max_generations: continuations allowed after the scheduled invocation (1-14).
         margin_seconds: stop when less than this is left before the Lambda deadline.
     """
 
@@ -110,7 +110,7 @@ def load_sweep_settings(env: Mapping[str, str]) -> SweepSettings:
     """Read ``SWEEP_MAX_GENERATIONS`` and ``SWEEP_DEADLINE_MARGIN_SECONDS`` (empty: defaults).
 
     Raises:
-        ValueError: a value is not a number in its range (1-15 generations; 20-600 seconds); the
+        ValueError: a value is not a number in its range (1-14 generations; 20-600 seconds); the
             message names the variable. No AWS call is made.
     """
     problems: list[str] = []

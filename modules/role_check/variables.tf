@@ -178,12 +178,12 @@ variable "timeout_seconds" {
 
 variable "sweep_max_generations" {
   type        = number
-  description = "Continuations a sweep may hand on (asynchronous self-invocations, each resuming after the last instance id checked) before it stops and leaves the rest to the next scheduled sweep (SWEEP_MAX_GENERATIONS). At most 15: Lambda's recursive loop detection stops a chain of invocations of the same function at about 16 (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html); the function keeps its default recursion setting (Terminate)."
+  description = "Continuations a sweep may hand on (asynchronous self-invocations, each resuming after the last instance id checked) before it stops and leaves the rest to the next scheduled sweep (SWEEP_MAX_GENERATIONS). At most 14 (15 invocations with the scheduled one): Lambda's recursive loop detection stops a chain of invocations of the same function at about 16 (https://docs.aws.amazon.com/lambda/latest/dg/invocation-recursion.html); the function keeps its default recursion setting (Terminate)."
   default     = 12
 
   validation {
-    condition     = var.sweep_max_generations >= 1 && var.sweep_max_generations <= 15 && floor(var.sweep_max_generations) == var.sweep_max_generations
-    error_message = "sweep_max_generations must be a whole number from 1 to 15 (Lambda stops a recursive chain at about 16 invocations)."
+    condition     = var.sweep_max_generations >= 1 && var.sweep_max_generations <= 14 && floor(var.sweep_max_generations) == var.sweep_max_generations
+    error_message = "sweep_max_generations must be a whole number from 1 to 14 (15 invocations with the scheduled one; Lambda stops a recursive chain at about 16)."
   }
 }
 

@@ -459,11 +459,11 @@ run "sweep_settings_reach_the_function" {
   command = plan
   variables {
     timeout_seconds               = 300
-    sweep_max_generations         = 15
+    sweep_max_generations         = 14
     sweep_deadline_margin_seconds = 150
   }
   assert {
-    condition     = one(aws_lambda_function.this.environment).variables["SWEEP_MAX_GENERATIONS"] == "15" && one(aws_lambda_function.this.environment).variables["SWEEP_DEADLINE_MARGIN_SECONDS"] == "150"
+    condition     = one(aws_lambda_function.this.environment).variables["SWEEP_MAX_GENERATIONS"] == "14" && one(aws_lambda_function.this.environment).variables["SWEEP_DEADLINE_MARGIN_SECONDS"] == "150"
     error_message = "the sweep settings follow the inputs"
   }
 }
@@ -471,7 +471,7 @@ run "sweep_settings_reach_the_function" {
 run "rejects_generations_past_lambda_loop_detection" {
   command = plan
   variables {
-    sweep_max_generations = 16
+    sweep_max_generations = 15
   }
   expect_failures = [var.sweep_max_generations]
 }
