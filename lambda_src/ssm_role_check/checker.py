@@ -1,18 +1,18 @@
 """The decisions and the (only) changes of the role check.
 
-Per instance (see :class:`~.summary.Outcome`): no profile -> associate the configured profile;
-a profile without a role -> add the configured role; a role lacking the SSM core actions ->
-attach the configured managed policy (and the node log policy, when configured and not attached);
-a role reaching SSM without the configured node log policy -> attach only that policy; otherwise
-nothing. A role whose permissions boundary provably denies an SSM core action is reported
-``blocked_by_boundary`` (nothing attached: it could not take effect); one whose boundary can
-be proven neither way is handled as usual and listed in the summary's ``boundary_unproven``; a
+Per instance (see :class:`~.summary.Outcome`): no profile -> associate the configured profile; the
+configured profile without a role -> add the configured role back; another profile without a role
+-> left alone (``empty_profile``: emptied on purpose, e.g. a quarantine); a role lacking the SSM
+core actions -> attach the configured managed policy (and the node log policy, when configured and
+not attached); a role reaching SSM without the configured node log policy -> attach only that
+policy; otherwise nothing. A role whose permissions boundary provably denies an SSM core action is
+reported ``blocked_by_boundary`` (nothing attached: it could not take effect); one whose boundary
+can be proven neither way is handled as usual and listed in the summary's ``boundary_unproven``; a
 role outside the configured path prefix / tag is reported ``not_allowed_to_modify`` (see
-:mod:`.guard`).
-With a node log policy configured, the SSM role an association or a role addition brings is
-checked the same way (member_region attaches the policy to it itself, so this is normally one
-cached read). Existing profiles are never disassociated or replaced and nothing is
-ever detached or removed.
+:mod:`.guard`). With a node log policy configured, the SSM role an association or a role addition
+brings is checked the same way (member_region attaches the policy to it itself, so this is normally
+one cached read). Existing profiles are never disassociated or replaced and nothing is ever
+detached or removed.
 
 Concurrency and retries converge instead of failing:
 
@@ -305,7 +305,14 @@ class RoleChecker:
             except ClientError as exc:
                 self._profile_results[name] = self._failure(exc, f"reading instance profile {name}")
             else:
-                if profile.role is None:
+                if profile.role is None and name != self._config.instance_profile_name:
+                    # Emptied by someone (a quarantine): never refilled (its IAM policy agrees).
+                    self._profile_results[name] = Result(
+                        Outcome.EMPTY_PROFILE,
+                        f"instance profile {name} has no role and is not "
+                        f"{self._config.instance_profile_name}; left alone",
+                    )
+                elif profile.role is None:
                     self._profile_results[name] = self._add_role(profile)
                 else:
                     self._profile_results[name] = self._role_result(profile.role)

@@ -16,7 +16,12 @@ class Outcome(StrEnum):
     PROFILE_ASSOCIATED = "profile_associated"
     """Had no instance profile; the configured SSM profile was associated."""
     ROLE_ADDED = "role_added"
-    """Its profile had no role; the configured SSM role was added to the profile."""
+    """Its profile -- fleetpatch's own SSM profile -- had no role; the configured SSM role was
+    added back to it."""
+    EMPTY_PROFILE = "empty_profile"
+    """Its instance profile is not fleetpatch's and has no role: someone emptied it (incident
+    responders quarantine an instance this way). Left alone and reported: the role check never
+    puts a role into a profile it does not own, and never replaces a profile."""
     POLICY_ATTACHED = "policy_attached"
     """Its role lacked SSM permissions; the managed policy (and the node log policy, when
     configured and missing) was attached to the role."""

@@ -125,10 +125,12 @@ data "aws_iam_policy_document" "function" {
     resources = ["${local.iam_arn}:instance-profile/*"]
   }
 
+  # Only this module's own SSM profile may get its role back: another profile without a role was
+  # emptied on purpose (e.g. an incident responder's quarantine) and is left alone.
   statement {
-    sid       = "AddTheSsmRoleToEmptyProfiles"
+    sid       = "RefillOnlyTheSsmProfile"
     actions   = ["iam:AddRoleToInstanceProfile"]
-    resources = ["${local.iam_arn}:instance-profile/*"]
+    resources = ["${local.iam_arn}:instance-profile/${local.ssm_role_name}"]
   }
 
   statement {

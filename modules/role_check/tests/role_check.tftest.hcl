@@ -183,6 +183,10 @@ run "function_policy_is_least_privilege" {
     condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "AssociateOnlyTheSsmProfile"][0] == toset(["arn:aws:ec2:us-west-2:111111111111:instance/*"])
     error_message = "associations are limited to this account's and Region's instances"
   }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "RefillOnlyTheSsmProfile"][0] == toset(["arn:aws:iam::111111111111:instance-profile/ss-oregon-ssm-instance"])
+    error_message = "AddRoleToInstanceProfile is limited to the module's own SSM profile (an emptied profile of someone else stays empty)"
+  }
 }
 
 run "inputs_reach_the_function_and_encryption_keys" {

@@ -57,15 +57,28 @@ def test_instance_without_profile_gets_the_ssm_profile(fleet: Fleet) -> None:
     assert fleet.profile_of(instance) == SSM_PROFILE
 
 
-def test_profile_without_role_gets_the_ssm_role(fleet: Fleet) -> None:
-    fleet.profile("empty-profile")
-    (instance,) = fleet.launch(profile="empty-profile")
+def test_an_emptied_profile_stays_empty(fleet: Fleet) -> None:
+    # Incident responders quarantine an instance by removing the role from its profile: the role
+    # check must not put a role back into a profile it does not own (issue 16).
+    fleet.profile("quarantined-profile")
+    (instance,) = fleet.launch(profile="quarantined-profile")
+    result, calls = run(fleet, Trigger("direct", (instance,)))
+    assert outcome(result, "empty_profile") == 1
+    assert result["failed"] == []
+    assert result["changed_instance_ids"] == []
+    assert calls.mutating == {}
+    assert fleet.role_of_profile("quarantined-profile") == []
+    assert fleet.profile_of(instance) == "quarantined-profile", "the profile is never replaced"
+
+
+def test_the_ssm_profile_without_its_role_gets_it_back(fleet: Fleet) -> None:
+    fleet.iam.remove_role_from_instance_profile(InstanceProfileName=SSM_PROFILE, RoleName=SSM_ROLE)
+    (instance,) = fleet.launch(profile=SSM_PROFILE)
     result, calls = run(fleet, Trigger("direct", (instance,)))
     assert outcome(result, "role_added") == 1
-    assert result["profiles_changed"] == ["empty-profile"]
+    assert result["profiles_changed"] == [SSM_PROFILE]
     assert calls.mutating == {"AddRoleToInstanceProfile": 1}
-    assert fleet.role_of_profile("empty-profile") == [SSM_ROLE]
-    assert fleet.profile_of(instance) == "empty-profile", "the profile is never replaced"
+    assert fleet.role_of_profile(SSM_PROFILE) == [SSM_ROLE]
 
 
 def test_role_lacking_ssm_gets_the_managed_policy_and_keeps_the_rest(fleet: Fleet) -> None:
@@ -151,9 +164,9 @@ def test_dry_run_reports_and_changes_nothing(fleet: Fleet) -> None:
     config = dataclasses.replace(CONFIG, dry_run=True)
     result, calls = run(fleet, SWEEP, config)
     assert result["dry_run"] is True
-    assert result["changed_instance_ids"] == sorted([*bare, *empty, *none])
+    assert result["changed_instance_ids"] == sorted([*bare, *none])
+    assert result["outcomes"]["empty_profile"] == len(empty)
     assert result["changes"] == {
-        "AddRoleToInstanceProfile": 1,
         "AssociateIamInstanceProfile": 3,
         "AttachRolePolicy": 1,
     }

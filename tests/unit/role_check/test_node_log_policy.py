@@ -162,17 +162,28 @@ def test_an_association_checks_the_ssm_role_it_brings(fleet: Fleet) -> None:
     (empty,) = fleet.launch(profile="empty-profile")
     (bare,) = fleet.launch()
     result, calls = run(fleet, SWEEP)
-    assert result["outcomes"]["role_added"] == 1
+    assert result["outcomes"]["empty_profile"] == 1  # someone else's emptied profile: left alone
     assert result["outcomes"]["profile_associated"] == 1
     assert calls.mutating == {
-        "AddRoleToInstanceProfile": 1,
         "AssociateIamInstanceProfile": 1,
         "AttachRolePolicy": 1,
-    }, "the SSM role is fixed once for both"
+    }, "the SSM role the association brings is checked and fixed"
     assert fleet.attached(SSM_ROLE) == {CORE_ARN, LOG_ARN}
-    assert fleet.role_of_profile("empty-profile") == [SSM_ROLE]
+    assert fleet.role_of_profile("empty-profile") == []
     assert fleet.profile_of(bare) == SSM_PROFILE
     assert fleet.profile_of(empty) == "empty-profile"
+
+
+def test_a_role_added_back_to_the_ssm_profile_is_checked(fleet: Fleet) -> None:
+    fleet.iam.create_policy(PolicyName=LOG_POLICY_NAME, PolicyDocument=json.dumps(LOG_DOCUMENT))
+    fleet.iam.remove_role_from_instance_profile(InstanceProfileName=SSM_PROFILE, RoleName=SSM_ROLE)
+    (instance,) = fleet.launch(profile=SSM_PROFILE)
+    result, calls = run(fleet, SWEEP)
+    assert result["outcomes"]["role_added"] == 1
+    assert calls.mutating == {"AddRoleToInstanceProfile": 1, "AttachRolePolicy": 1}
+    assert fleet.attached(SSM_ROLE) == {CORE_ARN, LOG_ARN}
+    assert fleet.role_of_profile(SSM_PROFILE) == [SSM_ROLE]
+    assert fleet.profile_of(instance) == SSM_PROFILE
 
 
 def test_without_a_log_policy_behaviour_is_unchanged(logs_fleet: Fleet) -> None:

@@ -74,8 +74,8 @@ def test_role_attach_race_is_idempotent(fleet: Fleet) -> None:
 
 
 def test_add_role_race_converges_on_the_role_added_first(fleet: Fleet) -> None:
-    fleet.profile("empty-profile")
-    (instance,) = fleet.launch(profile="empty-profile")
+    fleet.iam.remove_role_from_instance_profile(InstanceProfileName=SSM_PROFILE, RoleName=SSM_ROLE)
+    (instance,) = fleet.launch(profile=SSM_PROFILE)
     other = second_run_before_first(fleet.iam, "AddRoleToInstanceProfile", fleet)
     calls = Calls().attach(fleet.ec2, fleet.iam)
     result = checker(fleet).run(Trigger("direct", (instance,))).to_dict()
@@ -83,7 +83,7 @@ def test_add_role_race_converges_on_the_role_added_first(fleet: Fleet) -> None:
     assert result["outcomes"]["compliant"] == 1, result
     assert result["changes"] == {}
     assert calls.by_operation["AddRoleToInstanceProfile"] == 1, "tried once, got LimitExceeded"
-    assert fleet.role_of_profile("empty-profile") == [SSM_ROLE]
+    assert fleet.role_of_profile(SSM_PROFILE) == [SSM_ROLE]
 
 
 def test_association_in_progress_is_not_associated_again() -> None:
