@@ -169,7 +169,7 @@ variable "tags" {
 
 variable "organization_id" {
   type        = string
-  description = "AWS Organizations id (o-...) of the member accounts, or null. Set, the sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": about 1,300 accounts fit the sync bucket policy, 660 the event bus policy). Each account still writes only under its own accountid= folder."
+  description = "AWS Organizations id (o-...) of the member accounts, or null. Set, the sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": without it about 660 member accounts fit the event bus policy (the first limit reached), 1,270 the sync bucket policy). Each account still writes only under its own accountid= folder."
   default     = null
 
   validation {
