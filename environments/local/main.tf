@@ -27,12 +27,20 @@ locals {
   log_expiration_days           = 365
   role_check_dry_run            = false
   region_short_names            = {}
+  # The defaults of the real environments' large-estate settings (issue 15).
+  log_bucket_name_suffix                 = "none"
+  role_check_sweep_schedule              = "rate(12 hours)"
+  role_check_modifiable_role_path_prefix = "/"
+  role_check_modifiable_role_tag         = null
 
   # environments/security
   security_short_name                  = "sec"
   aggregator_mode                      = "accounts"
   hybrid_activation_registration_limit = 100
   patch_hybrid_nodes                   = true
+  organization_id                      = null
+  bucket_name_suffix                   = "none"
+  hybrid_role_check_enabled            = false
   # Marker of the Azure VMs' activations/nodes (modules/ssm_tag_sync_role source_tag's default).
   azure_source_tag = { key = "fleetpatch:source", value = "azure" }
   hybrid_patch_groups = {
@@ -105,6 +113,8 @@ module "central_reporting" {
   aggregator_mode                  = local.aggregator_mode
   organization_aggregator_role_arn = null
   access_log_bucket                = null
+  organization_id                  = local.organization_id
+  bucket_name_suffix               = local.bucket_name_suffix
 }
 
 module "hybrid_activation" {
@@ -157,30 +167,35 @@ module "hybrid_region" {
     aws = aws.security
   }
 
-  name_prefix                   = local.security_name_prefix
-  patch_groups                  = local.hybrid_patch_groups
-  patch_group_tag_key           = local.patch_group_tag_key
-  log_expiration_days           = local.log_expiration_days
-  log_access_log_bucket         = null
-  inventory_schedule_expression = local.inventory_schedule_expression
-  central_sync_bucket_name      = module.central_reporting.sync_bucket_name
-  central_sync_bucket_region    = var.home_region
-  central_sync_prefix           = local.sync_prefix
-  central_kms_key_arn           = module.central_reporting.kms_key_arn
-  scan_schedule_expression      = local.scan_schedule_expression
-  scan_enabled                  = local.scan_enabled
-  patch_schedule_expression     = local.patch_schedule_expression
-  patch_schedule_overrides      = local.patch_schedule_overrides
-  patch_enabled                 = local.patch_enabled
-  patch_reboot_option           = local.patch_reboot_option
-  patch_max_concurrency         = local.patch_max_concurrency
-  patch_max_errors              = local.patch_max_errors
-  patch_online_timeout_seconds  = var.patch_online_timeout_seconds
-  automatic_remediation         = local.automatic_remediation
-  role_check_package_path       = local.role_check_zip_path
-  role_check_dry_run            = local.role_check_dry_run
-  config_aggregator_account_id  = null
-  central_event_bus_arn         = null
+  name_prefix                            = local.security_name_prefix
+  patch_groups                           = local.hybrid_patch_groups
+  patch_group_tag_key                    = local.patch_group_tag_key
+  log_expiration_days                    = local.log_expiration_days
+  log_access_log_bucket                  = null
+  inventory_schedule_expression          = local.inventory_schedule_expression
+  central_sync_bucket_name               = module.central_reporting.sync_bucket_name
+  central_sync_bucket_region             = var.home_region
+  central_sync_prefix                    = local.sync_prefix
+  central_kms_key_arn                    = module.central_reporting.kms_key_arn
+  scan_schedule_expression               = local.scan_schedule_expression
+  scan_enabled                           = local.scan_enabled
+  patch_schedule_expression              = local.patch_schedule_expression
+  patch_schedule_overrides               = local.patch_schedule_overrides
+  patch_enabled                          = local.patch_enabled
+  patch_reboot_option                    = local.patch_reboot_option
+  patch_max_concurrency                  = local.patch_max_concurrency
+  patch_max_errors                       = local.patch_max_errors
+  patch_online_timeout_seconds           = var.patch_online_timeout_seconds
+  automatic_remediation                  = local.automatic_remediation
+  role_check_enabled                     = local.hybrid_role_check_enabled
+  role_check_package_path                = local.hybrid_role_check_enabled ? local.role_check_zip_path : null
+  role_check_dry_run                     = local.role_check_dry_run
+  log_bucket_name_suffix                 = local.bucket_name_suffix
+  role_check_sweep_schedule              = local.role_check_sweep_schedule
+  role_check_modifiable_role_path_prefix = local.role_check_modifiable_role_path_prefix
+  role_check_modifiable_role_tag         = local.role_check_modifiable_role_tag
+  config_aggregator_account_id           = null
+  central_event_bus_arn                  = null
 }
 
 data "aws_iam_policy_document" "hybrid_node_logs" {

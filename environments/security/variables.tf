@@ -599,6 +599,12 @@ variable "patch_schedule_overrides" {
   # END schedule rules
 }
 
+variable "role_check_enabled" {
+  type        = bool
+  description = "Deploy the role-check Lambda in the hybrid nodes' Region (patch_hybrid_nodes) of this account. Off by default: the hybrid nodes register through the activation and need no EC2 instance profile, and the security account holds the central data, so nothing here should be able to associate profiles or attach policies unless asked for (turn it on only for EC2 instances you patch in this account)."
+  default     = false
+}
+
 variable "role_check_dry_run" {
   type        = bool
   description = "Run the role check in dry-run mode: it reports which instances lack an instance profile or SSM permissions and changes nothing (a safe first rollout)."

@@ -458,3 +458,27 @@ run "rejects_bad_security_sweep_schedule" {
   }
   expect_failures = [var.role_check_sweep_schedule]
 }
+
+# The hybrid nodes' Region runs only what hybrid nodes need: no role-check Lambda (which can
+# associate instance profiles and attach policies) unless asked for.
+run "hybrid_region_has_no_role_check_by_default" {
+  command = plan
+
+  assert {
+    condition     = module.hybrid_region[0].role_check_function_name == null && module.hybrid_region[0].role_check_rule_arns == null
+    error_message = "no role-check Lambda in the security account unless role_check_enabled"
+  }
+}
+
+run "role_check_on_request" {
+  command = plan
+
+  variables {
+    role_check_enabled = true
+  }
+
+  assert {
+    condition     = module.hybrid_region[0].role_check_function_name != null
+    error_message = "role_check_enabled = true deploys the role check in the hybrid Region"
+  }
+}
