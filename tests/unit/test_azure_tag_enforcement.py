@@ -263,12 +263,11 @@ def test_patches_run_with_bounded_concurrency(fake: FakeArm) -> None:
     fake.page_size = 50
     fake.latency = 0.05
     fake.vms[SUB] = [vm_json(SUB, "rg", f"vm{i}", "Linux", {}) for i in range(24)]
-    started = time.monotonic()
     summary = run_enforce(fake, FLEETPATCH_MAX_CONCURRENCY="4")
-    elapsed = time.monotonic() - started
     assert summary["outcomes"]["tagged"] == 24
+    # Four requests were in flight at once (not one at a time) and never more: the bound holds.
+    # No wall-clock assertion: speed lives in `make bench` (azure_tag_enforcement).
     assert fake.in_flight_max == 4
-    assert elapsed < 24 * 0.05  # not one at a time
 
 
 def test_run_exports_and_raises_run_failed_when_something_failed(fake: FakeArm) -> None:
