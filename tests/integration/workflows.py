@@ -55,7 +55,7 @@ AGENT_CONFIG = {
     "command_seconds": 0.2,
     "delivery_timeout_seconds": 5.0,
 }
-RUN_TIMEOUT = 240.0  # longest wait for one execution (the machine may be loaded)
+RUN_TIMEOUT = 600.0  # longest wait for one execution (the machine may be loaded)
 SLOW_COMMAND_SECONDS = 5.0  # a node whose commands run this long keeps runCommand steps busy
 
 
@@ -342,7 +342,7 @@ def launch(  # noqa: PLR0917 - name, group and counts read best positionally
     return fleet
 
 
-def wait_online(emulator: Emulator, ids: list[str], timeout: float = 60) -> None:
+def wait_online(emulator: Emulator, ids: list[str], timeout: float = 180) -> None:
     """Wait until every id is an Online managed node (DescribeInstanceInformation).
 
     Raises:
@@ -382,7 +382,7 @@ def ec2_view(emulator: Emulator, ids: list[str]) -> dict[str, Json]:
     return view
 
 
-def settle(emulator: Emulator, ids: list[str], timeout: float = 20) -> dict[str, Json]:
+def settle(emulator: Emulator, ids: list[str], timeout: float = 60) -> dict[str, Json]:
     """:func:`ec2_view` once no instance is ``pending``/``stopping`` any more (or at timeout)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -48,7 +48,7 @@ def control(emu: Emulator, method: str, path: str) -> Any:
     request = urllib.request.Request(
         f"{emu.endpoint}/fleetpatch/{path}", method=method, data=b"{}" if method == "POST" else None
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:
+    with urllib.request.urlopen(request, timeout=60) as answer:
         return json.load(answer)
 
 

@@ -205,7 +205,7 @@ def control(emu: Emulator, path: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         f"{emu.endpoint}/fleetpatch/{path}", data=json.dumps(body).encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=180) as answer:
+    with urllib.request.urlopen(request, timeout=900) as answer:
         result: dict[str, Any] = json.loads(answer.read())
     return result
 
@@ -247,7 +247,7 @@ def _states(emu: Emulator, ids: list[str]) -> dict[str, tuple[str, dict[str, str
     }
 
 
-def _wait(predicate: Any, timeout: float = 60.0) -> None:
+def _wait(predicate: Any, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -383,7 +383,7 @@ def janitor_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         )["results"]
         execution_id = fired[0].get("execution_id")
         finished = (
-            control(emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": 120})[
+            control(emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": 600})[
                 "execution"
             ]
             if execution_id

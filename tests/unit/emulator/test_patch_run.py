@@ -167,7 +167,7 @@ def control(emu: Emulator, path: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         f"{emu.endpoint}/fleetpatch/{path}", data=json.dumps(body).encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=200) as answer:
+    with urllib.request.urlopen(request, timeout=900) as answer:
         result: dict[str, Any] = json.loads(answer.read())
     return result
 
@@ -216,7 +216,7 @@ def states(emu: Emulator, ids: list[str]) -> dict[str, tuple[str, dict[str, str]
     }
 
 
-def finish(emu: Emulator, execution_id: str, timeout: float = 150) -> dict[str, Any]:
+def finish(emu: Emulator, execution_id: str, timeout: float = 600) -> dict[str, Any]:
     waited = control(
         emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": timeout}
     )

@@ -69,7 +69,7 @@ def control(emu: Emulator, path: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
         f"{emu.endpoint}/fleetpatch/{path}", data=json.dumps(body).encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=200) as answer:
+    with urllib.request.urlopen(request, timeout=900) as answer:
         result: dict[str, Any] = json.loads(answer.read())
     return result
 
@@ -120,7 +120,7 @@ def _launch(emu: Emulator, tags: dict[str, str]) -> str:
     )
 
 
-def _online(emu: Emulator, ids: list[str], timeout: float = 30) -> None:
+def _online(emu: Emulator, ids: list[str], timeout: float = 120) -> None:
     ssm = emu.client("ssm")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -237,7 +237,7 @@ def remediated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         runs = {name: by_node[node] for name, node in nodes.items()}
         executions = {}
         for name, execution_id in runs.items():
-            control(emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": 90})
+            control(emu, "automation/wait", {"execution_id": execution_id, "timeout_seconds": 400})
             executions[name] = ssm.get_automation_execution(AutomationExecutionId=execution_id)[
                 "AutomationExecution"
             ]

@@ -78,7 +78,7 @@ def control(emu: Emulator, path: str, body: dict[str, Any]) -> Any:
     request = urllib.request.Request(
         f"{emu.endpoint}/fleetpatch/{path}", data=json.dumps(body).encode(), method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:
+    with urllib.request.urlopen(request, timeout=60) as answer:
         return json.load(answer)
 
 
