@@ -163,7 +163,11 @@ def ssm_status(ec2: Any, iam: Any, instance_id: str, log_policy_arn: str | None)
         )
         for p in page["AttachedPolicies"]
     }
-    if not any(arn.endswith("/AmazonSSMManagedInstanceCore") for arn in attached):
+    # The role check attaches modules/role_check's node core policy (<prefix>-ssm-node-core), or
+    # AmazonSSMManagedInstanceCore with node_policy = "aws_managed".
+    if not any(
+        arn.endswith(("/AmazonSSMManagedInstanceCore", "-ssm-node-core")) for arn in attached
+    ):
         return "role lacks SSM"
     if log_policy_arn and log_policy_arn not in attached:
         return "role lacks log policy"

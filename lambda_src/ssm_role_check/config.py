@@ -43,6 +43,10 @@ class Config:
         role_name: role added to instance profiles that have no role.
         managed_policy_name: AWS managed policy attached to roles lacking SSM permissions; its
             ARN is ``arn:<partition of the role>:iam::aws:policy/<name>``.
+        node_policy_arn: ARN of the customer managed policy attached instead of the AWS managed
+            one (``SSM_NODE_POLICY_ARN``): the module's policy granting exactly
+            :data:`~ssm_role_check.policy.REQUIRED_ACTIONS` (AmazonSSMManagedInstanceCore also
+            grants ``ssm:GetParameter(s)`` on every parameter). ``None``: ``managed_policy_name``.
         node_log_policy_arn: ARN of the customer managed policy that lets managed nodes upload
             command output to the log buckets (``NODE_LOG_POLICY_ARN``); attached, with the
             managed policy, to every role the check fixes, and to roles that reach SSM but lack
@@ -66,6 +70,7 @@ class Config:
     role_name: str
     managed_policy_name: str = DEFAULT_MANAGED_POLICY_NAME
     node_log_policy_arn: str | None = None
+    node_policy_arn: str | None = None
     opt_out_tag_key: str | None = None
     dry_run: bool = False
     modifiable_role_path_prefix: str = "/"
@@ -73,7 +78,17 @@ class Config:
     modifiable_role_tag_value: str | None = None
 
     def managed_policy_arn(self, partition: str) -> str:
-        """ARN of the configured AWS managed policy in ``partition`` (e.g. ``aws-us-gov``)."""
+        """ARN of the policy attached to roles lacking the SSM core actions.
+
+        Args:
+            partition: the role's partition (e.g. ``aws-us-gov``), used for the AWS managed policy.
+
+        Returns:
+            ``node_policy_arn`` when configured (a customer managed policy of this account), else
+            ``arn:<partition>:iam::aws:policy/<managed_policy_name>``.
+        """
+        if self.node_policy_arn is not None:
+            return self.node_policy_arn
         return f"arn:{partition}:iam::aws:policy/{self.managed_policy_name}"
 
 
@@ -86,11 +101,52 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false (also 1/0, yes/no), got {raw!r}")
 
 
+def _policies(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None, str | None]:
+    """The policies to attach, read from ``env``.
+
+    Returns:
+        ``(managed policy name, node policy ARN or None, log policy ARN or None)``; each
+        malformed value is described in ``problems`` (appended to) instead of raised.
+    """
+    policy = env.get("SSM_MANAGED_POLICY_NAME", "").strip() or DEFAULT_MANAGED_POLICY_NAME
+    if not _POLICY_NAME.fullmatch(policy) or policy.startswith("arn:"):
+        problems.append(
+            "SSM_MANAGED_POLICY_NAME must be the name of an AWS managed policy, optionally with "
+            "its path (e.g. AmazonSSMManagedInstanceCore), not an ARN"
+        )
+    node_policy = env.get("SSM_NODE_POLICY_ARN", "").strip() or None
+    if node_policy is not None and (
+        not _CUSTOMER_POLICY_ARN.fullmatch(node_policy) or len(node_policy) > 2048
+    ):
+        problems.append(
+            "SSM_NODE_POLICY_ARN must be empty or the ARN of a customer managed policy, "
+            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
+            f"(e.g. arn:aws:iam::123456789012:policy/fleetpatch-ssm-node-core), got {node_policy!r}"
+        )
+    if node_policy is not None and env.get("SSM_MANAGED_POLICY_NAME", "").strip():
+        problems.append(
+            "SSM_NODE_POLICY_ARN and SSM_MANAGED_POLICY_NAME are exclusive: "
+            "set one policy to attach"
+        )
+    log_policy = env.get("NODE_LOG_POLICY_ARN", "").strip() or None
+    if log_policy is not None and (
+        not _CUSTOMER_POLICY_ARN.fullmatch(log_policy) or len(log_policy) > 2048
+    ):
+        problems.append(
+            "NODE_LOG_POLICY_ARN must be empty or the ARN of a customer managed policy, "
+            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
+            "(e.g. arn:aws:iam::123456789012:policy/fleetpatch-managed-node-logs), "
+            f"got {log_policy!r}"
+        )
+    return policy, node_policy, log_policy
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Build a :class:`Config` from environment variables.
 
     Variables: ``SSM_INSTANCE_PROFILE_NAME`` and ``SSM_ROLE_NAME`` (required, IAM names),
-    ``SSM_MANAGED_POLICY_NAME`` (default ``AmazonSSMManagedInstanceCore``),
+    ``SSM_MANAGED_POLICY_NAME`` (default ``AmazonSSMManagedInstanceCore``) or
+    ``SSM_NODE_POLICY_ARN`` (a customer managed policy ARN attached instead; not both),
     ``NODE_LOG_POLICY_ARN`` (optional customer managed policy ARN; empty disables it),
     ``OPT_OUT_TAG_KEY``
     (optional tag key; empty disables it), ``MODIFIABLE_ROLE_PATH_PREFIX`` (IAM path, default
@@ -122,22 +178,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     role = env.get("SSM_ROLE_NAME", "").strip()
     if not _ROLE_NAME.fullmatch(role):
         problems.append("SSM_ROLE_NAME must be a role name (1-64 letters, digits and +=,.@_-)")
-    policy = env.get("SSM_MANAGED_POLICY_NAME", "").strip() or DEFAULT_MANAGED_POLICY_NAME
-    if not _POLICY_NAME.fullmatch(policy) or policy.startswith("arn:"):
-        problems.append(
-            "SSM_MANAGED_POLICY_NAME must be the name of an AWS managed policy, optionally with "
-            "its path (e.g. AmazonSSMManagedInstanceCore), not an ARN"
-        )
-    log_policy = env.get("NODE_LOG_POLICY_ARN", "").strip() or None
-    if log_policy is not None and (
-        not _CUSTOMER_POLICY_ARN.fullmatch(log_policy) or len(log_policy) > 2048
-    ):
-        problems.append(
-            "NODE_LOG_POLICY_ARN must be empty or the ARN of a customer managed policy, "
-            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
-            "(e.g. arn:aws:iam::123456789012:policy/fleetpatch-managed-node-logs), "
-            f"got {log_policy!r}"
-        )
+    policy, node_policy, log_policy = _policies(env, problems)
     opt_out = env.get("OPT_OUT_TAG_KEY", "").strip() or None
     if opt_out is not None and (
         not _TAG_KEY.fullmatch(opt_out) or opt_out.lower().startswith("aws:")
@@ -182,6 +223,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         role_name=role,
         managed_policy_name=policy,
         node_log_policy_arn=log_policy,
+        node_policy_arn=node_policy,
         opt_out_tag_key=opt_out,
         dry_run=dry_run,
         modifiable_role_path_prefix=path_prefix,

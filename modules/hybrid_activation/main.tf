@@ -42,7 +42,48 @@ resource "aws_iam_role" "hybrid" {
   tags                 = var.tags
 }
 
+# Least privilege by default (node_policy = "fleetpatch"): an inline policy with exactly the SSM
+# core actions a fleetpatch managed node uses (the role check's REQUIRED_ACTIONS, kept equal by
+# tests/unit/role_check/test_node_core_policy.py), instead of AmazonSSMManagedInstanceCore, which
+# also grants ssm:GetParameter(s) on every parameter of the account.
+resource "aws_iam_role_policy" "node_core" {
+  count = var.node_policy == "fleetpatch" ? 1 : 0
+  name  = "ssm-node-core"
+  role  = aws_iam_role.hybrid.name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid    = "SsmManagedNodeCore"
+      Effect = "Allow"
+      Action = [
+        "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage",
+        "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+        "ssm:DescribeAssociation",
+        "ssm:GetDeployablePatchSnapshotForInstance",
+        "ssm:GetDocument",
+        "ssm:ListInstanceAssociations",
+        "ssm:PutComplianceItems",
+        "ssm:PutInventory",
+        "ssm:UpdateInstanceAssociationStatus",
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ]
+      Resource = "*"
+    }]
+  })
+}
+
+# node_policy = "aws_managed": the AWS managed policy (an existing state's unindexed attachment
+# becomes core[0] on its own; with the default it is detached in favour of the inline policy).
 resource "aws_iam_role_policy_attachment" "core" {
+  count      = var.node_policy == "aws_managed" ? 1 : 0
   role       = aws_iam_role.hybrid.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
@@ -138,7 +179,7 @@ resource "aws_ssm_activation" "this" {
   tags            = each.value.tags
 
   # The role must carry its permissions before the first node registers with the activation.
-  depends_on = [aws_iam_role_policy_attachment.core]
+  depends_on = [aws_iam_role_policy.node_core, aws_iam_role_policy_attachment.core]
 }
 
 # Plan-time warning (a check block fails as a warning, never blocks the plan): an activation that

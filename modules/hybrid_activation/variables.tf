@@ -171,9 +171,20 @@ variable "permissions_boundary_arn" {
   }
 }
 
+variable "node_policy" {
+  type        = string
+  description = "Permissions of the service role the hybrid nodes act with: \"fleetpatch\" (default) an inline policy with exactly the SSM core actions (register, command channels, associations, patching, inventory); \"aws_managed\" AmazonSSMManagedInstanceCore, which also grants ssm:GetParameter(s) on every parameter of the account."
+  default     = "fleetpatch"
+
+  validation {
+    condition     = contains(["fleetpatch", "aws_managed"], var.node_policy)
+    error_message = "node_policy must be \"fleetpatch\" (least privilege) or \"aws_managed\" (AmazonSSMManagedInstanceCore)."
+  }
+}
+
 variable "additional_policy_arns" {
   type        = list(string)
-  description = "Further IAM managed policy ARNs attached to the service role, e.g. one allowing s3:PutObject to the patch-baseline log bucket. AmazonSSMManagedInstanceCore is always attached."
+  description = "Further IAM managed policy ARNs attached to the service role, e.g. one allowing s3:PutObject to the patch-baseline log bucket (node_policy grants the SSM core actions only)."
   default     = []
 
   validation {

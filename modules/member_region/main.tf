@@ -121,8 +121,10 @@ module "role_check" {
   # The roles the function may modify (validated in role_check, enforced in its IAM policy too).
   modifiable_role_path_prefix = var.role_check_modifiable_role_path_prefix
   modifiable_role_tag         = var.role_check_modifiable_role_tag
-  # Attached with AmazonSSMManagedInstanceCore to the instance roles the function fixes (that
-  # policy has no s3:PutObject, so their command output would not reach the log buckets).
+  # Least privilege by default: the module's node core policy, not AmazonSSMManagedInstanceCore.
+  node_policy = var.role_check_node_policy
+  # Attached with the node policy to the instance roles the function fixes (neither has
+  # s3:PutObject, so their command output would not reach the log buckets).
   node_log_policy_arn = aws_iam_policy.managed_node_logs.arn
   tags                = var.tags
 }

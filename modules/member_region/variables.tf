@@ -573,6 +573,17 @@ variable "role_check_dry_run" {
   default     = false
 }
 
+variable "role_check_node_policy" {
+  type        = string
+  description = "Policy the role check attaches to instance roles lacking the SSM core actions (role_check's node_policy): \"fleetpatch\" (default) its least-privilege customer managed policy <name_prefix>-ssm-node-core; \"aws_managed\" AmazonSSMManagedInstanceCore, which also grants ssm:GetParameter(s) on every parameter."
+  default     = "fleetpatch"
+
+  validation {
+    condition     = contains(["fleetpatch", "aws_managed"], var.role_check_node_policy)
+    error_message = "role_check_node_policy must be \"fleetpatch\" or \"aws_managed\"."
+  }
+}
+
 variable "role_check_alarm_actions" {
   type        = list(string)
   description = "SNS topic ARNs (in this Region) notified when a role-check alarm (function errors, failed instances, dead-lettered events) fires or recovers."

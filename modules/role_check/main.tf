@@ -9,8 +9,48 @@ locals {
   function_name      = "${var.name_prefix}-role-check"
   ssm_role_name      = "${var.name_prefix}-ssm-instance"
   managed_policy_arn = "arn:${local.partition}:iam::aws:policy/${var.managed_policy_name}"
-  # The policies the function may attach: the SSM managed policy and, when given, the node log policy.
-  attachable_policy_arns = concat([local.managed_policy_arn], var.node_log_policy_arn == null ? [] : [var.node_log_policy_arn])
+
+  # node_policy = "fleetpatch": a customer managed policy with exactly the SSM core actions the
+  # function checks for (lambda_src/ssm_role_check/policy.py REQUIRED_ACTIONS; a unit test keeps
+  # the two lists equal), instead of AmazonSSMManagedInstanceCore, which also grants
+  # ssm:GetParameter(s) on every parameter of the account (and the AWS managed Parameter Store
+  # key decrypts for every principal of the account). The ARN is built (path "/"), so it is known
+  # at plan for the IAM conditions below.
+  node_core_actions = [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+    "ssm:DescribeAssociation",
+    "ssm:GetDeployablePatchSnapshotForInstance",
+    "ssm:GetDocument",
+    "ssm:ListInstanceAssociations",
+    "ssm:PutComplianceItems",
+    "ssm:PutInventory",
+    "ssm:UpdateInstanceAssociationStatus",
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+  ]
+  node_core_policy_name = "${var.name_prefix}-ssm-node-core"
+  node_core_policy_arn  = "${local.iam_arn}:policy/${local.node_core_policy_name}"
+  node_core_policy_json = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "SsmManagedNodeCore"
+      Effect   = "Allow"
+      Action   = local.node_core_actions
+      Resource = "*"
+    }]
+  })
+  # The policy the function attaches to roles lacking the SSM core actions, and this module's SSM role carries.
+  node_policy_arn = var.node_policy == "fleetpatch" ? local.node_core_policy_arn : local.managed_policy_arn
+  # The policies the function may attach: the node policy and, when given, the node log policy.
+  attachable_policy_arns = concat([local.node_policy_arn], var.node_log_policy_arn == null ? [] : [var.node_log_policy_arn])
   log_group_name         = "/aws/lambda/${local.function_name}"
   service_name           = "ssm-role-check"
   iam_arn                = "arn:${local.partition}:iam::${local.account_id}"
@@ -50,9 +90,20 @@ resource "aws_iam_role" "ssm_instance" {
   tags               = var.tags
 }
 
+resource "aws_iam_policy" "node_core" {
+  count       = var.node_policy == "fleetpatch" ? 1 : 0
+  name        = local.node_core_policy_name
+  description = "The SSM core actions of a fleetpatch managed node (register, command channels, associations, patching, inventory), attached instead of AmazonSSMManagedInstanceCore."
+  policy      = local.node_core_policy_json
+  tags        = var.tags
+}
+
 resource "aws_iam_role_policy_attachment" "ssm_instance" {
   role       = aws_iam_role.ssm_instance.name
-  policy_arn = local.managed_policy_arn
+  policy_arn = local.node_policy_arn
+  # The built ARN (known at plan, IAM identifiers: arn:<partition>:iam::<account>:policy/<name>
+  # for path "/") names the policy above: attach it once it exists.
+  depends_on = [aws_iam_policy.node_core]
 }
 
 resource "aws_iam_instance_profile" "ssm" {
@@ -271,7 +322,8 @@ resource "aws_lambda_function" "this" {
     variables = {
       SSM_INSTANCE_PROFILE_NAME     = aws_iam_instance_profile.ssm.name
       SSM_ROLE_NAME                 = aws_iam_role.ssm_instance.name
-      SSM_MANAGED_POLICY_NAME       = var.managed_policy_name
+      SSM_MANAGED_POLICY_NAME       = var.node_policy == "aws_managed" ? var.managed_policy_name : ""
+      SSM_NODE_POLICY_ARN           = var.node_policy == "fleetpatch" ? local.node_core_policy_arn : ""
       NODE_LOG_POLICY_ARN           = var.node_log_policy_arn == null ? "" : var.node_log_policy_arn
       OPT_OUT_TAG_KEY               = var.opt_out_tag_key == null ? "" : var.opt_out_tag_key
       DRY_RUN                       = tostring(var.dry_run)

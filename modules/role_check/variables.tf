@@ -113,9 +113,20 @@ variable "sweep_enabled" {
   default     = true
 }
 
+variable "node_policy" {
+  type        = string
+  description = "Policy attached to instance roles that lack the SSM core actions and to the SSM role this module creates: \"fleetpatch\" (default) a customer managed policy <name_prefix>-ssm-node-core granting exactly the actions the function checks (register, command channels, associations, patching, inventory); \"aws_managed\" the AWS managed policy managed_policy_name (AmazonSSMManagedInstanceCore also grants ssm:GetParameter(s) on every parameter of the account)."
+  default     = "fleetpatch"
+
+  validation {
+    condition     = contains(["fleetpatch", "aws_managed"], var.node_policy)
+    error_message = "node_policy must be \"fleetpatch\" (the module's least-privilege policy) or \"aws_managed\" (managed_policy_name)."
+  }
+}
+
 variable "managed_policy_name" {
   type        = string
-  description = "AWS managed policy attached to instance roles that lack SSM permissions (and to the SSM role this module creates), optionally with its path."
+  description = "With node_policy = \"aws_managed\": the AWS managed policy attached to instance roles that lack SSM permissions (and to the SSM role this module creates), optionally with its path."
   default     = "AmazonSSMManagedInstanceCore"
 
   validation {

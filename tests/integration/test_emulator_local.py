@@ -326,7 +326,8 @@ def test_role_check_lambda_denied(workflows: dict[str, wf.Outcome]) -> None:
     for an instance whose role lacks SSM is refused; restored, the fired sweep attaches it."""
     outcome = _outcome(workflows, "role-check-denied")
     assert outcome.extra.get("denials"), "no AttachRolePolicy denial recorded"
-    core = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    # The least-privilege node core policy of modules/role_check, not AmazonSSMManagedInstanceCore.
+    core = f"arn:aws:iam::{SHARED_SERVICES}:policy/ss-oregon-ssm-node-core"
     assert core not in outcome.extra["attached_while_denied"]
     assert outcome.extra["restored"] is True
     assert core in outcome.extra["attached_after_sweep"]

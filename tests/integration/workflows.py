@@ -757,7 +757,8 @@ def _role_without_ssm(emulator: Emulator, name: str) -> str:
 def role_check_denied(ctx: Context) -> Outcome:
     """The role-check function's role without iam:AttachRolePolicy: the state-change invocation
     for an instance whose role lacks SSM is refused AttachRolePolicy (the role stays without
-    AmazonSSMManagedInstanceCore); restored, the fired sweep attaches it."""
+    the node core policy, ``<name_prefix>-ssm-node-core``); restored, the fired sweep attaches
+    it."""
 
     def body(outcome: Outcome) -> None:
         emulator, topology = ctx.emulator, ctx.topology
@@ -794,7 +795,7 @@ def role_check_denied(ctx: Context) -> Outcome:
         outcome.fire = fire(emulator, topology.sweep_rule)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not any(
-            a.endswith("/AmazonSSMManagedInstanceCore") for a in attached()
+            a.endswith("-ssm-node-core") for a in attached()
         ):
             time.sleep(1)
         outcome.extra["attached_after_sweep"] = attached()

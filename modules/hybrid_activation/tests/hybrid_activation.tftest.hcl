@@ -56,8 +56,12 @@ run "activation_with_scoped_service_role" {
     error_message = "default instance name and tags are set on the activation"
   }
   assert {
-    condition     = aws_iam_role_policy_attachment.core.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-    error_message = "AmazonSSMManagedInstanceCore is attached with a partition-aware ARN"
+    condition     = length(aws_iam_role_policy_attachment.core) == 0 && length(aws_iam_role_policy.node_core) == 1
+    error_message = "least privilege by default: the inline node core policy, not AmazonSSMManagedInstanceCore"
+  }
+  assert {
+    condition     = length(jsondecode(aws_iam_role_policy.node_core[0].policy).Statement) == 1 && jsondecode(aws_iam_role_policy.node_core[0].policy).Statement[0].Effect == "Allow" && toset(jsondecode(aws_iam_role_policy.node_core[0].policy).Statement[0].Action) == toset(["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument", "ssm:ListInstanceAssociations", "ssm:PutComplianceItems", "ssm:PutInventory", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"])
+    error_message = "the service role gets exactly the SSM core actions (no ssm:GetParameter, no s3, no kms)"
   }
   assert {
     condition     = one(data.aws_iam_policy_document.trust.statement[0].principals).identifiers == toset(["ssm.amazonaws.com"])
@@ -368,4 +372,25 @@ run "rejects_warning_percent_0" {
     warn_registration_percent = 0
   }
   expect_failures = [var.warn_registration_percent]
+}
+
+run "aws_managed_node_policy_is_an_opt_in" {
+  command = apply
+
+  variables {
+    node_policy = "aws_managed"
+  }
+
+  assert {
+    condition     = length(aws_iam_role_policy.node_core) == 0 && aws_iam_role_policy_attachment.core[0].policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    error_message = "node_policy = aws_managed attaches AmazonSSMManagedInstanceCore with a partition-aware ARN"
+  }
+}
+
+run "rejects_unknown_node_policy" {
+  command = plan
+  variables {
+    node_policy = "AmazonSSMManagedInstanceCore"
+  }
+  expect_failures = [var.node_policy]
 }

@@ -95,7 +95,8 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
     condition = one(aws_lambda_function.this.environment).variables == tomap({
       SSM_INSTANCE_PROFILE_NAME     = "ss-oregon-ssm-instance"
       SSM_ROLE_NAME                 = "ss-oregon-ssm-instance"
-      SSM_MANAGED_POLICY_NAME       = "AmazonSSMManagedInstanceCore"
+      SSM_MANAGED_POLICY_NAME       = ""
+      SSM_NODE_POLICY_ARN           = "arn:aws:iam::111111111111:policy/ss-oregon-ssm-node-core"
       NODE_LOG_POLICY_ARN           = ""
       OPT_OUT_TAG_KEY               = "fleetpatch:role-check-opt-out"
       DRY_RUN                       = "false"
@@ -147,8 +148,8 @@ run "defaults_deploy_the_zip_with_triggers_dlq_logs_and_alarms" {
     error_message = "the alarm watches the SUM of the failure metrics (at most 10 metrics, CloudWatch's metric math alarm limit)"
   }
   assert {
-    condition     = aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" && aws_iam_instance_profile.ssm.role == "ss-oregon-ssm-instance"
-    error_message = "the SSM instance profile's role carries the managed policy"
+    condition     = aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::111111111111:policy/ss-oregon-ssm-node-core" && aws_iam_instance_profile.ssm.role == "ss-oregon-ssm-instance"
+    error_message = "the SSM instance profile's role carries the module's node core policy, not AmazonSSMManagedInstanceCore"
   }
   assert {
     condition     = aws_lambda_function.this.tags["Environment"] == "test" && aws_sqs_queue.dlq.tags["Environment"] == "test" && aws_iam_instance_profile.ssm.tags["Environment"] == "test"
@@ -168,8 +169,8 @@ run "function_policy_is_least_privilege" {
     error_message = "exactly the actions the function needs; nothing that detaches, removes or replaces"
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PolicyARN"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"])
-    error_message = "AttachRolePolicy is limited to the SSM managed policy"
+    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PolicyARN"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["arn:aws:iam::111111111111:policy/ss-oregon-ssm-node-core"])
+    error_message = "AttachRolePolicy is limited to the node core policy"
   }
   assert {
     condition     = [for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "PassOnlyTheSsmRoleToEc2"][0] == toset(["arn:aws:iam::111111111111:role/mock-role"]) && [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PassedToService"]) if s.sid == "PassOnlyTheSsmRoleToEc2"][0] == tolist(["ec2.amazonaws.com"])
@@ -253,7 +254,7 @@ run "node_log_policy_reaches_the_function_and_may_be_attached" {
     error_message = "the function is given the node log policy (NODE_LOG_POLICY_ARN)"
   }
   assert {
-    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PolicyARN" && c.test == "ArnEquals"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::111111111111:policy/fleetpatch/ss-oregon-managed-node-logs"])
+    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PolicyARN" && c.test == "ArnEquals"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["arn:aws:iam::111111111111:policy/ss-oregon-ssm-node-core", "arn:aws:iam::111111111111:policy/fleetpatch/ss-oregon-managed-node-logs"])
     error_message = "AttachRolePolicy is limited to the SSM managed policy and the node log policy"
   }
   assert {
@@ -265,7 +266,7 @@ run "node_log_policy_reaches_the_function_and_may_be_attached" {
     error_message = "the function may read the node log policy"
   }
   assert {
-    condition     = aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    condition     = aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::111111111111:policy/ss-oregon-ssm-node-core"
     error_message = "the module does not attach the log policy to its own SSM role (member_region does)"
   }
 }
@@ -340,6 +341,52 @@ run "rejects_bad_schedule" {
     sweep_schedule = "every 12 hours"
   }
   expect_failures = [var.sweep_schedule]
+}
+
+run "node_core_policy_grants_exactly_the_ssm_core_actions" {
+  command = plan
+
+  assert {
+    condition     = length(aws_iam_policy.node_core) == 1 && aws_iam_policy.node_core[0].name == "ss-oregon-ssm-node-core"
+    error_message = "the module creates its node core policy by default"
+  }
+  assert {
+    condition     = length(jsondecode(aws_iam_policy.node_core[0].policy).Statement) == 1 && toset(jsondecode(aws_iam_policy.node_core[0].policy).Statement[0].Action) == toset(["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument", "ssm:ListInstanceAssociations", "ssm:PutComplianceItems", "ssm:PutInventory", "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"])
+    error_message = "one Allow statement with exactly the SSM core actions (no ssm:GetParameter, no s3, no kms)"
+  }
+  assert {
+    condition     = jsondecode(aws_iam_policy.node_core[0].policy).Statement[0].Effect == "Allow" && !contains(jsondecode(aws_iam_policy.node_core[0].policy).Statement[0].Action, "ssm:GetParameter") && !contains(jsondecode(aws_iam_policy.node_core[0].policy).Statement[0].Action, "ssm:GetParameters")
+    error_message = "the node core policy never grants Parameter Store reads"
+  }
+}
+
+run "aws_managed_node_policy_is_an_opt_in" {
+  command = plan
+
+  variables {
+    node_policy = "aws_managed"
+  }
+
+  assert {
+    condition     = length(aws_iam_policy.node_core) == 0 && aws_iam_role_policy_attachment.ssm_instance.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    error_message = "node_policy = aws_managed attaches AmazonSSMManagedInstanceCore and creates no policy"
+  }
+  assert {
+    condition     = one(aws_lambda_function.this.environment).variables["SSM_MANAGED_POLICY_NAME"] == "AmazonSSMManagedInstanceCore" && one(aws_lambda_function.this.environment).variables["SSM_NODE_POLICY_ARN"] == ""
+    error_message = "the function attaches the AWS managed policy"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.function.statement : one([for c in s.condition : c.values if c.variable == "iam:PolicyARN"]) if s.sid == "AttachOnlyTheSsmManagedPolicy"][0] == tolist(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"])
+    error_message = "AttachRolePolicy is limited to the AWS managed policy"
+  }
+}
+
+run "rejects_unknown_node_policy" {
+  command = plan
+  variables {
+    node_policy = "AmazonSSMManagedInstanceCore"
+  }
+  expect_failures = [var.node_policy]
 }
 
 run "rejects_policy_arn_as_name" {

@@ -53,9 +53,9 @@ def demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[demo_tool.Demo]:
             RoleName="ss-oregon-ssm-instance",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
-        # Stands in for the AWS managed policy (loading moto's copies of all of them is slow).
+        # modules/role_check's node core policy, which its SSM role carries.
         policy = iam.create_policy(
-            PolicyName="AmazonSSMManagedInstanceCore",
+            PolicyName="ss-oregon-ssm-node-core",
             PolicyDocument=json.dumps(
                 {
                     "Version": "2012-10-17",
