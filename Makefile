@@ -189,7 +189,15 @@ plan: check-env $(VENV)/.stamp $(VENV_POLICY)/.stamp tfconfig $(if $(NO_PACKAGE)
 ifeq ($(EMULATOR),)
 	terraform -chdir=environments/$(ENV) init -input=false \
 		$(if $(wildcard environments/$(ENV)/backend.hcl),-backend-config=backend.hcl)
+ifeq ($(CI),)
 	terraform -chdir=environments/$(ENV) plan -input=false -out=$(CURDIR)/$(PLAN_DIR)/plan.tfplan
+else
+	@# In CI the human-readable plan goes to $(PLAN_DIR)/plan.txt, never into the job log: the aws
+	@# provider leaves some secrets unmarked (aws_ssm_activation.activation_code shows on every
+	@# rotation). plan.md, which masks them, is the review; errors still reach the log (stderr).
+	terraform -chdir=environments/$(ENV) plan -input=false -out=$(CURDIR)/$(PLAN_DIR)/plan.tfplan > $(PLAN_DIR)/plan.txt
+	@grep -E '^(Plan:|No changes)' $(PLAN_DIR)/plan.txt || true
+endif
 	terraform -chdir=environments/$(ENV) show -json $(CURDIR)/$(PLAN_DIR)/plan.tfplan > $(PLAN_DIR)/plan.json
 else
 	$(PY) -m tests.policy.emulated_plan $(ENV) --out $(PLAN_DIR)

@@ -180,6 +180,71 @@ def test_a_secret_leaking_into_a_plain_attribute_is_redacted() -> None:
     assert '`tags.stage`: "1" → "(sensitive)"' in text
 
 
+def _activation_replaced(code: str) -> dict[str, Any]:
+    """A plan replacing a hybrid activation (a rotation) as hashicorp/aws 5.x writes it: the
+    activation code in ``before`` with no sensitive mark."""
+    return {
+        "format_version": "1.2",
+        "terraform_version": "1.11.4",
+        "resource_changes": [
+            {
+                "address": 'module.hybrid.aws_ssm_activation.this["web"]',
+                "module_address": "module.hybrid",
+                "mode": "managed",
+                "type": "aws_ssm_activation",
+                "name": "this",
+                "index": "web",
+                "action_reason": "replace_because_cannot_update",
+                "change": {
+                    "actions": ["delete", "create"],
+                    "before": {
+                        "activation_code": code,
+                        "expiration_date": "2026-12-01T00:00:00Z",
+                        "iam_role": "sec-ssm-hybrid-node",
+                    },
+                    "after": {
+                        "expiration_date": "2026-12-31T00:00:00Z",
+                        "iam_role": "sec-ssm-hybrid-node",
+                    },
+                    "after_unknown": {"activation_code": True, "id": True},
+                    "before_sensitive": {},
+                    "after_sensitive": {},
+                    "replace_paths": [["expiration_date"]],
+                },
+            }
+        ],
+        "resource_drift": [
+            {
+                "address": 'module.hybrid.aws_ssm_activation.this["db"]',
+                "type": "aws_ssm_activation",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"activation_code": code + "-db", "registration_count": 1},
+                    "after": {"activation_code": code + "-db", "registration_count": 2},
+                    "before_sensitive": {},
+                    "after_sensitive": {},
+                },
+            }
+        ],
+        "output_changes": {
+            "leaked": {"actions": ["update"], "before": "x", "after": code, "after_unknown": False}
+        },
+    }
+
+
+def test_an_activation_code_the_provider_leaves_unmarked_is_never_printed() -> None:
+    code = "AbCdEfGhIjKlMnOpQrSt+/=="
+    text = render.render_markdown(_activation_replaced(code), "security")
+    assert code not in text
+    assert '- change `leaked` = "(sensitive)"' in text, "redacted wherever else it occurs"
+    assert 'aws_ssm_activation.this["web"]' in text, "the address itself is untouched"
+    assert 'aws_ssm_activation.this["db"]: registration_count' in text, "drift: only the count"
+    unmarked = copy.deepcopy(_activation_replaced(code))
+    unmarked["resource_changes"][0]["type"] = "aws_other_thing"
+    unmarked["resource_drift"] = []
+    assert code in render.render_markdown(unmarked, "control"), "the control plan does show it"
+
+
 def test_sensitive_variable_values_are_collected_as_secrets() -> None:
     review = render.build_review(plan("mixed"))
     assert "fixture-secret-two" in review.secrets

@@ -14,7 +14,8 @@ The document, top to bottom:
 6. the policy results (see :mod:`tools.plan_review.policy`).
 
 Sensitive values are never printed: an attribute is masked when ``before_sensitive`` /
-``after_sensitive`` (or the output's ``sensitive`` flag) marks it or any of its parents, and as a
+``after_sensitive`` (or the output's ``sensitive`` flag) marks it or any of its parents, or it is
+one the provider leaves unmarked but is a secret (:data:`PROVIDER_UNMARKED_SECRETS`), and as a
 second line of defence every string that the plan marks sensitive anywhere (attributes, sensitive
 variables, sensitive outputs) is replaced by ``(sensitive)`` in the final text.
 """
@@ -37,6 +38,15 @@ MAX_ROWS_TOTAL = 30
 MAX_CHARS = 20_000
 MAX_OUTPUTS_SHORT = 10
 MIN_SECRET_CHARS = 4
+
+# Attributes that hold a secret but that the provider's schema does not mark sensitive, so
+# Terraform's plan JSON leaves them unmasked: masked here as if the provider had marked them.
+# aws_ssm_activation.activation_code is the hybrid activation's registration secret (hashicorp/aws
+# 5.x declares it a plain computed string); it shows in a plan whenever the activation is
+# replaced (every rotation).
+PROVIDER_UNMARKED_SECRETS: dict[str, tuple[str, ...]] = {
+    "aws_ssm_activation": ("activation_code",),
+}
 
 # Terraform's action_reason values (plan JSON format 1.x) in words a reviewer reads.
 REASONS = {
@@ -219,6 +229,32 @@ def _leaves(value: Any, mask: Any, unknown: Any, path: str = "") -> Iterator[tup
     yield path, value, ""
 
 
+def with_provider_secrets(resource_type: str, change: dict[str, Any]) -> dict[str, Any]:
+    """``change`` with :data:`PROVIDER_UNMARKED_SECRETS` of ``resource_type`` marked sensitive.
+
+    Args:
+        resource_type: the resource change's ``type`` (e.g. ``aws_ssm_activation``).
+        change: its ``change`` object (``before``/``after`` and their ``*_sensitive`` masks).
+
+    Returns:
+        The same object when the type has no such attribute, else a shallow copy whose
+        ``before_sensitive`` / ``after_sensitive`` mark each of those top-level attributes
+        ``true`` (a mask that is already ``true`` for the whole object stays so).
+    """
+    names = PROVIDER_UNMARKED_SECRETS.get(resource_type)
+    if not names:
+        return change
+    marked = dict(change)
+    for side in ("before_sensitive", "after_sensitive"):
+        mask = change.get(side)
+        if mask is True:
+            continue
+        mask = dict(mask) if isinstance(mask, dict) else {}
+        mask.update(dict.fromkeys(names, True))
+        marked[side] = mask
+    return marked
+
+
 def _collect_secrets(value: Any, mask: Any, out: set[str]) -> None:
     """Add every string under a sensitive mark of ``value`` to ``out``."""
     if mask is True:
@@ -336,7 +372,7 @@ def build_review(plan: dict[str, Any]) -> Review:
     changes: list[ResourceChange] = []
     secrets: set[str] = set()
     for rc in plan.get("resource_changes", []):
-        change = rc["change"]
+        change = with_provider_secrets(str(rc.get("type", "")), rc["change"])
         _collect_secrets(change.get("before"), change.get("before_sensitive"), secrets)
         _collect_secrets(change.get("after"), change.get("after_sensitive"), secrets)
         kind = _kind(change["actions"])
@@ -378,7 +414,10 @@ def build_review(plan: dict[str, Any]) -> Review:
     for rc in plan.get("resource_drift", []) or []:
         if _kind(rc["change"]["actions"]) == "no-op":
             continue
-        paths = [a.path for a in attribute_changes(rc["change"])]
+        drifted = with_provider_secrets(str(rc.get("type", "")), rc["change"])
+        _collect_secrets(drifted.get("before"), drifted.get("before_sensitive"), secrets)
+        _collect_secrets(drifted.get("after"), drifted.get("after_sensitive"), secrets)
+        paths = [a.path for a in attribute_changes(drifted)]
         if paths or rc["change"]["actions"] == ["delete"]:
             drift.append(f"{rc['address']}: {', '.join(paths) or 'deleted'}")
     return Review(
