@@ -111,14 +111,20 @@ locals {
   })
 
   # The default bus's resource policy: one statement for every member account (aws:PrincipalAccount
-  # list, or aws:PrincipalOrgID), plus the statements other tools need on this bus.
+  # list, or aws:PrincipalOrgID) and only their forwarder roles (aws:PrincipalArn, the role ARN
+  # of an assumed-role session: https://docs.aws.amazon.com/IAM/latest/UserGuide/
+  # reference_policies_condition-keys.html#condition-keys-principalarn), plus the statements
+  # other tools need on this bus. Constant size: the role names are patterns over every account.
   event_bus_statement = {
     Sid       = "fleetpatch-${var.name_prefix}-members"
     Effect    = "Allow"
     Principal = "*"
     Action    = "events:PutEvents"
     Resource  = local.event_bus_arn
-    Condition = { StringEquals = { (var.organization_id != null ? "aws:PrincipalOrgID" : "aws:PrincipalAccount") = var.organization_id != null ? [var.organization_id] : local.other_member_accounts } }
+    Condition = {
+      StringEquals = { (var.organization_id != null ? "aws:PrincipalOrgID" : "aws:PrincipalAccount") = var.organization_id != null ? [var.organization_id] : local.other_member_accounts }
+      ArnLike      = { "aws:PrincipalArn" = [for n in var.member_forwarder_role_names : "arn:${local.partition}:iam::*:role/${n}"] }
+    }
   }
   event_bus_member_statements = var.organization_id != null || length(local.other_member_accounts) > 0 ? [local.event_bus_statement] : []
   event_bus_policy_enabled    = var.accept_member_compliance_events && length(concat(local.event_bus_member_statements, var.event_bus_policy_statements)) > 0

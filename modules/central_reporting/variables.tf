@@ -144,6 +144,19 @@ variable "accept_member_compliance_events" {
   default     = true
 }
 
+variable "member_forwarder_role_names" {
+  type        = list(string)
+  description = "IAM role names (IAM wildcards * and ? allowed; the path is matched by a leading *) of the member accounts' roles that may put events on this account's default event bus: the bus statement requires aws:PrincipalArn to be one of arn:<partition>:iam::*:role/<name> besides the member account or organization, so no other principal of a member account can inject compliance events. The default is member_region's forwarder role, <name_prefix>-forward-non-compliant."
+  default     = ["*-forward-non-compliant"]
+
+  validation {
+    # IAM role names: 1-64 of letters, digits and +=,.@_- (CreateRole RoleName), here with the
+    # wildcards * and ? an ArnLike condition matches.
+    condition     = length(var.member_forwarder_role_names) > 0 && alltrue([for n in var.member_forwarder_role_names : can(regex("^[A-Za-z0-9+=,.@_*?-]{1,64}$", n)) && n != "*"])
+    error_message = "member_forwarder_role_names must list at least one role name of 1-64 letters, digits, +=,.@_- and the wildcards * ? (not \"*\" alone, which would admit every principal of a member account)."
+  }
+}
+
 variable "access_log_bucket" {
   type        = string
   description = "Name of an existing bucket that receives S3 server access logs of the sync and Athena results buckets; null disables access logging."

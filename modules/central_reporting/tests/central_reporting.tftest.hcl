@@ -167,9 +167,9 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
       Principal = "*"
       Action    = "events:PutEvents"
       Resource  = "arn:aws:events:us-east-1:999999999999:event-bus/default"
-      Condition = { StringEquals = { "aws:PrincipalAccount" = ["111111111111", "222222222222"] } }
+      Condition = { StringEquals = { "aws:PrincipalAccount" = ["111111111111", "222222222222"] }, ArnLike = { "aws:PrincipalArn" = ["arn:aws:iam::*:role/*-forward-non-compliant"] } }
     }] && length(aws_cloudwatch_event_target.member_non_compliant) == 1
-    error_message = "one bus policy statement lets the member accounts forward NON_COMPLIANT events to the central topic"
+    error_message = "one bus policy statement lets only the member accounts' forwarder roles forward NON_COMPLIANT events to the central topic"
   }
   assert {
     condition     = aws_s3_bucket.this["sync"].tags["Environment"] == "security" && aws_sns_topic.compliance.tags["Environment"] == "security" && aws_athena_workgroup.this.tags["Environment"] == "security"
@@ -224,7 +224,7 @@ run "own_account_needs_no_event_permission" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition == { StringEquals = { "aws:PrincipalAccount" = ["111111111111"] } }
+    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition == { StringEquals = { "aws:PrincipalAccount" = ["111111111111"] }, ArnLike = { "aws:PrincipalArn" = ["arn:aws:iam::*:role/*-forward-non-compliant"] } }
     error_message = "only other accounts are listed in this account's default event bus policy"
   }
   assert {
@@ -303,7 +303,7 @@ run "organization_id_makes_the_policies_constant" {
     error_message = "with organization_id, ssm.amazonaws.com is limited to the organization (aws:SourceOrgID), each account still to its own folder"
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition == { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] } }
+    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition == { StringEquals = { "aws:PrincipalOrgID" = ["o-a1b2c3d4e5"] }, ArnLike = { "aws:PrincipalArn" = ["arn:aws:iam::*:role/*-forward-non-compliant"] } }
     error_message = "with organization_id the event bus admits the organization (aws:PrincipalOrgID)"
   }
   assert {
@@ -507,4 +507,33 @@ run "rejects_an_unknown_bucket_name_suffix" {
   }
 
   expect_failures = [var.bucket_name_suffix]
+}
+
+run "forwarder_role_names_reach_the_bus_statement" {
+  command = plan
+
+  variables {
+    member_forwarder_role_names = ["fleetpatch-*-forward-non-compliant", "siem-forwarder"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_bus_policy.members[0].policy).Statement[0].Condition.ArnLike == { "aws:PrincipalArn" = ["arn:aws:iam::*:role/fleetpatch-*-forward-non-compliant", "arn:aws:iam::*:role/siem-forwarder"] }
+    error_message = "each forwarder role name becomes one aws:PrincipalArn pattern"
+  }
+}
+
+run "rejects_a_forwarder_pattern_admitting_every_principal" {
+  command = plan
+  variables {
+    member_forwarder_role_names = ["*"]
+  }
+  expect_failures = [var.member_forwarder_role_names]
+}
+
+run "rejects_a_forwarder_name_iam_refuses" {
+  command = plan
+  variables {
+    member_forwarder_role_names = ["role/with/slash"]
+  }
+  expect_failures = [var.member_forwarder_role_names]
 }

@@ -517,6 +517,55 @@ def test_forward_rule_puts_event_on_central_bus_keeping_account(emu: Emulator) -
     assert central_delivery["ok"] and central_delivery["kind"] == "sqs"
 
 
+def test_central_bus_accepts_only_the_forwarder_roles_of_member_accounts(emu: Emulator) -> None:
+    # modules/central_reporting's bus statement: member accounts (aws:PrincipalAccount) AND a
+    # forwarder role of member_region (aws:PrincipalArn ArnLike role/*-forward-non-compliant).
+    # Any other principal of a member account is refused, as the bus policy is evaluated for
+    # a cross-account PutEvents (EventBridge User Guide, eb-event-bus-perms.html).
+    central_account = "333344445555"
+    central_bus = f"arn:aws:events:{REGION}:{central_account}:event-bus/default"
+    central = emu.client("events", central_account, REGION)
+    statement = {
+        "Sid": "fleetpatch-sec-members",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "events:PutEvents",
+        "Resource": central_bus,
+        "Condition": {
+            "StringEquals": {"aws:PrincipalAccount": [ACCOUNT]},
+            "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/*-forward-non-compliant"},
+        },
+    }
+    central.put_permission(
+        EventBusName="default",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+    central.put_rule(Name="ev-central-only", EventPattern=json.dumps({"source": ["fwd.only"]}))
+    sqs, url, queue_arn = queue(
+        emu,
+        "ev-central-only-q",
+        "events.amazonaws.com",
+        rule_arn("ev-central-only", central_account),
+        central_account,
+    )
+    central.put_targets(Rule="ev-central-only", Targets=[{"Id": "q", "Arn": queue_arn}])
+    member = emu.client("events", ACCOUNT, REGION)
+    for name in ("ss-oregon-forward-non-compliant", "ev-any-other-role"):
+        arn = role(emu, name, "events.amazonaws.com", ["events:PutEvents"], central_bus)
+        member.put_rule(Name=f"r-{name}"[:64], EventPattern=json.dumps({"source": ["fwd.only"]}))
+        member.put_targets(
+            Rule=f"r-{name}"[:64], Targets=[{"Id": "bus", "Arn": central_bus, "RoleArn": arn}]
+        )
+    member.put_events(Entries=[{"Source": "fwd.only", "DetailType": "t", "Detail": "{}"}])
+    drain(emu)
+    [forwarder] = log_for(emu, "r-ss-oregon-forward-non-compliant")
+    [other] = log_for(emu, "r-ev-any-other-role")
+    assert forwarder["ok"], forwarder["error"]
+    assert not other["ok"], "a member account's other roles may not put events on the bus"
+    assert "AccessDenied" in str(other["error"]) or "not authorized" in str(other["error"])
+    assert len(messages(sqs, url, 1)) == 1, "exactly the forwarder's event arrived"
+
+
 # --- EC2 state changes ---------------------------------------------------------------------------
 ROLE_CHECK_PATTERN = {
     "source": ["aws.ec2"],
