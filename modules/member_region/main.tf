@@ -142,6 +142,17 @@ data "aws_iam_policy_document" "managed_node_logs" {
     resources = [for arn in values(module.log_buckets.bucket_arns) : "${arn}/*"]
   }
 
+  # AWS Config delivers the configuration history and snapshots to the patch-baseline log bucket
+  # (config_delivery_bucket_name unset) under <prefix>/AWSLogs/<account>/Config/: a managed node,
+  # which may write its command output to that bucket, must never write there (it could forge
+  # or overwrite the compliance record). Command output keys never contain AWSLogs.
+  statement {
+    sid       = "NeverTheConfigHistory"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = flatten([for arn in values(module.log_buckets.bucket_arns) : ["${arn}/AWSLogs/*", "${arn}/*/AWSLogs/*"]])
+  }
+
   dynamic "statement" {
     for_each = var.log_kms_key_arn == null ? [] : [var.log_kms_key_arn]
     content {

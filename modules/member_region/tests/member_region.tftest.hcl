@@ -67,8 +67,12 @@ run "role_check_and_managed_node_log_upload" {
     error_message = "the role of the profile the role check associates may upload command output to the log buckets"
   }
   assert {
-    condition     = one(data.aws_iam_policy_document.managed_node_logs.statement).actions == toset(["s3:PutObject"]) && one(data.aws_iam_policy_document.managed_node_logs.statement).resources == toset([for arn in values(output.log_bucket_arns) : "${arn}/*"])
+    condition     = one([for st in data.aws_iam_policy_document.managed_node_logs.statement : st if st.sid == "UploadCommandOutput"]).actions == toset(["s3:PutObject"]) && one([for st in data.aws_iam_policy_document.managed_node_logs.statement : st if st.sid == "UploadCommandOutput"]).resources == toset([for arn in values(output.log_bucket_arns) : "${arn}/*"])
     error_message = "managed nodes may only put objects into the two log buckets (no KMS grant without a customer key)"
+  }
+  assert {
+    condition     = one([for st in data.aws_iam_policy_document.managed_node_logs.statement : st if st.sid == "NeverTheConfigHistory"]).effect == "Deny" && one([for st in data.aws_iam_policy_document.managed_node_logs.statement : st if st.sid == "NeverTheConfigHistory"]).resources == toset(flatten([for arn in values(output.log_bucket_arns) : ["${arn}/AWSLogs/*", "${arn}/*/AWSLogs/*"]]))
+    error_message = "managed nodes are denied the Config history keys (AWSLogs/) of every log bucket, the Config delivery bucket included"
   }
   assert {
     condition     = aws_iam_policy.managed_node_logs.name == "ss-oregon-managed-node-logs"
