@@ -31,10 +31,11 @@ module "ssm_hybrid" {
   source = "../../modules/azure_ssm_hybrid"
   count  = length(var.hybrid_vms) > 0 ? 1 : 0
 
-  virtual_machines = var.hybrid_vms
-  activations      = var.hybrid_activations
-  aws_region       = var.aws_region
-  tags             = var.tags
+  virtual_machines  = var.hybrid_vms
+  activations       = var.hybrid_activations
+  aws_region        = var.aws_region
+  linux_signing_key = var.ssm_agent_signing_key
+  tags              = var.tags
 }
 
 module "cross_cloud_trigger" {

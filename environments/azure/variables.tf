@@ -233,6 +233,17 @@ variable "cross_cloud_schedule_expression" {
   # END schedule rules
 }
 
+variable "ssm_agent_signing_key" {
+  type        = string
+  description = "ASCII-armored OpenPGP public key of the SSM Agent from AWS's \"Verifying the signature of SSM Agent\" page (https://docs.aws.amazon.com/systems-manager/latest/userguide/verify-agent-signature.html): the Linux VMs' install script verifies ssm-setup-cli with it before running it. Required when hybrid_vms holds a Linux VM; update it when AWS rotates the key."
+  default     = null
+
+  validation {
+    condition     = var.ssm_agent_signing_key == null || can(regex("^\\s*-----BEGIN PGP PUBLIC KEY BLOCK-----\\r?\\n[\\s\\S]+\\n-----END PGP PUBLIC KEY BLOCK-----\\s*$", coalesce(var.ssm_agent_signing_key, "x")))
+    error_message = "ssm_agent_signing_key must be an ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK----- ... -----END PGP PUBLIC KEY BLOCK-----), or null."
+  }
+}
+
 variable "hybrid_vms" {
   type = map(object({
     id          = string

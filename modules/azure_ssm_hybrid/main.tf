@@ -1,8 +1,10 @@
 module "commands" {
   source = "./commands"
 
-  aws_region            = var.aws_region
-  ssm_download_base_url = var.ssm_download_base_url
+  aws_region                  = var.aws_region
+  ssm_download_base_url       = var.ssm_download_base_url
+  linux_signing_key           = var.linux_signing_key
+  windows_signer_organization = var.windows_signer_organization
 }
 
 locals {
@@ -46,6 +48,13 @@ resource "azurerm_virtual_machine_run_command" "ssm_agent" {
     # 0 on a registered node before it downloads anything or uses the (possibly expired or
     # deleted) activation from state (commands/main.tf). README: "Re-runs and rotation".
     ignore_changes = [protected_parameter]
+
+    # The Linux script runs ssm-setup-cli only after gpg verified it against linux_signing_key;
+    # without a key it would refuse on the VM, so say so at plan instead.
+    precondition {
+      condition     = local.windows[each.key] || var.linux_signing_key != null
+      error_message = "VM ${each.key} runs Linux: set linux_signing_key to the SSM Agent public key AWS publishes on \"Verifying the signature of SSM Agent\" (https://docs.aws.amazon.com/systems-manager/latest/userguide/verify-agent-signature.html); the install script never runs an unverified installer."
+    }
   }
 }
 

@@ -68,6 +68,28 @@ variable "ssm_download_base_url" {
   }
 }
 
+variable "linux_signing_key" {
+  type        = string
+  description = "ASCII-armored OpenPGP public key of the SSM Agent, as AWS publishes it on \"Verifying the signature of SSM Agent\" (https://docs.aws.amazon.com/systems-manager/latest/userguide/verify-agent-signature.html; AWS rotates it before expiry). The Linux script runs ssm-setup-cli only after gpg verifies its .sig against this key. Required when any VM runs Linux."
+  default     = null
+
+  validation {
+    condition     = var.linux_signing_key == null || can(regex("^\\s*-----BEGIN PGP PUBLIC KEY BLOCK-----\\r?\\n[\\s\\S]+\\n-----END PGP PUBLIC KEY BLOCK-----\\s*$", coalesce(var.linux_signing_key, "x")))
+    error_message = "linux_signing_key must be an ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK----- ... -----END PGP PUBLIC KEY BLOCK-----), or null."
+  }
+}
+
+variable "windows_signer_organization" {
+  type        = string
+  description = "Organization (O=) the Authenticode signer of ssm-setup-cli.exe must name; the Windows script runs it only when Get-AuthenticodeSignature reports Valid with that signer."
+  default     = "Amazon Web Services, Inc."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 .,&()-]{2,128}$", var.windows_signer_organization))
+    error_message = "windows_signer_organization must be 2-128 letters, digits, spaces and .,&()- characters (an X.500 organization name)."
+  }
+}
+
 variable "run_command_name" {
   type        = string
   description = "Name of the managed Run Command on each VM (a VM can hold several; this one is fleetpatch's)."

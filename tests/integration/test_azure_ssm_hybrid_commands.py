@@ -2,11 +2,14 @@
 
 The scripts live in the provider-free submodule modules/azure_ssm_hybrid/commands, so terraform
 can run here without the azurerm provider: its `terraform test` file runs, then an apply (local
-state in a temporary folder) renders the Linux script, which `sh -n` parses.
+state in a temporary folder) renders the Linux script, which `sh -n` parses and which runs here
+with a fake curl serving a fake ssm-setup-cli signed by a throwaway gpg key (the script's own
+gpg check runs for real).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +22,49 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ROOT / "modules" / "azure_ssm_hybrid" / "commands"
 VARS = {"aws_region": "us-west-2"}
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A throwaway ed25519 signing key: ``{"home": GNUPGHOME, "public": armored public key}``."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = tmp_path_factory.mktemp("gnupg")
+    home.chmod(0o700)
+    env = dict(os.environ, GNUPGHOME=str(home))
+    subprocess.run(
+        [
+            "gpg",
+            "--batch",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "fleetpatch test",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    public = subprocess.run(
+        ["gpg", "--batch", "--armor", "--export", "fleetpatch test"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    ).stdout
+    return {"home": str(home), "public": public}
+
+
+def var_file(tmp_path: Path, signer: dict[str, str]) -> str:
+    """``-var-file=`` of VARS plus the test signer's public key (multi-line: a JSON tfvars file)."""
+    path = tmp_path / "test.tfvars.json"
+    path.write_text(json.dumps({**VARS, "linux_signing_key": signer["public"]}))
+    return f"-var-file={path}"
 
 
 def terraform(workdir: Path, *args: str) -> str:
@@ -50,11 +96,13 @@ def module_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_terraform_test_of_the_commands_passes(module_copy: Path) -> None:
     out = terraform(module_copy, "test")
-    assert "6 passed, 0 failed" in out
+    assert "11 passed, 0 failed" in out
 
 
-def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path: Path) -> None:
-    var_args = [f"-var={k}={v}" for k, v in VARS.items()]
+def test_rendered_linux_script_parses_and_registers(
+    module_copy: Path, tmp_path: Path, signer: dict[str, str]
+) -> None:
+    var_args = [var_file(tmp_path, signer)]
     state = f"-state={tmp_path / 'terraform.tfstate'}"
     terraform(module_copy, "apply", "-input=false", "-auto-approve", state, *var_args)
     script = terraform(module_copy, "output", state, "-raw", "linux_script")
@@ -84,7 +132,7 @@ def test_rendered_linux_script_parses_and_registers(module_copy: Path, tmp_path:
 
 
 def test_linux_script_on_a_registered_node_exits_0_without_download_or_activation(
-    module_copy: Path, tmp_path: Path
+    module_copy: Path, tmp_path: Path, signer: dict[str, str]
 ) -> None:
     """A re-run (the run command updated: tags, source) must not use a stale activation.
 
@@ -92,7 +140,7 @@ def test_linux_script_on_a_registered_node_exits_0_without_download_or_activatio
     fake curl on PATH that records each call and fails: registered -> exit 0, curl never called;
     not registered -> the download is attempted (and its failure fails the script).
     """
-    var_args = [f"-var={k}={v}" for k, v in VARS.items()]
+    var_args = [var_file(tmp_path, signer)]
     state = f"-state={tmp_path / 'terraform.tfstate'}"
     terraform(module_copy, "apply", "-input=false", "-auto-approve", state, *var_args)
     script = terraform(module_copy, "output", state, "-raw", "linux_script")
@@ -128,3 +176,78 @@ def test_linux_script_on_a_registered_node_exits_0_without_download_or_activatio
     fresh = run()
     assert fresh.returncode != 0
     assert "ssm-setup-cli" in calls.read_text()
+
+
+@pytest.mark.parametrize("tampered", [False, True], ids=["signed", "tampered"])
+def test_linux_script_runs_the_installer_only_with_a_valid_signature(
+    module_copy: Path, tmp_path: Path, signer: dict[str, str], tampered: bool
+) -> None:
+    """The rendered script, run with a fake curl that serves a fake ssm-setup-cli and its
+    detached signature: signed by the configured key -> run (it records its arguments);
+    changed after signing -> refused, never run, exit 1."""
+    state = f"-state={tmp_path / 'terraform.tfstate'}"
+    terraform(
+        module_copy, "apply", "-input=false", "-auto-approve", state, var_file(tmp_path, signer)
+    )
+    script = terraform(module_copy, "output", state, "-raw", "linux_script")
+    script = script.replace(
+        "/var/lib/amazon/ssm/Vault/Store/RegistrationKey", str(tmp_path / "none")
+    )
+    served = tmp_path / "served"
+    served.mkdir()
+    ran = tmp_path / "cli.ran"
+    cli = served / "ssm-setup-cli"
+    cli.write_text(f'#!/bin/sh\necho "$@" > {ran}\n')
+    subprocess.run(
+        [
+            "gpg",
+            "--batch",
+            "--yes",
+            "--detach-sign",
+            "-o",
+            str(served / "ssm-setup-cli.sig"),
+            str(cli),
+        ],
+        check=True,
+        capture_output=True,
+        env=dict(os.environ, GNUPGHOME=signer["home"]),
+        timeout=60,
+    )
+    if tampered:
+        cli.write_text(cli.read_text() + "echo owned\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # curl -fsSL ... -o <out> <url>: copy the served file named like the URL's last segment.
+    (bin_dir / "curl").write_text(
+        '#!/bin/sh\nout=""\nwhile [ $# -gt 1 ]; do [ "$1" = -o ] && out="$2"; shift; done\n'
+        f'cp "{served}/${{1##*/}}" "$out"\n'
+    )
+    (bin_dir / "curl").chmod(0o755)
+    done = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+            "HOME": str(tmp_path),
+            "ACTIVATION_ID": "00000000-0000-4000-8000-000000000000",
+            "ACTIVATION_CODE": "codecodecodecodecode",
+        },
+        timeout=120,
+    )
+    if tampered:
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "does not carry a valid signature" in done.stderr
+        assert not ran.exists(), "a tampered installer never runs"
+    else:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert ran.read_text().split() == [
+            "-register",
+            "-activation-code",
+            "codecodecodecodecode",
+            "-activation-id",
+            "00000000-0000-4000-8000-000000000000",
+            "-region",
+            "us-west-2",
+        ]

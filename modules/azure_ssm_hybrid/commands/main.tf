@@ -27,7 +27,7 @@ locals {
   linux_registration_file   = "/var/lib/amazon/ssm/Vault/Store/RegistrationKey"
   windows_registration_file = "Amazon\\SSM\\InstanceData\\Vault\\Store\\RegistrationKey"
 
-  linux_script = join("\n", [
+  linux_script = join("\n", concat([
     "#!/bin/sh",
     "set -eu",
     "reg='${local.linux_registration_file}'",
@@ -45,10 +45,24 @@ locals {
     "esac",
     "tmp=$(mktemp -d)",
     "trap 'rm -rf \"$tmp\"' EXIT",
+    ], var.linux_signing_key == null ? [
+    "echo 'fleetpatch: no SSM Agent signing key (linux_signing_key): ssm-setup-cli would run unverified, so it is not downloaded' >&2",
+    "exit 1",
+    ] : [
+    "command -v gpg >/dev/null 2>&1 || { echo 'fleetpatch: gpg is needed to verify ssm-setup-cli before it runs' >&2; exit 1; }",
     "curl -fsSL --proto '=https' --tlsv1.2 --retry 5 -o \"$tmp/ssm-setup-cli\" \"${local.base_url}/latest/linux_$${arch}/ssm-setup-cli\"",
+    "curl -fsSL --proto '=https' --tlsv1.2 --retry 5 -o \"$tmp/ssm-setup-cli.sig\" \"${local.base_url}/latest/linux_$${arch}/ssm-setup-cli.sig\"",
+    # A keyring of its own holding only the SSM Agent key: no key of the VM's user counts.
+    "GNUPGHOME=\"$tmp/gnupg\"; export GNUPGHOME; mkdir -m 700 \"$GNUPGHOME\"",
+    "cat > \"$tmp/ssm-agent.asc\" <<'FLEETPATCH_SIGNING_KEY'",
+    trimspace(coalesce(var.linux_signing_key, "-")),
+    "FLEETPATCH_SIGNING_KEY",
+    "gpg --batch --quiet --import \"$tmp/ssm-agent.asc\"",
+    "gpg --batch --status-fd 1 --verify \"$tmp/ssm-setup-cli.sig\" \"$tmp/ssm-setup-cli\" > \"$tmp/verify.status\" 2>&1 || true",
+    "grep -q '^\\[GNUPG:\\] VALIDSIG ' \"$tmp/verify.status\" || { echo 'fleetpatch: ssm-setup-cli does not carry a valid signature of the SSM Agent key: not run' >&2; cat \"$tmp/verify.status\" >&2; exit 1; }",
     "chmod 0755 \"$tmp/ssm-setup-cli\"",
     "\"$tmp/ssm-setup-cli\" -register -activation-code \"$ACTIVATION_CODE\" -activation-id \"$ACTIVATION_ID\" -region \"${var.aws_region}\"",
-  ])
+  ]))
 
   windows_script = join("\n", [
     "param(",
@@ -72,6 +86,13 @@ locals {
     "$cli = Join-Path $dir 'ssm-setup-cli.exe'",
     "try {",
     "  Invoke-WebRequest -UseBasicParsing -Uri '${local.base_url}/latest/windows_amd64/ssm-setup-cli.exe' -OutFile $cli",
+    # Authenticode: Valid means the signature matches the file and chains to a trusted root; the
+    # signer must be AWS (windows_signer_organization).
+    "  $sig = Get-AuthenticodeSignature -FilePath $cli",
+    "  $signer = if ($sig.SignerCertificate) { $sig.SignerCertificate.Subject } else { '' }",
+    "  if ($sig.Status -ne 'Valid' -or $signer -notmatch ('(^|,\\s*)O=\"?' + [regex]::Escape('${var.windows_signer_organization}') + '\"?(,|$)')) {",
+    "    throw \"fleetpatch: ssm-setup-cli.exe Authenticode signature is $($sig.Status) (signer '$signer'): not run\"",
+    "  }",
     "  & $cli -register -activation-code $ActivationCode -activation-id $ActivationId -region '${var.aws_region}'",
     "  $code = $LASTEXITCODE",
     "} finally {",

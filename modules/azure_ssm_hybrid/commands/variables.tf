@@ -18,3 +18,25 @@ variable "ssm_download_base_url" {
     error_message = "ssm_download_base_url must be an https URL without spaces or quotes, or null."
   }
 }
+
+variable "linux_signing_key" {
+  type        = string
+  description = "ASCII-armored OpenPGP public key of the SSM Agent (the one AWS publishes on \"Verifying the signature of SSM Agent\", https://docs.aws.amazon.com/systems-manager/latest/userguide/verify-agent-signature.html; AWS rotates it). The Linux script verifies ssm-setup-cli against its published .sig with gpg before running it. null: the Linux script refuses to run (it never runs an unverified installer)."
+  default     = null
+
+  validation {
+    condition     = var.linux_signing_key == null || can(regex("^\\s*-----BEGIN PGP PUBLIC KEY BLOCK-----\\r?\\n[\\s\\S]+\\n-----END PGP PUBLIC KEY BLOCK-----\\s*$", coalesce(var.linux_signing_key, "x")))
+    error_message = "linux_signing_key must be an ASCII-armored OpenPGP public key block (-----BEGIN PGP PUBLIC KEY BLOCK----- ... -----END PGP PUBLIC KEY BLOCK-----), or null."
+  }
+}
+
+variable "windows_signer_organization" {
+  type        = string
+  description = "Organization (O=) the Authenticode signer certificate of ssm-setup-cli.exe must name; the Windows script runs it only when Get-AuthenticodeSignature reports Valid (a chain to a trusted root) and that signer."
+  default     = "Amazon Web Services, Inc."
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9 .,&()-]{2,128}$", var.windows_signer_organization))
+    error_message = "windows_signer_organization must be 2-128 letters, digits, spaces and .,&()- characters (an X.500 organization name)."
+  }
+}

@@ -1,5 +1,65 @@
 variables {
-  aws_region = "eu-west-2"
+  aws_region        = "eu-west-2"
+  linux_signing_key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZtestkeyFAKE\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
+}
+
+run "linux_script_verifies_the_installer_before_it_runs" {
+  command = plan
+
+  assert {
+    condition     = strcontains(output.linux_script, "/latest/linux_$${arch}/ssm-setup-cli.sig\"") && strcontains(output.linux_script, "mDMEZtestkeyFAKE")
+    error_message = "the signature is downloaded and the configured key is embedded"
+  }
+  assert {
+    condition     = length(split("VALIDSIG", output.linux_script)) == 2 && length(split("-register", split("VALIDSIG", output.linux_script)[0])) == 1 && length(split("chmod 0755", split("VALIDSIG", output.linux_script)[0])) == 1
+    error_message = "gpg's VALIDSIG is required before the installer is made executable and run"
+  }
+  assert {
+    condition     = strcontains(output.linux_script, "GNUPGHOME=\"$tmp/gnupg\"")
+    error_message = "a keyring of the script's own: no other key counts"
+  }
+}
+
+run "without_a_signing_key_the_linux_script_never_downloads" {
+  command = plan
+
+  variables {
+    linux_signing_key = null
+  }
+
+  assert {
+    condition     = !strcontains(output.linux_script, "curl") && !strcontains(output.linux_script, "-register") && endswith(output.linux_script, "exit 1")
+    error_message = "no key: the script refuses before any download and never runs an unverified installer"
+  }
+}
+
+run "windows_script_requires_a_valid_aws_authenticode_signature" {
+  command = plan
+
+  assert {
+    condition     = strcontains(output.windows_script, "$sig = Get-AuthenticodeSignature -FilePath $cli") && strcontains(output.windows_script, "$sig.Status -ne 'Valid'") && strcontains(output.windows_script, "[regex]::Escape('Amazon Web Services, Inc.')")
+    error_message = "Get-AuthenticodeSignature must report Valid and the AWS signer"
+  }
+  assert {
+    condition     = length(split("& $cli -register", split("Get-AuthenticodeSignature", output.windows_script)[0])) == 1
+    error_message = "the signature is checked before the installer runs"
+  }
+}
+
+run "rejects_a_signing_key_that_is_not_an_armored_public_key" {
+  command = plan
+  variables {
+    linux_signing_key = "-----BEGIN PGP PRIVATE KEY BLOCK-----\nx\n-----END PGP PRIVATE KEY BLOCK-----"
+  }
+  expect_failures = [var.linux_signing_key]
+}
+
+run "rejects_a_signer_organization_with_regex_or_quote_characters" {
+  command = plan
+  variables {
+    windows_signer_organization = "Amazon' ; evil"
+  }
+  expect_failures = [var.windows_signer_organization]
 }
 
 run "linux_script_downloads_for_the_architecture_and_registers_from_parameters" {
