@@ -446,12 +446,27 @@ resource "azurerm_role_assignment" "automation_export" {
 }
 
 # --- access to the target subscriptions ----------------------------------------------------------
+# A custom role with exactly the calls the job makes (VM list with power state, tag read and merge)
+# instead of Reader + Tag Contributor (which read every resource of the subscription and manage
+# deployments and support tickets). Defined once, assignable in every target subscription.
+resource "azurerm_role_definition" "tag_job" {
+  name        = "${var.name_prefix} fleetpatch VM tag writer"
+  scope       = "/subscriptions/${var.target_subscription_ids[0]}"
+  description = "fleetpatch tag enforcement: read virtual machines and read/merge their tags, nothing else."
+
+  permissions {
+    actions = module.settings.target_role_actions
+  }
+
+  assignable_scopes = [for s in var.target_subscription_ids : "/subscriptions/${s}"]
+}
+
 resource "azurerm_role_assignment" "target" {
   for_each = module.settings.target_roles
 
-  scope                = "/subscriptions/${each.value.subscription_id}"
-  role_definition_name = each.value.role
-  principal_id         = local.runner_principal_id
-  principal_type       = "ServicePrincipal"
-  description          = "fleetpatch tag enforcement (${var.runner}) on ${each.value.subscription_id}"
+  scope              = "/subscriptions/${each.value.subscription_id}"
+  role_definition_id = azurerm_role_definition.tag_job.role_definition_resource_id
+  principal_id       = local.runner_principal_id
+  principal_type     = "ServicePrincipal"
+  description        = "fleetpatch tag enforcement (${var.runner}) on ${each.value.subscription_id}"
 }

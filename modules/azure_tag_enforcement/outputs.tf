@@ -14,7 +14,7 @@ output "export_container_url" {
 }
 
 output "runner_principal_id" {
-  description = "Object id of the runner's managed identity (Reader + Tag Contributor on each target subscription)."
+  description = "Object id of the runner's managed identity (the custom VM tag writer role on each target subscription)."
   value       = local.runner_principal_id
 }
 

@@ -20,7 +20,7 @@ variable "location" {
 
 variable "target_subscription_ids" {
   type        = list(string)
-  description = "Subscriptions whose VMs are enforced and exported. The runner's identity gets Reader and Tag Contributor on each."
+  description = "Subscriptions whose VMs are enforced and exported. The runner's identity gets one custom role on each (VM read, tag read and write; defined in the first, assignable in all)."
 
   validation {
     condition     = length(var.target_subscription_ids) > 0 && alltrue([for s in var.target_subscription_ids : can(regex("^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", s))])

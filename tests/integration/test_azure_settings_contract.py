@@ -86,9 +86,14 @@ def test_rendered_settings_load_in_python(tmp_path: Path) -> None:
     assert rules["PatchGroup"].value_for("rg-web", "Linux") == ("azure-linux", "")
     assert out["timer_schedule"] == "0 30 5 * * *"
     assert out["automation_schedule_start"] == "2030-01-01T05:30:00Z"
-    assert sorted(out["target_roles"]) == sorted(
-        f"{sub}/{role}" for sub in SUBS for role in ("Reader", "Tag Contributor")
-    )
+    assert sorted(out["target_roles"]) == sorted(sub.lower() for sub in SUBS)
+    # Exactly the calls the job makes: no Reader, no Tag Contributor (deployments, support).
+    assert out["target_role_actions"] == [
+        "Microsoft.Compute/virtualMachines/read",
+        "Microsoft.Compute/virtualMachines/instanceView/read",
+        "Microsoft.Resources/tags/read",
+        "Microsoft.Resources/tags/write",
+    ]
 
 
 def test_default_schedule_start_is_tomorrow_at_the_run_time(tmp_path: Path) -> None:

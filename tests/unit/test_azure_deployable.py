@@ -238,3 +238,18 @@ def test_function_timeout_fits_the_write_limit_and_the_flex_plan() -> None:
     timeout = hours * 3600 + minutes * 60 + seconds
     assert timeout >= (10_000 - 200) / 10 * 1.5
     assert timeout <= 3600
+
+
+def test_the_runner_gets_only_the_custom_vm_tag_role_on_target_subscriptions(
+    module: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    target = module[("azurerm_role_assignment", "target")]
+    assert "role_definition_name" not in target, "no built-in role (Reader, Tag Contributor)"
+    assert target["role_definition_id"] == (
+        "azurerm_role_definition.tag_job.role_definition_resource_id"
+    )
+    role = module[("azurerm_role_definition", "tag_job")]
+    assert role["permissions"][0]["actions"] == "module.settings.target_role_actions"
+    assert "not_actions" not in role["permissions"][0]
+    assert "data_actions" not in role["permissions"][0], "no data-plane access"
+    assert "for s in var.target_subscription_ids" in role["assignable_scopes"]

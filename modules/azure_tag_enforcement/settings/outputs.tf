@@ -22,9 +22,18 @@ output "automation_schedule_start" {
 }
 
 output "target_roles" {
-  description = "Role assignments on the target subscriptions, \"<subscription>/<role>\" -> { subscription_id, role }: Reader lists the VMs, Tag Contributor may change tags (and only tags)."
+  description = "Role assignments on the target subscriptions, \"<subscription>\" (lowercase) -> { subscription_id }: one custom role per runner identity and subscription that may read VMs and read/write tags, nothing else (not Reader + Tag Contributor, which read every resource and manage deployments)."
   value = {
-    for pair in setproduct(var.target_subscription_ids, ["Reader", "Tag Contributor"]) :
-    "${lower(pair[0])}/${pair[1]}" => { subscription_id = pair[0], role = pair[1] }
+    for s in var.target_subscription_ids : lower(s) => { subscription_id = s }
   }
+}
+
+output "target_role_actions" {
+  description = "The actions of the custom role the runner gets on each target subscription: list the VMs with their power state (Virtual Machines - List All, statusOnly), read and merge their tags (Tags - Get/Update At Scope)."
+  value = [
+    "Microsoft.Compute/virtualMachines/read",
+    "Microsoft.Compute/virtualMachines/instanceView/read",
+    "Microsoft.Resources/tags/read",
+    "Microsoft.Resources/tags/write",
+  ]
 }
