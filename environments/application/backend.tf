@@ -10,5 +10,10 @@
 #
 # `make validate` runs `terraform init -backend=false` and needs none of this.
 terraform {
-  backend "s3" {}
+  # Encrypted at rest and locked (S3 native lock file, Terraform >= 1.10) even with a backend.hcl
+  # that leaves them out: the state holds secrets (function keys, activation codes).
+  backend "s3" {
+    encrypt      = true
+    use_lockfile = true
+  }
 }

@@ -18,5 +18,10 @@
 # Data Contributor with use_azuread_auth) for every deployer.
 # Without a backend.hcl, `terraform init` asks for the settings; never keep this state local.
 terraform {
-  backend "s3" {}
+  # Encrypted at rest and locked (S3 native lock file, Terraform >= 1.10) even with a backend.hcl
+  # that leaves them out: the state holds secrets (function keys, activation codes).
+  backend "s3" {
+    encrypt      = true
+    use_lockfile = true
+  }
 }
