@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from ssm_documents.render import render_patch_run  # noqa: E402
 from ssm_documents.scripts import start_instances, stop_started  # noqa: E402
 from tests.emulator.launcher import Emulator  # noqa: E402
 from tools.bench import peak_rss_mb  # noqa: E402
@@ -222,7 +223,7 @@ def _fleet(emu: Emulator) -> tuple[str, list[str]]:
         Name=DOCUMENT,
         DocumentType="Automation",
         DocumentFormat="YAML",
-        Content=DOCUMENT_PATH.read_text(encoding="utf-8"),
+        Content=render_patch_run(DOCUMENT_PATH.read_text(encoding="utf-8"), BUCKET),
     )
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:unused-bench-topic"
@@ -314,7 +315,6 @@ def run() -> list[dict[str, Any]]:
             Parameters={
                 "AutomationAssumeRole": [role],
                 "PatchGroup": [GROUP],
-                "OutputS3BucketName": [BUCKET],
             },
         )["AutomationExecutionId"]
         _control(

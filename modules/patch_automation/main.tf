@@ -17,17 +17,34 @@ locals {
   patch_tag     = "fleetpatch:patch-run"
   asg_tag       = "aws:autoscaling:groupName"
 
-  # Objects the ValidateInputs step checks with S3 HeadObject (s3:GetObject): the override URLs
-  # of the scheduled runs and every object of override_s3_buckets (runs started by hand).
-  override_urls = [for u in [var.baseline_override, var.install_override_list] : u if startswith(u, "s3://")]
-  override_object_arns = distinct(concat(
-    [for u in local.override_urls : "arn:${local.partition}:s3:::${trimprefix(u, "s3://")}"],
-    [for b in var.override_s3_buckets : "arn:${local.partition}:s3:::${b}/*"],
-  ))
+  # Override URLs (BaselineOverride / InstallOverrideList): a patch baseline may name its own
+  # package repositories, and every targeted node installs what the override says, as root.
+  # Only s3:// objects under the approved override_s3_prefixes are accepted: the document's
+  # allowedPattern of both parameters is rendered from them (SSM refuses a StartAutomationExecution
+  # whose parameter value does not match the parameter's allowedPattern, "Data elements and
+  # parameters", allowedPattern: https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-syntax-data-elements-parameters.html;
+  # InvalidAutomationExecutionParametersException of StartAutomationExecution). No prefix: "^$",
+  # only the empty default. https:// is never accepted: an HTTPS URL cannot be scoped to an owner.
+  # The prefixes hold only letters, digits, _ . - and / (validation): escaping the dots makes each
+  # a literal in RE2 (Terraform's regex) and in SSM's pattern matching alike.
+  override_prefix_alternation = join("|", [for p in var.override_s3_prefixes : replace(p, ".", "\\.")])
+  override_url_pattern        = length(var.override_s3_prefixes) == 0 ? "^$" : "^(s3://(${local.override_prefix_alternation})\\S+)?$"
+  scheduled_override_urls     = [for u in [var.baseline_override, var.install_override_list] : u if u != ""]
+
+  # Objects the ValidateInputs step checks with S3 HeadObject (s3:GetObject): the approved
+  # prefixes (the scheduled override URLs lie under them, precondition on the document).
+  override_object_arns = [for p in var.override_s3_prefixes : "arn:${local.partition}:s3:::${p}*"]
 
   # The Automation document is rendered from ssm_documents/src + scripts by `make documents`
-  # and committed, so a clean checkout plans without a build step.
-  document_content = file("${path.module}/../../ssm_documents/generated/patch_run.yaml")
+  # and committed, so a clean checkout plans without a build step. Three values are the module's
+  # (ssm_documents/render.py does the same for the tests): the override URL pattern, the approved
+  # prefixes ValidateInputs checks again (rendered, not a parameter: a caller cannot widen them)
+  # and the output bucket of PatchNodes (output_s3_bucket_name, not a parameter either).
+  document_content = replace(replace(replace(
+    file("${path.module}/../../ssm_documents/generated/patch_run.yaml"),
+    "^$ # @@override_url_pattern@@", jsonencode(local.override_url_pattern)),
+    "[] # @@override_s3_prefixes@@", jsonencode(var.override_s3_prefixes)),
+  "@@output_s3_bucket_name@@", var.output_s3_bucket_name)
 
   automation_definition_arn = "arn:${local.partition}:ssm:${local.region}:${local.account}:automation-definition/${local.document_name}:$DEFAULT"
   instance_arns             = "arn:${local.partition}:ec2:${local.region}:${local.account}:instance/*"
@@ -51,6 +68,13 @@ resource "aws_ssm_document" "patch_run" {
   document_format = "YAML"
   content         = local.document_content
   tags            = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for u in local.scheduled_override_urls : can(regex(local.override_url_pattern, u))])
+      error_message = "baseline_override and install_override_list must be s3:// URLs of an object under one of override_s3_prefixes (${jsonencode(var.override_s3_prefixes)}); the document refuses any other override URL."
+    }
+  }
 }
 
 # --- the Automation assume role ---------------------------------------------------------------
@@ -296,7 +320,6 @@ resource "aws_cloudwatch_event_target" "patch_run" {
       RebootOption         = [var.reboot_option]
       MaxConcurrency       = [var.max_concurrency]
       MaxErrors            = [var.max_errors]
-      OutputS3BucketName   = [var.output_s3_bucket_name]
       OutputS3KeyPrefix    = ["${var.output_s3_key_prefix}/${each.key}"]
       OnlineTimeoutSeconds = [tostring(var.online_timeout_seconds)]
       PatchTimeoutSeconds  = [tostring(var.patch_timeout_seconds)]

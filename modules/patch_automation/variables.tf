@@ -224,23 +224,23 @@ variable "output_s3_key_prefix" {
 
 variable "baseline_override" {
   type        = string
-  description = "Optional s3:// or https:// URL of a patch baseline JSON used instead of the registered patch baseline; empty uses the patch group's baseline."
+  description = "Optional s3:// URL of a patch baseline JSON used instead of the registered patch baseline by the scheduled runs; it must lie under one of override_s3_prefixes (https:// is refused). Empty uses the patch group's baseline."
   default     = ""
 
   validation {
-    condition     = var.baseline_override == "" || can(regex("^(s3|https)://\\S+$", var.baseline_override))
-    error_message = "baseline_override must be empty or an s3:// or https:// URL."
+    condition     = var.baseline_override == "" || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\\S+$", var.baseline_override))
+    error_message = "baseline_override must be empty or an s3://<bucket>/<key> URL (https:// URLs cannot be scoped to an owner and are refused)."
   }
 }
 
 variable "install_override_list" {
   type        = string
-  description = "Optional s3:// or https:// URL of a YAML list of patches to install instead of the baseline's (Install only); empty installs what the baseline approves."
+  description = "Optional s3:// URL of a YAML list of patches the scheduled runs install instead of the baseline's (Install only); it must lie under one of override_s3_prefixes (https:// is refused). Empty installs what the baseline approves."
   default     = ""
 
   validation {
-    condition     = var.install_override_list == "" || can(regex("^(s3|https)://\\S+$", var.install_override_list))
-    error_message = "install_override_list must be empty or an s3:// or https:// URL."
+    condition     = var.install_override_list == "" || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\\S+$", var.install_override_list))
+    error_message = "install_override_list must be empty or an s3://<bucket>/<key> URL (https:// URLs cannot be scoped to an owner and are refused)."
   }
 }
 
@@ -288,14 +288,21 @@ variable "notification_kms_key_arn" {
   }
 }
 
-variable "override_s3_buckets" {
+variable "override_s3_prefixes" {
   type        = list(string)
-  description = "Buckets holding BaselineOverride / InstallOverrideList objects of runs started by hand: the Automation role may s3:GetObject (HeadObject) their objects so the run can refuse a URL naming no object before it starts anything. The objects of baseline_override and install_override_list are allowed without listing their buckets."
+  description = "Approved locations of BaselineOverride / InstallOverrideList objects, each \"<bucket>/<prefix>/\" (or \"<bucket>/\" for the whole bucket). The document accepts only s3:// override URLs under them (its allowedPattern is rendered from this list; SSM refuses any other value) and the Automation role may s3:GetObject (HeadObject) their objects. Empty (default): no override at all. The nodes read the override with their own instance profile: the bucket must be writable only by the platform team, since a baseline JSON may name its own package sources."
   default     = []
 
   validation {
-    condition     = alltrue([for b in var.override_s3_buckets : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", b))])
-    error_message = "override_s3_buckets must be S3 bucket names."
+    condition = alltrue([for p in var.override_s3_prefixes : (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([A-Za-z0-9_.-]+/)*$", p))
+      && !can(regex("\\.\\.|\\.-|-\\.", split("/", p)[0]))
+      && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", split("/", p)[0]))
+      && !startswith(p, "xn--") && !startswith(p, "sthree-")
+      && !can(regex("-s3alias$|--ol-s3$|--x-s3$", split("/", p)[0]))
+      && !contains(split("/", p), "..") && !contains(split("/", p), ".")
+    )])
+    error_message = "override_s3_prefixes: each entry is \"<bucket>/\" or \"<bucket>/<prefix>/\" ending with a slash: a bucket name of S3's rules (3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no two adjacent dots, no dot next to a hyphen, not an IP address, not starting with xn-- or sthree-, not ending with -s3alias, --ol-s3 or --x-s3), then key segments of letters, digits, _ . - (no . or .. segment)."
   }
 }
 

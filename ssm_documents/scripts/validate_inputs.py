@@ -8,9 +8,13 @@ AWS-RunPatchBaseline fails on every node when ``BaselineOverride`` and ``Install
 are both given ("Using the BaselineOverride parameter",
 https://docs.aws.amazon.com/systems-manager/latest/userguide/patch-manager-baselineoverride-parameter.html),
 and each node fails when an override URL names no object. Both are checked here, so a bad run
-fails before it starts a single instance. An ``s3://`` URL is checked with S3 HeadObject as the
-Automation role (which needs ``s3:GetObject`` on the object); an ``https://`` URL is not fetched
-(the run's role has no say over it) and is only checked for a host and a path.
+fails before it starts a single instance. An override URL must be an ``s3://`` URL under one of
+``ApprovedOverridePrefixes`` (``bucket/prefix/``), a list the module renders into the document
+(not a parameter, so the caller cannot widen it): a patch baseline may name its own package
+repositories, so whoever chooses the override chooses what every node installs as root. The
+parameters' ``allowedPattern`` is the control (SSM refuses the execution); this is the second
+check. ``https://`` URLs are refused (an HTTPS URL cannot be scoped to an owner). The object is
+then checked with S3 HeadObject as the Automation role (``s3:GetObject`` on the prefixes).
 """
 
 from __future__ import annotations
@@ -50,11 +54,30 @@ def s3_location(url: str) -> tuple[str, str]:
     return parsed.netloc, key
 
 
-def check_url(s3: S3Client, name: str, url: str) -> str:
-    """Check that override URL ``url`` (parameter ``name``) names an object; returns a note.
+def check_prefix(name: str, url: str, prefixes: list[str]) -> None:
+    """Refuse ``url`` unless it is an ``s3://`` URL under one of ``prefixes`` (``bucket/prefix/``).
 
-    ``s3://`` URLs: S3 HeadObject (404 / 403 / other errors refuse the URL). ``https://`` URLs:
-    a host and a non-empty path are required; the object itself is not fetched.
+    Raises:
+        InvalidInputError: not s3://, outside every approved prefix, or a key with ``..``.
+    """
+    if not url.startswith("s3://"):
+        raise InvalidInputError(
+            f"{name} {url}: only s3:// URLs under the approved override prefixes are accepted"
+        )
+    location = url.removeprefix("s3://")
+    if ".." in location.split("/"):
+        raise InvalidInputError(f"{name} {url}: a key with a .. segment is refused")
+    if not any(p and location.startswith(p) and len(location) > len(p) for p in prefixes):
+        approved = ", ".join(f"s3://{p}" for p in prefixes) or "none"
+        raise InvalidInputError(
+            f"{name} {url} is outside the approved override prefixes ({approved})"
+        )
+
+
+def check_url(s3: S3Client, name: str, url: str) -> str:
+    """Check that override URL ``url`` (parameter ``name``) names an S3 object; returns a note.
+
+    S3 HeadObject: 404 / 403 / other errors refuse the URL.
 
     Raises:
         InvalidInputError: the URL names no object, or HeadObject was refused.
@@ -72,10 +95,7 @@ def check_url(s3: S3Client, name: str, url: str) -> str:
                 "s3:GetObject on the object"
             ) from err
         return f"{name}: s3://{bucket}/{key} ({head.get('ContentLength', 0)} bytes)"
-    parsed = urlparse(url)
-    if parsed.scheme != "https" or not parsed.netloc or parsed.path.strip("/") == "":
-        raise InvalidInputError(f"{name} {url} is not an s3:// or https:// URL of an object")
-    return f"{name}: {url} (https, not fetched)"
+    raise InvalidInputError(f"{name} {url} is not an s3:// URL of an object")
 
 
 def _whole(events: dict[str, Any], name: str, low: int, high: int) -> int:
@@ -91,15 +111,18 @@ def _whole(events: dict[str, Any], name: str, low: int, high: int) -> int:
 def run(events: dict[str, Any], s3: S3Client) -> dict[str, Any]:
     """The step's logic.
 
-    ``events``: ``BaselineOverride``, ``InstallOverrideList`` (URLs or empty), ``Operation``,
-    ``OnlineTimeoutSeconds``, ``PatchTimeoutSeconds``, ``ExecutionId``, ``MetricsNamespace``.
+    ``events``: ``BaselineOverride``, ``InstallOverrideList`` (URLs or empty),
+    ``ApprovedOverridePrefixes`` (list of ``bucket/prefix/``, rendered by the module),
+    ``Operation``, ``OnlineTimeoutSeconds``, ``PatchTimeoutSeconds``, ``ExecutionId``,
+    ``MetricsNamespace``.
 
     Returns:
         ``SnapshotId`` (the execution id: one patch snapshot for every node of the run) and
         ``Checks`` (list of what was checked).
 
     Raises:
-        InvalidInputError: both overrides given, an override URL naming no object, a timeout
+        InvalidInputError: both overrides given, an override URL outside the approved prefixes
+            or naming no object, a timeout
             out of range, a MetricsNamespace beginning with AWS/, or an execution id that is not
             a 36-character UUID.
     """
@@ -113,8 +136,11 @@ def run(events: dict[str, Any], s3: S3Client) -> dict[str, Any]:
         )
     if install_list and str(events.get("Operation", "")) != "Install":
         checks.append("InstallOverrideList is ignored by Scan")
+    raw_prefixes = events.get("ApprovedOverridePrefixes") or []
+    prefixes = [str(p) for p in raw_prefixes] if isinstance(raw_prefixes, list) else []
     for name, url in (("BaselineOverride", override), ("InstallOverrideList", install_list)):
         if url:
+            check_prefix(name, url, prefixes)
             checks.append(check_url(s3, name, url))
     online = _whole(events, "OnlineTimeoutSeconds", MIN_ONLINE_TIMEOUT, MAX_ONLINE_TIMEOUT)
     patch = _whole(events, "PatchTimeoutSeconds", MIN_PATCH_TIMEOUT, MAX_PATCH_TIMEOUT)

@@ -183,7 +183,10 @@ def discover(emulator: Emulator) -> Topology:
         scan_role=roles["scan"],
         function_role=function["Role"].rsplit("/", 1)[1],
         ssm_profile=variables["SSM_INSTANCE_PROFILE_NAME"],
-        log_bucket=inputs["patch"]["OutputS3BucketName"][0],
+        # The module renders the bucket into PatchNodes (no OutputS3BucketName parameter).
+        log_bucket=next(s for s in document["mainSteps"] if s["name"] == "PatchNodes")["inputs"][
+            "OutputS3BucketName"
+        ],
         opt_out_tag_key=variables.get("OPT_OUT_TAG_KEY", ""),
         document_name=roles["document"],
         document_steps=[s["name"] for s in document["mainSteps"]],

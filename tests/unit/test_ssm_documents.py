@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ssm_documents import build, check
+from ssm_documents import build, check, render
 
 DOCS = sorted(build.GENERATED.glob("*.yaml"))
 PATCH_RUN = build.GENERATED / "patch_run.yaml"
@@ -114,7 +114,9 @@ def test_patch_step_uses_rate_control_and_the_patch_baseline_bucket() -> None:
     assert inputs["DocumentName"] == "AWS-RunPatchBaseline"
     assert inputs["MaxConcurrency"] == "{{ MaxConcurrency }}"
     assert inputs["MaxErrors"] == "{{ MaxErrors }}"
-    assert inputs["OutputS3BucketName"] == "{{ OutputS3BucketName }}"
+    # The module's output_s3_bucket_name, rendered by modules/patch_automation (not a parameter).
+    assert inputs["OutputS3BucketName"] == render.OUTPUT_BUCKET_MARKER
+    assert "OutputS3BucketName" not in patch_run()["parameters"]
     assert inputs["Parameters"]["Operation"] == "{{ Operation }}"
     # Exactly the selected nodes (tag set by SelectNodesToPatch), one snapshot for all waves.
     assert inputs["Targets"] == [

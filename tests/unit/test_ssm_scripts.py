@@ -12,7 +12,14 @@ import yaml
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from ssm_documents.scripts import find_and_tag, start_instances, stop_started, wait_until_online
+from ssm_documents import render
+from ssm_documents.scripts import (
+    find_and_tag,
+    start_instances,
+    stop_started,
+    validate_inputs,
+    wait_until_online,
+)
 
 REGION = "us-west-2"
 AMI = "ami-12c6146b"
@@ -722,3 +729,91 @@ def test_module_handlers_build_their_own_clients(ec2: Any, monkeypatch: pytest.M
         == 0
     )
     assert stop_started.handler({"ExecutionId": "exec-h"}, None)["StoppedInstanceIds"] == [stopped]
+
+
+# --- issue 16: override URLs only under the approved prefixes -----------------------------------
+
+OVERRIDE_EVENTS = {
+    "ExecutionId": "0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a",
+    "Operation": "Install",
+    "OnlineTimeoutSeconds": "480",
+    "PatchTimeoutSeconds": "14400",
+    "BaselineOverride": "",
+    "InstallOverrideList": "",
+    "ApprovedOverridePrefixes": ["fleet-overrides/baselines/"],
+}
+
+
+@pytest.fixture
+def overrides_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-west-2")
+        for bucket in ("fleet-overrides", "fleet-overrides-evil"):
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
+            )
+            s3.put_object(Bucket=bucket, Key="baselines/linux.json", Body=b"{}")
+            s3.put_object(Bucket=bucket, Key="other/linux.json", Body=b"{}")
+        yield s3
+
+
+def test_an_override_under_an_approved_prefix_is_checked_and_accepted(
+    overrides_bucket: Any,
+) -> None:
+    events = {**OVERRIDE_EVENTS, "BaselineOverride": "s3://fleet-overrides/baselines/linux.json"}
+    checks = validate_inputs.run(events, overrides_bucket)["Checks"]
+    assert "BaselineOverride: s3://fleet-overrides/baselines/linux.json (2 bytes)" in checks
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "message"),
+    [
+        ("BaselineOverride", "s3://fleet-overrides/other/linux.json", "outside the approved"),
+        ("BaselineOverride", "s3://fleet-overrides-evil/baselines/linux.json", "outside"),
+        ("InstallOverrideList", "s3://fleet-overrides/baselines/", "outside"),
+        ("InstallOverrideList", "https://example.com/baselines/linux.json", "only s3://"),
+        ("BaselineOverride", "s3://fleet-overrides/baselines/../other/linux.json", ".. segment"),
+    ],
+)
+def test_an_override_outside_the_approved_prefixes_is_refused_before_any_s3_call(
+    overrides_bucket: Any, name: str, url: str, message: str
+) -> None:
+    with pytest.raises(validate_inputs.InvalidInputError, match=message):
+        validate_inputs.run({**OVERRIDE_EVENTS, name: url}, overrides_bucket)
+
+
+def test_no_approved_prefix_refuses_every_override(overrides_bucket: Any) -> None:
+    events = {
+        **OVERRIDE_EVENTS,
+        "ApprovedOverridePrefixes": [],
+        "BaselineOverride": "s3://fleet-overrides/baselines/linux.json",
+    }
+    with pytest.raises(validate_inputs.InvalidInputError, match=r"prefixes \(none\)"):
+        validate_inputs.run(events, overrides_bucket)
+
+
+def test_render_fills_the_three_module_values_like_terraform() -> None:
+    """ssm_documents/render.py mirrors local.document_content of modules/patch_automation."""
+    generated = (GENERATED / "patch_run.yaml").read_text()
+    main_tf = (GENERATED.parents[1] / "modules" / "patch_automation" / "main.tf").read_text()
+    for marker in (
+        render.OVERRIDE_PATTERN_MARKER,
+        render.OVERRIDE_PREFIXES_MARKER,
+        render.OUTPUT_BUCKET_MARKER,
+    ):
+        assert marker in generated and f'"{marker}"' in main_tf, marker
+    assert generated.count(render.OVERRIDE_PATTERN_MARKER) == 2
+    doc = yaml.safe_load(render.render_patch_run(generated, "logs-bucket", ["a.b/c/", "d-e/"]))
+    pattern = doc["parameters"]["BaselineOverride"]["allowedPattern"]
+    assert pattern == r"^(s3://(a\.b/c/|d-e/)\S+)?$"
+    assert doc["parameters"]["InstallOverrideList"]["allowedPattern"] == pattern
+    steps = {s["name"]: s for s in doc["mainSteps"]}
+    assert steps["ValidateInputs"]["inputs"]["InputPayload"]["ApprovedOverridePrefixes"] == [
+        "a.b/c/",
+        "d-e/",
+    ]
+    assert steps["PatchNodes"]["inputs"]["OutputS3BucketName"] == "logs-bucket"
+    unrendered = yaml.safe_load(generated)
+    assert unrendered["parameters"]["BaselineOverride"]["allowedPattern"] == "^$"
+    assert "OutputS3BucketName" not in unrendered["parameters"]

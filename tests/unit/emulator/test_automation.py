@@ -24,6 +24,7 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
+from ssm_documents.render import render_patch_run
 from tests.emulator import automation
 from tests.emulator.launcher import ROOT, Emulator
 from tests.unit.emulator.shape_checker import ShapeChecker
@@ -241,15 +242,15 @@ def _states(emu: Emulator, ids: list[str]) -> dict[str, tuple[str, dict[str, str
 def patch_runs(emu: Emulator) -> dict[str, Any]:
     """Two patch runs of the real document started together: one runs on, one is cancelled."""
     client = emu.client("ssm")
+    bucket = "patch-logs-automation-tests"
     client.create_document(
         Name="fleetpatch-PatchRun",
         DocumentType="Automation",
         DocumentFormat="YAML",
-        Content=PATCH_RUN.read_text(encoding="utf-8"),
+        Content=render_patch_run(PATCH_RUN.read_text(encoding="utf-8"), bucket),
     )
     role = _patch_run_role(emu, ["web", "db"])
     fleets = {"web": _fleet(emu, "web"), "db": _fleet(emu, "db")}
-    bucket = "patch-logs-automation-tests"
     emu.client("s3").create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
     )
@@ -260,7 +261,6 @@ def patch_runs(emu: Emulator) -> dict[str, Any]:
             Parameters={
                 "AutomationAssumeRole": [role],
                 "PatchGroup": [group],
-                "OutputS3BucketName": [bucket],
                 "OnlineTimeoutSeconds": ["30"],
                 "MaxConcurrency": ["100%"],
                 "MaxErrors": ["100%"],
