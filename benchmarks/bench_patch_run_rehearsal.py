@@ -233,7 +233,7 @@ def _fleet(emu: Emulator) -> tuple[str, list[str]]:
     iam.put_role_policy(
         RoleName="patch-run-automation",
         PolicyName="patch-run",
-        PolicyDocument=json.dumps(module_policy([GROUP], topic, ["unused-overrides-bucket"])),
+        PolicyDocument=json.dumps(module_policy([GROUP], topic, ["unused-overrides-bucket/"])),
     )
     iam.create_role(RoleName="patch-node", AssumeRolePolicyDocument=json.dumps(NODE_TRUST))
     iam.attach_role_policy(

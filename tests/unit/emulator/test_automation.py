@@ -177,7 +177,7 @@ def _patch_run_role(emu: Emulator, groups: list[str]) -> str:
     from tests.unit.emulator.test_patch_run import module_policy  # noqa: PLC0415
 
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:unused-compliance-topic"
-    policy = module_policy(groups, topic, ["unused-overrides-bucket"])
+    policy = module_policy(groups, topic, ["unused-overrides-bucket/"])
     iam = emu.client("iam")
     arn: str = iam.create_role(
         RoleName="patch-run-automation", AssumeRolePolicyDocument=json.dumps(SSM_TRUST)

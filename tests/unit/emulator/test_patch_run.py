@@ -19,6 +19,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from ssm_documents.render import render_patch_run
 from tests.emulator.launcher import ROOT, Emulator
 
 ACCOUNT = "123456789012"
@@ -28,6 +29,8 @@ STARTED = "fleetpatch:started-by"
 PATCH = "fleetpatch:patch-run"
 ASG = "aws:autoscaling:groupName"
 GROUPS = ["faults", "snap", "asg", "bad", "nourl", "exits", "claimed", "mixed", "rg"]
+# modules/patch_automation override_s3_prefixes of these tests (issue 16).
+OVERRIDE_PREFIXES = ["patch-overrides-tests/"]
 NAMESPACE = "fleetpatch-patch-run-tests"
 OTHER_RUN = "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f"
 BUCKET = "patch-logs-patch-run-tests"
@@ -49,8 +52,12 @@ TRUST = {
 }
 
 
-def module_policy(groups: list[str], topic_arn: str, override_buckets: list[str]) -> dict[str, Any]:
-    """modules/patch_automation's Automation role policy (main.tf), as Terraform renders it."""
+def module_policy(
+    groups: list[str], topic_arn: str, override_prefixes: list[str]
+) -> dict[str, Any]:
+    """modules/patch_automation's Automation role policy (main.tf), as Terraform renders it.
+
+    ``override_prefixes``: the module's ``override_s3_prefixes`` (``bucket/prefix/``)."""
     instances = f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/*"
     managed = f"arn:aws:ssm:{REGION}:{ACCOUNT}:managed-instance/*"
     condition = {"aws:ResourceTag/PatchGroup": groups}
@@ -143,7 +150,7 @@ def module_policy(groups: list[str], topic_arn: str, override_buckets: list[str]
                 "Sid": "CheckOverrideObjects",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject"],
-                "Resource": [f"arn:aws:s3:::{b}/*" for b in override_buckets],
+                "Resource": [f"arn:aws:s3:::{p}*" for p in override_prefixes],
             },
             {
                 "Sid": "NotifyFailedRuns",
@@ -254,7 +261,12 @@ def runs(emu: Emulator) -> dict[str, Any]:
         Name=DOCUMENT,
         DocumentType="Automation",
         DocumentFormat="YAML",
-        Content=(ROOT / "ssm_documents" / "generated" / "patch_run.yaml").read_text("utf-8"),
+        # As modules/patch_automation renders it: the output bucket and the approved prefixes.
+        Content=render_patch_run(
+            (ROOT / "ssm_documents" / "generated" / "patch_run.yaml").read_text("utf-8"),
+            BUCKET,
+            OVERRIDE_PREFIXES,
+        ),
     )
     for bucket in (BUCKET, "patch-overrides-tests"):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -296,7 +308,7 @@ def runs(emu: Emulator) -> dict[str, Any]:
     iam.put_role_policy(
         RoleName="patch-run-automation",
         PolicyName="patch-run",
-        PolicyDocument=json.dumps(module_policy(GROUPS, topic, ["patch-overrides-tests"])),
+        PolicyDocument=json.dumps(module_policy(GROUPS, topic, OVERRIDE_PREFIXES)),
     )
     node_trust = {
         "Version": "2012-10-17",
@@ -426,7 +438,6 @@ def runs(emu: Emulator) -> dict[str, Any]:
         parameters = {
             "AutomationAssumeRole": [role],
             "PatchGroup": [group],
-            "OutputS3BucketName": [BUCKET],
             "OnlineTimeoutSeconds": ["30"],
             "MaxConcurrency": ["100%"],
             "MaxErrors": ["100%"],
@@ -455,6 +466,8 @@ def runs(emu: Emulator) -> dict[str, Any]:
         "claimed": start("claimed", MetricsNamespace=NAMESPACE),
         "mixed": start("shop", PatchGroupTagKey="App"),
         "rg": start("", ResourceGroupName="blue-team"),
+        # issue 16: a PatchGroup the role does not manage (the legacy nodes of mixed and rg)
+        "legacy": start("legacy"),
     }
     return {"ids": ids, "fleets": fleets, "queue": queue, "topic": topic}
 
@@ -556,7 +569,6 @@ def test_patch_timeout_out_of_range_is_refused(emu: Emulator, runs: dict[str, An
         Parameters={
             "AutomationAssumeRole": [role],
             "PatchGroup": ["bad"],
-            "OutputS3BucketName": [BUCKET],
             "PatchTimeoutSeconds": ["50000"],
         },
     )["AutomationExecutionId"]
@@ -732,3 +744,84 @@ def test_list_group_resources_needs_tag_get_resources(emu: Emulator, runs: dict[
     with pytest.raises(ClientError) as refused:
         reader.list_group_resources(Group="blue-team")
     assert refused.value.response["Error"]["Code"] == "ForbiddenException"
+
+
+# --- issue 16: no root on the fleet from a document parameter ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("BaselineOverride", "s3://patch-overrides-evil/baseline.json"),
+        ("BaselineOverride", "s3://patch-overrides-tests-evil/baseline.json"),
+        ("InstallOverrideList", "https://patch-overrides-tests.example.com/install.yaml"),
+        ("InstallOverrideList", "s3://patch-overrides-tests/"),
+    ],
+)
+def test_an_override_outside_the_approved_prefix_is_refused_at_start(
+    emu: Emulator, runs: dict[str, Any], name: str, url: str
+) -> None:
+    """SSM checks each parameter value against its allowedPattern (rendered from the module's
+    override_s3_prefixes): the execution never starts."""
+    ssm = emu.client("ssm")
+    with pytest.raises(ClientError) as refused:
+        ssm.start_automation_execution(
+            DocumentName=DOCUMENT,
+            Parameters={
+                "AutomationAssumeRole": [f"arn:aws:iam::{ACCOUNT}:role/patch-run-automation"],
+                "PatchGroup": ["bad"],
+                name: [url],
+            },
+        )
+    assert (
+        refused.value.response["Error"]["Code"] == "InvalidAutomationExecutionParametersException"
+    )
+    assert "not matching" in refused.value.response["Error"]["Message"]
+
+
+def test_the_output_bucket_is_not_a_parameter(emu: Emulator, runs: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as refused:
+        emu.client("ssm").start_automation_execution(
+            DocumentName=DOCUMENT,
+            Parameters={
+                "AutomationAssumeRole": [f"arn:aws:iam::{ACCOUNT}:role/patch-run-automation"],
+                "PatchGroup": ["bad"],
+                "OutputS3BucketName": ["someone-elses-bucket"],
+            },
+        )
+    assert (
+        refused.value.response["Error"]["Code"] == "InvalidAutomationExecutionParametersException"
+    )
+
+
+def test_a_patch_group_the_role_does_not_manage_is_never_commanded(
+    emu: Emulator, finished: dict[str, Any]
+) -> None:
+    """PatchGroup names a group outside the module's patch_groups: IAM refuses every tag the
+    run needs (CreateTags / AddTagsToResource are conditioned on the patch-group tag), so no
+    node carries the run's patch-run tag and PatchNodes, which targets only that tag, never runs.
+    """
+    execution = finished["executions"]["legacy"]
+    steps = steps_of(execution)
+    summary = summary_of(execution)
+    mixed, rg = finished["fleets"]["mixed"], finished["fleets"]["rg"]
+    ec2_nodes = sorted(mixed["legacy_running"] + mixed["legacy_stopped"] + rg["legacy_running"])
+    outside = sorted(ec2_nodes + mixed["hybrid_legacy"])
+    # Denied by IAM: the stopped legacy instance cannot be claimed (ec2:CreateTags), so the run
+    # fails before it starts or selects anything.
+    assert execution["AutomationExecutionStatus"] == "Failed"
+    assert steps["FindAndTagStoppedInstances"]["StepStatus"] == "Failed"
+    refusals = [f["message"] for f in summary["failed_steps"]] + [
+        n["reason"] for n in summary["skipped"]["not_managed"]
+    ]
+    assert any("UnauthorizedOperation" in r and "ec2:CreateTags" in r for r in refusals)
+    assert summary["patched"] == [] and summary["started"] == []
+    assert steps["PatchNodes"]["StepStatus"] == "Pending"
+    assert steps["UpdateSsmAgent"]["StepStatus"] == "Pending"
+    ssm = emu.client("ssm")
+    for node in outside:
+        assert ssm.list_command_invocations(InstanceId=node)["CommandInvocations"] == [], node
+    view = states(emu, ec2_nodes)
+    assert view[mixed["legacy_stopped"][0]] == ("stopped", {"PatchGroup": "legacy", "App": "shop"})
+    assert view[mixed["legacy_running"][0]] == ("running", {"PatchGroup": "legacy", "App": "shop"})
+    assert view[rg["legacy_running"][0]] == ("running", {"PatchGroup": "legacy", "Team": "blue"})
