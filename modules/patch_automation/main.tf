@@ -182,10 +182,36 @@ resource "aws_iam_role_policy" "automation" {
         Resource = "*"
       },
       {
+        # PatchNodes and UpdateSsmAgent send by tag (Targets = the run's own patch-run tag, fixed
+        # in the document, not a parameter). AWS documents the tag condition of SendCommand on
+        # instance resources ("Restricting Run Command access based on tags", ssm:resourceTag
+        # on instance/*:
+        # https://docs.aws.amazon.com/systems-manager/latest/userguide/run-command-setting-up.html#tag-based-access)
+        # but not that the nodes a tag target resolves to are authorized with their tags. The
+        # conservative reading (tests/emulator/auth.py): a tag-targeted request is authorized on
+        # instance/* + managed-instance/* with no node's tags, so a patch-group tag condition
+        # on this Allow would refuse every run; sending by InstanceIds instead (each node
+        # authorized with its tags) caps a command at 50 nodes (select_nodes.py). The reach of
+        # the tag targets is bounded by TagClaimedInstances / TagSelectedHybridNodes: only nodes
+        # of the managed patch groups can be given the patch-run tag.
         Sid      = "RunPatchAndAgentUpdateDocuments"
         Effect   = "Allow"
         Action   = ["ssm:SendCommand"]
         Resource = concat(local.aws_document_arns, [local.instance_arns, local.managed_instance_arns])
+      },
+      {
+        # Wherever a node's tags are evaluated (SendCommand by InstanceIds: each node is
+        # authorized with its tags, aws:ResourceTag / ssm:resourceTag), never a node that belongs
+        # to another patch group. A node without the tag key and the tag-targeted request (no
+        # tags in the context) are not matched: see RunPatchAndAgentUpdateDocuments.
+        Sid      = "NeverCommandOtherPatchGroups"
+        Effect   = "Deny"
+        Action   = ["ssm:SendCommand"]
+        Resource = [local.instance_arns, local.managed_instance_arns]
+        Condition = {
+          Null            = { "aws:ResourceTag/${var.patch_group_tag_key}" = "false" }
+          StringNotEquals = local.patch_group_condition
+        }
       },
       {
         # Cancelling the execution cancels its running command. CancelCommand supports no

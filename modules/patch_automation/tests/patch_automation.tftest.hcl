@@ -179,6 +179,25 @@ run "automation_role_is_least_privilege" {
     condition     = length([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "StartInstancesWithEncryptedVolumes"]) == 0
     error_message = "no KMS permission unless keys are given"
   }
+  # Issue 16: wherever a node's tags are evaluated (SendCommand by InstanceIds), never a node of
+  # another patch group; the tag-targeted request (no tags in the context) is not matched.
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "NeverCommandOtherPatchGroups"]) == {
+      Sid      = "NeverCommandOtherPatchGroups"
+      Effect   = "Deny"
+      Action   = ["ssm:SendCommand"]
+      Resource = ["arn:aws:ec2:us-west-2:111111111111:instance/*", "arn:aws:ssm:us-west-2:111111111111:managed-instance/*"]
+      Condition = {
+        Null            = { "aws:ResourceTag/PatchGroup" = "false" }
+        StringNotEquals = { "aws:ResourceTag/PatchGroup" = ["Linux", "Windows", "AppA"] }
+      }
+    }
+    error_message = "SendCommand is denied on every node tagged with a patch group the module does not manage"
+  }
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if contains(flatten([s.Action]), "ssm:SendCommand")]) == 2 && one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "RunPatchAndAgentUpdateDocuments"]).Resource == ["arn:aws:ssm:us-west-2::document/AWS-RunPatchBaseline", "arn:aws:ssm:us-west-2::document/AWS-UpdateSSMAgent", "arn:aws:ec2:us-west-2:111111111111:instance/*", "arn:aws:ssm:us-west-2:111111111111:managed-instance/*"]
+    error_message = "SendCommand: the two AWS documents on the account's nodes, nothing else"
+  }
   assert {
     condition     = jsondecode(aws_iam_role.automation.assume_role_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "111111111111"
     error_message = "only SSM Automation of this account can assume the role"
@@ -245,6 +264,10 @@ run "overrides_scan_no_reboot_counts_and_disabled" {
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "StartStopClaimedInstances"]).Condition.StringEquals["aws:ResourceTag/Patch Group"] == ["Linux", "Windows", "AppA"]
     error_message = "the IAM tag condition follows the tag key"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "NeverCommandOtherPatchGroups"]).Condition.Null == { "aws:ResourceTag/Patch Group" = "false" }
+    error_message = "the SendCommand Deny follows the tag key"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.automation.policy).Statement : s if s.Sid == "StartInstancesWithEncryptedVolumes"]).Resource == ["arn:aws:kms:us-west-2:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"]

@@ -141,6 +141,16 @@ def module_policy(
                 ],
             },
             {
+                "Sid": "NeverCommandOtherPatchGroups",
+                "Effect": "Deny",
+                "Action": ["ssm:SendCommand"],
+                "Resource": [instances, managed],
+                "Condition": {
+                    "Null": {"aws:ResourceTag/PatchGroup": "false"},
+                    "StringNotEquals": condition,
+                },
+            },
+            {
                 "Sid": "CancelOwnCommands",
                 "Effect": "Allow",
                 "Action": ["ssm:CancelCommand"],
@@ -825,3 +835,59 @@ def test_a_patch_group_the_role_does_not_manage_is_never_commanded(
     assert view[mixed["legacy_stopped"][0]] == ("stopped", {"PatchGroup": "legacy", "App": "shop"})
     assert view[mixed["legacy_running"][0]] == ("running", {"PatchGroup": "legacy", "App": "shop"})
     assert view[rg["legacy_running"][0]] == ("running", {"PatchGroup": "legacy", "Team": "blue"})
+
+
+def test_the_role_cannot_command_a_node_of_another_patch_group_by_id(
+    emu: Emulator, finished: dict[str, Any]
+) -> None:
+    """The Automation role's policy, assumed directly (as another document run with the role
+    could): SendCommand by InstanceIds authorizes each node with its tags, and the Deny
+    NeverCommandOtherPatchGroups refuses a node of a patch group the module does not manage;
+    a node of a managed group is allowed. The patch runs themselves (tag targets) succeeded."""
+    iam = emu.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam.create_role(RoleName="patch-run-policy-probe", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName="patch-run-policy-probe",
+        PolicyName="patch-run",
+        PolicyDocument=json.dumps(module_policy(GROUPS, finished["topic"], OVERRIDE_PREFIXES)),
+    )
+    creds = emu.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/patch-run-policy-probe", RoleSessionName="probe"
+    )["Credentials"]
+    probe = boto3.client(
+        "ssm",
+        region_name=REGION,
+        endpoint_url=emu.endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    mixed = finished["fleets"]["mixed"]
+    for node in (mixed["legacy_running"][0], mixed["hybrid_legacy"][0]):
+        with pytest.raises(ClientError) as refused:
+            probe.send_command(
+                DocumentName="AWS-RunPatchBaseline",
+                InstanceIds=[node],
+                Parameters={"Operation": ["Scan"]},
+            )
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException", node
+        assert (
+            emu.client("ssm").list_command_invocations(InstanceId=node)["CommandInvocations"] == []
+        ), node
+    allowed = probe.send_command(
+        DocumentName="AWS-RunPatchBaseline",
+        InstanceIds=[mixed["running"][0]],
+        Parameters={"Operation": ["Scan"]},
+    )["Command"]
+    assert allowed["InstanceIds"] == [mixed["running"][0]]
+    assert finished["executions"]["mixed"]["AutomationExecutionStatus"] == "Success"
