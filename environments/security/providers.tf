@@ -5,10 +5,15 @@ provider "aws" {
   region              = var.home_region
   allowed_account_ids = [var.account_id]
 
-  assume_role {
-    role_arn     = var.assume_role_arn
-    session_name = "fleetpatch-security"
-    external_id  = var.assume_role_external_id
+  # assume_role_arn = null (CI): assume nothing, the credentials already are the account's
+  # role (the job's OIDC role: the read-only plan role or the apply role).
+  dynamic "assume_role" {
+    for_each = var.assume_role_arn == null ? [] : [var.assume_role_arn]
+    content {
+      role_arn     = assume_role.value
+      session_name = "fleetpatch-security"
+      external_id  = var.assume_role_external_id
+    }
   }
 
   default_tags {

@@ -10,15 +10,16 @@ variable "account_id" {
 
 variable "assume_role_arn" {
   type        = string
-  description = "ARN of the IAM role in account_id that Terraform assumes to deploy, e.g. arn:aws:iam::111111111111:role/fleetpatch-deploy."
+  description = "ARN of the IAM role in account_id that Terraform assumes to deploy, e.g. arn:aws:iam::111111111111:role/fleetpatch-deploy, from your usual credentials; null (the default) assumes nothing: the credentials already are the account's role (CI, where the job's OIDC role is the plan or the apply role)."
+  default     = null
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.assume_role_arn))
-    error_message = "assume_role_arn must be an IAM role ARN: arn:<partition>:iam::<12-digit account>:role/<path/name>."
+    condition     = var.assume_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", var.assume_role_arn))
+    error_message = "assume_role_arn must be an IAM role ARN: arn:<partition>:iam::<12-digit account>:role/<path/name>, or null."
   }
 
   validation {
-    condition     = try(split(":", var.assume_role_arn)[4] == var.account_id, false)
+    condition     = var.assume_role_arn == null || try(split(":", var.assume_role_arn)[4] == var.account_id, false)
     error_message = "assume_role_arn must be a role in account_id (the account in the ARN differs)."
   }
 }

@@ -64,6 +64,16 @@ run "two_regions_of_the_seed" {
   }
 }
 
+# CI: assume_role_arn unset (null), the provider assumes no role: the job's OIDC role (plan or
+# apply role) is the account's role. The plan must still be valid.
+run "ci_assumes_no_role" {
+  command = plan
+
+  variables {
+    assume_role_arn = null
+  }
+}
+
 run "recorder_in_one_region_without_central_links" {
   command = plan
 

@@ -114,6 +114,17 @@ run "central_account_only" {
   }
 }
 
+# CI: assume_role_arn unset (null), the provider assumes no role: the job's OIDC role (plan or
+# apply role) is the account's role. The plan must still be valid.
+run "ci_assumes_no_role" {
+  command = plan
+
+  variables {
+    assume_role_arn    = null
+    patch_hybrid_nodes = false
+  }
+}
+
 run "rejects_short_account_id" {
   command = plan
   variables {

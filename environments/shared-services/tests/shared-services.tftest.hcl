@@ -93,6 +93,16 @@ run "recorder_in_one_region_without_central_links" {
   }
 }
 
+# CI: assume_role_arn unset (null), the provider assumes no role: the job's OIDC role (plan or
+# apply role) is the account's role. The plan must still be valid.
+run "ci_assumes_no_role" {
+  command = plan
+
+  variables {
+    assume_role_arn = null
+  }
+}
+
 run "rejects_short_account_id" {
   command = plan
   variables {
