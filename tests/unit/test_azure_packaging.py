@@ -99,7 +99,7 @@ def test_runbook_package_holds_the_entry_point_and_the_logic(tmp_path: Path) -> 
 
 def test_requirements_pin_what_the_tests_ran_against() -> None:
     dev = {
-        line.split("==")[0].lower(): line.strip()
+        line.split("==")[0].lower(): line.split()[0]
         for line in (ROOT / "requirements" / "dev.txt").read_text().splitlines()
         if "==" in line
     }
