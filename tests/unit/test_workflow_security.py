@@ -182,9 +182,12 @@ def test_rule_no_plaintext_plan_is_uploaded(workflow: str, name: str, job: dict[
             continue
         paths = str(step.get("with", {}).get("path", "")).split()
         for path in paths:
-            assert not path.endswith((".tfplan", ".tfplan*", "*")) and "plan.json" not in path, (
+            plaintext = ("plan.json", "plan.txt")
+            assert not path.endswith((".tfplan", ".tfplan*", "*")) and not any(
+                p in path for p in plaintext
+            ), (
                 f"rule: {workflow} job {name!r} uploads {path!r}: a saved plan (or plan.json) "
-                "holds state values in plaintext; upload only the sealed plan"
+                "(or plan.txt) holds state values in plaintext; upload only the sealed plan"
             )
 
 
