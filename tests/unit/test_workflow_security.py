@@ -119,10 +119,25 @@ def test_rule_pull_request_oidc_jobs_never_name_the_apply_role() -> None:
 
 
 def test_rule_no_pull_request_job_runs_in_a_deploy_environment() -> None:
+    deploy_environments = {str(j.get("environment", "")) for j in jobs(DEPLOY).values()} - {""}
+    assert deploy_environments, "deploy.yml's apply job runs in an environment"
     for name, job in jobs(PULL_REQUEST).items():
-        assert "environment" not in job, (
-            f"rule: pull-request.yml job {name!r} must not use a GitHub environment (its OIDC "
-            "subject and secrets belong to the apply job of deploy.yml)"
+        assert str(job.get("environment", "")) not in deploy_environments, (
+            f"rule: pull-request.yml job {name!r} must not use deploy.yml's environment (its OIDC "
+            "subject and secrets belong to the apply job)"
+        )
+
+
+def test_rule_pull_request_credentials_wait_for_a_reviewer() -> None:
+    # The plan role reads the state, which holds secrets: a branch's code gets it only after a
+    # reviewer approves the job in its plan-<env> environment (the role trusts that subject).
+    for name, job in jobs(PULL_REQUEST).items():
+        if job.get("permissions", {}).get("id-token") != "write":
+            continue
+        assert job.get("environment") == "plan-${{ matrix.env }}", (
+            f"rule: pull-request.yml job {name!r} gets an OIDC token and must wait in the "
+            "environment plan-<env> (Required reviewers) before the branch's code holds the plan "
+            f"role; got environment {job.get('environment')!r}"
         )
 
 
