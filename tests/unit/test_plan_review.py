@@ -454,6 +454,41 @@ def test_cli_review_writes_results_and_plan_md(tmp_path: Path) -> None:
     assert policy.load_result(plan_dir / "checkov.json").failed == 4
 
 
+def test_cli_review_redacts_secrets_a_policy_failure_quotes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A failing check that quotes a planned value: compliance.json is an artifact and its
+    # lines reach the job log, so both get plan.md's redaction (here a sensitive value of the
+    # plan, also JSON-escaped-looking text around it).
+    plan_dir = tmp_path / "build" / "local"
+    plan_dir.mkdir(parents=True)
+    (plan_dir / "plan.json").write_text((PLANS / "mixed.json").read_text())
+    quoting = (
+        (POLICY / "compliance_tls_failed.txt")
+        .read_text()
+        .replace(
+            "does not have Condition property.",
+            'does not have Condition property (policy "fixture-secret-one").',
+        )
+    )
+    assert "fixture-secret-one" in quoting
+    venv = fake_policy_venv(tmp_path, quoting, (POLICY / "checkov_failed.json").read_text())
+    argv = ["review", str(plan_dir), "--title", "local", "--checkov-dir", str(tmp_path)]
+    assert cli.main([*argv, "--policy-venv", str(venv), "--features", str(tmp_path)]) == 1
+    written = (plan_dir / "compliance.json").read_text()
+    assert "fixture-secret-one" not in written
+    assert "(sensitive)" in written, "the failure is kept, the secret replaced"
+    assert policy.load_result(plan_dir / "compliance.json").failed == 1
+    assert "fixture-secret-one" not in capsys.readouterr().out
+    assert "fixture-secret-one" not in (plan_dir / "plan.md").read_text()
+
+
+def test_redact_json_reaches_keys_and_nested_strings() -> None:
+    text = json.dumps({"a": ["x fixture-secret-two y", {"fixture-secret-two": 1}], "n": 2})
+    out = json.loads(cli.redact_json(text, ["fixture-secret-two"]))
+    assert out == {"a": ["x (sensitive) y", {"(sensitive)": 1}], "n": 2}
+
+
 def test_cli_review_passes_when_every_check_passes(tmp_path: Path) -> None:
     plan_dir = tmp_path / "plan"
     plan_dir.mkdir()

@@ -21,9 +21,11 @@ wrong; only ``review`` still writes plan.md, showing the error).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from tools.plan_review.policy import (
     PolicyError,
@@ -35,7 +37,7 @@ from tools.plan_review.policy import (
     run_checkov,
     run_compliance,
 )
-from tools.plan_review.render import PlanError, load_plan, render_markdown
+from tools.plan_review.render import PlanError, build_review, load_plan, redact, render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +82,34 @@ def _write(path: Path | None, text: str) -> None:
     path.write_text(text)
 
 
+def redact_json(text: str, secrets: Iterable[str]) -> str:
+    """``text`` (a JSON document) with every secret replaced in each string it holds.
+
+    Args:
+        text: JSON, e.g. a policy result (``PolicyResult.to_json()``).
+        secrets: the plan's sensitive strings (``build_review(plan).secrets``).
+
+    Returns:
+        The same document re-serialized (indent 2) with ``(sensitive)`` in place of each secret
+        inside any string, keys included; the JSON escaping of a value never hides it.
+
+    Raises:
+        ValueError: ``text`` is not JSON.
+    """
+    found = list(secrets)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, found)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {redact(str(k), found): walk(v) for k, v in value.items()}
+        return value
+
+    return json.dumps(walk(json.loads(text)), indent=2) + "\n"
+
+
 def _report(result: PolicyResult, output: Path) -> int:
     _write(output, result.to_json())
     for line in render_results([result]):
@@ -109,6 +139,9 @@ def review(
     """
     plan_path = plan_dir / "plan.json"
     plan = load_plan(plan_path.read_text())
+    # The policy results are artifacts too (and their lines reach the job log): the same
+    # redaction as plan.md, since a failing check can quote a planned value.
+    secrets = build_review(plan).secrets
     status = 0
     results: list[PolicyResult] = []
 
@@ -132,11 +165,11 @@ def review(
             print(f"plan_review: {tool}: {exc}", file=sys.stderr)
             result = error_result(tool, exc)
             status = 2
-        _write(plan_dir / filename, result.to_json())
+        _write(plan_dir / filename, redact_json(result.to_json(), secrets))
         results.append(result)
     _write(plan_dir / "plan.md", render_markdown(plan, title, render_results(results)))
     for line in render_results(results):
-        print(line)
+        print(redact(line, secrets))
     print(f"wrote {plan_dir / 'plan.md'}")
     return status
 
