@@ -45,8 +45,13 @@ locals {
   sync_bucket_arn = "arn:${local.partition}:s3:::${local.sync_bucket_name}"
   # ${aws:SourceAccount} is a policy variable (any single-valued condition key can be one:
   # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html): each
-  # account's sync may write only under its own accountid= folder, one resource for all accounts.
-  sync_object_arn       = "${local.sync_bucket_arn}/${local.key_prefix}*/accountid=$${aws:SourceAccount}/*"
+  # account's sync may write only under its own top-level folder <prefix>/<its account id>/,
+  # one resource for all accounts. The account id comes right after the fixed prefix, with no
+  # wildcard before it: a "*" there would span slashes, and a sync whose S3 Prefix the member
+  # chooses (".../accountid=<other account>/...") could land in another account's partition.
+  # member_region sets each sync's Prefix to <sync_prefix>/<account id>; the Glue location
+  # template reads partition accountid=X only under folder X (README "Who can write where").
+  sync_object_arn       = "${local.sync_bucket_arn}/${local.key_prefix}$${aws:SourceAccount}/*"
   sync_source_arn       = "arn:${local.partition}:ssm:*:$${aws:SourceAccount}:resource-data-sync/*"
   other_member_accounts = [for id in var.member_account_ids : id if id != local.account_id]
   event_bus_arn         = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default"
@@ -344,7 +349,7 @@ data "aws_iam_policy_document" "results_bucket" {
 # ("Creating a resource data sync for Inventory", AWS Systems Manager User Guide:
 # https://docs.aws.amazon.com/systems-manager/latest/userguide/inventory-create-resource-data-sync.html):
 # SSM checks the bucket ACL, then writes (and tags) each account's objects under
-# <prefix>/<type>/accountid=<that account>/ only, with bucket-owner-full-control (local.sync_bucket_policy).
+# <prefix>/<that account>/ only, with bucket-owner-full-control (local.sync_bucket_policy).
 resource "aws_s3_bucket_policy" "sync" {
   bucket = aws_s3_bucket.this["sync"].id
   policy = local.sync_bucket_policy
@@ -385,7 +390,11 @@ resource "aws_glue_catalog_table" "this" {
   table_type    = "EXTERNAL_TABLE"
 
   # Partition projection: Athena computes the partitions from the account ids and Regions
-  # below, so no crawler or MSCK REPAIR is needed and new nodes are visible at once.
+  # below, so no crawler or MSCK REPAIR is needed and new nodes are visible at once. The
+  # template names ${accountid} twice (a placeholder may repeat: "Specifying custom S3 storage
+  # locations", https://docs.aws.amazon.com/athena/latest/ug/partition-projection-setting-up.html):
+  # partition accountid=X is read only under X's own top-level folder, the one only X's sync
+  # can write (local.sync_object_arn), whatever a sync puts after it.
   parameters = {
     EXTERNAL                         = "TRUE"
     classification                   = "json"
@@ -396,11 +405,12 @@ resource "aws_glue_catalog_table" "this" {
     "projection.region.values"       = join(",", var.member_regions)
     "projection.resourcetype.type"   = "enum"
     "projection.resourcetype.values" = "ManagedInstanceInventory"
-    "storage.location.template"      = "s3://${local.sync_bucket_name}/${local.key_prefix}${each.value.type_name}/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
+    "storage.location.template"      = "s3://${local.sync_bucket_name}/${local.key_prefix}$${accountid}/${each.value.type_name}/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
   }
 
   storage_descriptor {
-    location      = "s3://${local.sync_bucket_name}/${local.key_prefix}${each.value.type_name}/"
+    # The prefix root; each partition's location comes from storage.location.template.
+    location      = "s3://${local.sync_bucket_name}/${local.key_prefix}"
     input_format  = "org.apache.hadoop.mapred.TextInputFormat"
     output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 

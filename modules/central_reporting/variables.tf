@@ -46,12 +46,12 @@ variable "member_regions" {
 
 variable "sync_prefix" {
   type        = string
-  description = "S3 prefix the member accounts' Resource Data Syncs use (S3Destination Prefix, the inventory module's sync_prefix); \"\" for none. Objects land at <bucket>/<prefix>/AWS:<Type>/accountid=<id>/region=<region>/resourcetype=<type>/<node>.json."
+  description = "S3 prefix under which every member account's Resource Data Syncs write, each in its own folder: member_region's central_sync_prefix (it sets each sync's S3Destination Prefix to <prefix>/<account id>); \"\" for none. Objects land at <bucket>/<prefix>/<account id>/AWS:<Type>/accountid=<account id>/region=<region>/resourcetype=<type>/<node>.json; the bucket policy lets each account write only under <prefix>/<its account id>/. At most 243 characters (the sync's Prefix, with \"/<account id>\", is limited to 256)."
   default     = "inventory"
 
   validation {
-    condition     = var.sync_prefix == "" || can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.sync_prefix))
-    error_message = "sync_prefix must be \"\" or an S3 key path without leading or trailing \"/\" (letters, digits, !_.*'()- and \"/\" between parts)."
+    condition     = var.sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.sync_prefix)) && length(var.sync_prefix) <= 243)
+    error_message = "sync_prefix must be \"\" or an S3 key path of at most 243 characters without leading or trailing \"/\" (letters, digits, !_.*'()- and \"/\" between parts)."
   }
 }
 
@@ -182,7 +182,7 @@ variable "tags" {
 
 variable "organization_id" {
   type        = string
-  description = "AWS Organizations id (o-...) of the member accounts, or null. Set, the sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": without it about 660 member accounts fit the event bus policy (the first limit reached), 1,270 the sync bucket policy). Each account still writes only under its own accountid= folder."
+  description = "AWS Organizations id (o-...) of the member accounts, or null. Set, the sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": without it about 660 member accounts fit the event bus policy (the first limit reached), 1,270 the sync bucket policy). Each account still writes only under its own <sync_prefix>/<account id>/ folder."
   default     = null
 
   validation {

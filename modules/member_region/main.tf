@@ -31,6 +31,12 @@ locals {
 
   forward_compliance_events = var.central_event_bus_arn != null
   authorize_aggregator      = var.config_aggregator_account_id != null
+
+  # This account's sync writes under its own top-level folder of the central bucket: the bucket
+  # policy admits ssm.amazonaws.com only under <prefix>/<aws:SourceAccount>/ and the Glue tables
+  # read partition accountid=X only under <prefix>/X/ (modules/central_reporting README "Who can
+  # write where").
+  central_sync_key_prefix = var.central_sync_prefix == "" ? local.account_id : "${var.central_sync_prefix}/${local.account_id}"
 }
 
 module "log_buckets" {
@@ -60,10 +66,10 @@ module "inventory" {
   name_prefix         = var.name_prefix
   schedule_expression = var.inventory_schedule_expression
   output_bucket_name  = module.log_buckets.inventory_bucket
-  # The central_reporting module says "" for "no prefix"; the Resource Data Sync says null.
+  # <central_sync_prefix>/<this account id> ("" for the bucket root: <this account id>).
   sync_bucket_name   = var.central_sync_bucket_name
   sync_bucket_region = var.central_sync_bucket_region
-  sync_prefix        = var.central_sync_prefix == "" ? null : var.central_sync_prefix
+  sync_prefix        = local.central_sync_key_prefix
   sync_kms_key_arn   = var.central_kms_key_arn
   tags               = var.tags
 }

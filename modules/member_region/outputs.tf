@@ -38,6 +38,11 @@ output "inventory_association_id" {
   value       = module.inventory.association_id
 }
 
+output "central_sync_key_prefix" {
+  description = "Key prefix this account's Resource Data Sync writes under in the central bucket: <central_sync_prefix>/<account id> (the account id alone for the bucket root)."
+  value       = local.central_sync_key_prefix
+}
+
 output "resource_data_sync_name" {
   description = "Name of the Resource Data Sync to the central bucket."
   value       = module.inventory.sync_name

@@ -232,12 +232,12 @@ variable "central_sync_bucket_region" {
 
 variable "central_sync_prefix" {
   type        = string
-  description = "Key prefix of the synchronised inventory in the central bucket; must equal the central_reporting module's sync_prefix (\"\" for the bucket root)."
+  description = "Key prefix of the synchronised inventory in the central bucket; must equal the central_reporting module's sync_prefix (\"\" for the bucket root). This account's Resource Data Sync writes under <central_sync_prefix>/<this account id>/ (output central_sync_key_prefix), the only folder the central bucket policy lets it write."
   default     = "inventory"
 
   validation {
-    condition     = var.central_sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.central_sync_prefix)) && length(var.central_sync_prefix) <= 256)
-    error_message = "central_sync_prefix must be \"\" or 1-256 characters of letters, digits and !_.*'()- separated by single slashes (no leading or trailing slash)."
+    condition     = var.central_sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.central_sync_prefix)) && length(var.central_sync_prefix) <= 243)
+    error_message = "central_sync_prefix must be \"\" or 1-243 characters of letters, digits and !_.*'()- separated by single slashes (no leading or trailing slash): the sync's Prefix, <central_sync_prefix>/<account id>, is limited to 256."
   }
 }
 

@@ -92,15 +92,26 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
     condition = anytrue([
       for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
       try(s.Sid == "SSMBucketDelivery" && s.Effect == "Allow" && s.Action == "s3:PutObject" && s.Principal == { Service = "ssm.amazonaws.com" } &&
-        s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/*/accountid=$${aws:SourceAccount}/*" &&
+        s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/$${aws:SourceAccount}/*" &&
         s.Condition.StringEquals == { "s3:x-amz-acl" = "bucket-owner-full-control" } &&
       s.Condition.ArnLike == { "aws:SourceArn" = "arn:aws:ssm:*:$${aws:SourceAccount}:resource-data-sync/*" }, false)
     ])
-    error_message = "each member account's sync may only PutObject under its own accountid= path (the aws:SourceAccount policy variable), with bucket-owner-full-control and an aws:SourceArn of that account"
+    error_message = "each member account's sync may only PutObject under its own top-level folder <prefix>/<account id>/ (the aws:SourceAccount policy variable right after the fixed prefix), with bucket-owner-full-control and an aws:SourceArn of that account"
   }
   assert {
-    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDeliveryTagging" && s.Action == "s3:PutObjectTagging" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/*/accountid=$${aws:SourceAccount}/*", false)])
-    error_message = "SSM may tag the objects it writes, in its own account's folder"
+    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDeliveryTagging" && s.Action == "s3:PutObjectTagging" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/$${aws:SourceAccount}/*" && s.Condition == { ArnLike = { "aws:SourceArn" = "arn:aws:ssm:*:$${aws:SourceAccount}:resource-data-sync/*" } }, false)])
+    error_message = "SSM may tag the objects it writes, in its own account's folder only, for a sync of that account (aws:SourceArn)"
+  }
+  assert {
+    # Issue 16: a "*" anywhere before the account id spans slashes, so a sync whose Prefix
+    # embeds ".../accountid=<another account>/..." would match; the id must follow the fixed
+    # prefix directly in every statement that lets ssm.amazonaws.com write objects.
+    condition = alltrue([
+      for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
+      startswith(s.Resource, "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/$${aws:SourceAccount}/") && length(split("*", s.Resource)) == 2 && endswith(s.Resource, "/*")
+      if s.Effect == "Allow" && contains(["s3:PutObject", "s3:PutObjectTagging"], s.Action)
+    ])
+    error_message = "every Allow of s3:PutObject / s3:PutObjectTagging is <bucket>/<prefix>/$${aws:SourceAccount}/* with no wildcard before the account id"
   }
   assert {
     condition = anytrue([
@@ -133,8 +144,15 @@ run "defaults_encrypt_block_public_access_and_scope_the_sync_policy" {
     error_message = "partition projection enumerates the member accounts and Regions"
   }
   assert {
-    condition     = aws_glue_catalog_table.this["aws_instanceinformation"].parameters["storage.location.template"] == "s3://sec-virginia-ssm-data-sync/inventory/AWS:InstanceInformation/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
+    condition     = aws_glue_catalog_table.this["aws_instanceinformation"].parameters["storage.location.template"] == "s3://sec-virginia-ssm-data-sync/inventory/$${accountid}/AWS:InstanceInformation/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
     error_message = "the location template follows the Resource Data Sync layout under the prefix"
+  }
+  assert {
+    condition = alltrue([
+      for t in aws_glue_catalog_table.this :
+      startswith(t.parameters["storage.location.template"], "s3://sec-virginia-ssm-data-sync/inventory/$${accountid}/AWS:") && length(split("$${accountid}", t.parameters["storage.location.template"])) == 3
+    ])
+    error_message = "every table reads partition accountid=X only under X's own top-level folder (the one only X's sync may write): $${accountid} twice in the template"
   }
   assert {
     condition     = one(aws_glue_catalog_table.this["aws_instanceinformation"].storage_descriptor).ser_de_info[0].parameters["mapping.noderesourcetype"] == "resourcetype" && one(aws_glue_catalog_table.this["aws_instanceinformation"].storage_descriptor).ser_de_info[0].serialization_library == "org.openx.data.jsonserde.JsonSerDe"
@@ -199,8 +217,12 @@ run "given_key_organization_aggregator_no_prefix_no_events" {
     error_message = "a given key is used and no key is created"
   }
   assert {
-    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDelivery" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/*/accountid=$${aws:SourceAccount}/*", false)])
+    condition     = anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDelivery" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/$${aws:SourceAccount}/*", false)])
     error_message = "without a prefix the sync writes at the bucket root"
+  }
+  assert {
+    condition     = aws_glue_catalog_table.this["aws_tag"].parameters["storage.location.template"] == "s3://sec-virginia-ssm-data-sync/$${accountid}/AWS:Tag/accountid=$${accountid}/region=$${region}/resourcetype=$${resourcetype}/"
+    error_message = "without a prefix each account's folder is at the bucket root"
   }
   assert {
     condition     = one(aws_config_configuration_aggregator.this[0].organization_aggregation_source).role_arn == "arn:aws:iam::999999999999:role/config-org-aggregator" && one(aws_config_configuration_aggregator.this[0].organization_aggregation_source).all_regions
@@ -299,7 +321,7 @@ run "organization_id_makes_the_policies_constant" {
     condition = anytrue([
       for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement :
       try(s.Sid == "DenySSMForOtherAccounts" && s.Condition == { StringNotEquals = { "aws:SourceOrgID" = ["o-a1b2c3d4e5"] } }, false)
-    ]) && anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDelivery" && endswith(s.Resource, "/accountid=$${aws:SourceAccount}/*"), false)])
+    ]) && anytrue([for s in jsondecode(aws_s3_bucket_policy.sync.policy).Statement : try(s.Sid == "SSMBucketDelivery" && s.Resource == "arn:aws:s3:::sec-virginia-ssm-data-sync/inventory/$${aws:SourceAccount}/*", false)])
     error_message = "with organization_id, ssm.amazonaws.com is limited to the organization (aws:SourceOrgID), each account still to its own folder"
   }
   assert {
@@ -394,6 +416,25 @@ run "rejects_bad_sync_prefix" {
     sync_prefix = "/inventory/"
   }
   expect_failures = [var.sync_prefix]
+}
+
+run "rejects_a_sync_prefix_too_long_for_the_account_folder" {
+  command = plan
+  variables {
+    sync_prefix = join("/", concat([for i in range(61) : "abc"], ["a"])) # 245 characters
+  }
+  expect_failures = [var.sync_prefix]
+}
+
+run "accepts_a_243_character_sync_prefix" {
+  command = plan
+  variables {
+    sync_prefix = join("/", [for i in range(61) : "abc"]) # 243 characters
+  }
+  assert {
+    condition     = length(var.sync_prefix) == 243
+    error_message = "a prefix that leaves room for /<account id> within 256 characters is accepted"
+  }
 }
 
 run "rejects_kms_alias" {

@@ -303,6 +303,35 @@ run "rejects_bad_sync_bucket_region" {
   expect_failures = [var.central_sync_bucket_region]
 }
 
+run "the_sync_writes_under_this_accounts_own_folder" {
+  command = plan
+
+  assert {
+    condition     = output.central_sync_key_prefix == "inventory/111111111111"
+    error_message = "the sync's Prefix is <central_sync_prefix>/<this account id>, the only folder the central bucket policy lets this account write"
+  }
+}
+
+run "the_sync_writes_under_the_account_folder_at_the_bucket_root" {
+  command = plan
+  variables {
+    central_sync_prefix = ""
+  }
+
+  assert {
+    condition     = output.central_sync_key_prefix == "111111111111"
+    error_message = "without a central prefix the sync's Prefix is the account id"
+  }
+}
+
+run "rejects_a_sync_prefix_without_room_for_the_account_id" {
+  command = plan
+  variables {
+    central_sync_prefix = join("/", concat([for i in range(61) : "abc"], ["a"])) # 245 characters
+  }
+  expect_failures = [var.central_sync_prefix]
+}
+
 run "rejects_bad_sync_prefix" {
   command = plan
   variables {
