@@ -59,13 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         source = str(SAMPLE_DIR)
     params = {"application_name": args.application, "version_pattern": args.version_pattern}
     started = time.perf_counter()
+    warnings: list[str] = []
     try:
-        results = run_all(source, params)
+        results = run_all(source, params, warnings=warnings)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     paths = write_report(
-        results, args.out, source=source, generated_at=datetime.now(UTC), params=params
+        results,
+        args.out,
+        source=source,
+        generated_at=datetime.now(UTC),
+        params=params,
+        warnings=warnings,
     )
     numbers = summary(results)
     print(

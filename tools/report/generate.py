@@ -1,9 +1,10 @@
 """Generate a sample fleet in the exact layout and record format Resource Data Sync writes.
 
-Layout (one object per managed node and inventory type; the optional ``prefix`` is the sync's
-S3 ``Prefix``)::
+Layout (one object per managed node and inventory type; the optional ``prefix`` is the
+central_reporting module's ``sync_prefix``, each account's sync writing with S3 ``Prefix``
+``<prefix>/<account id>``, the only folder the central bucket policy lets it write)::
 
-    <out>/<prefix>/AWS:<Type>/accountid=<12 digits>/region=<region>/
+    <out>/<prefix>/<account id>/AWS:<Type>/accountid=<account id>/region=<region>/
         resourcetype=ManagedInstanceInventory/<node id>.json
 
 Each object is newline-delimited JSON (the sync's only ``SyncFormat``, ``JsonSerDe``): one record
@@ -221,7 +222,8 @@ def generate(
         regions: Region names (the ``region=`` partition).
         seed: random seed; the same seed and ``now`` give byte-identical output.
         now: the moment "now" for capture times (UTC; default: the current time).
-        prefix: the sync's S3 prefix, written as sub-folders of ``out`` ("" for none).
+        prefix: the central sync prefix, written as sub-folders of ``out`` ("" for none);
+            each account's objects go under ``<prefix>/<account id>/``.
         instance_key: ``"both"`` (``AWS:InstanceInformation`` records carry ``InstanceId`` and
             ``resourceId``) or ``"InstanceId"`` (only ``InstanceId``, the walkthrough's variant).
 
@@ -257,6 +259,7 @@ def generate(
         for type_name, records in objects.items():
             folder = (
                 root
+                / account
                 / type_name
                 / f"accountid={account}"
                 / f"region={region}"
@@ -500,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--accounts", nargs="+", default=list(DEFAULT_ACCOUNTS))
     parser.add_argument("--regions", nargs="+", default=list(DEFAULT_REGIONS))
-    parser.add_argument("--prefix", default="", help="the sync's S3 prefix (sub-folders)")
+    parser.add_argument(
+        "--prefix", default="", help="the central sync prefix (sub-folders; then <account id>/)"
+    )
     parser.add_argument(
         "--instance-key",
         choices=INSTANCE_KEYS,

@@ -235,6 +235,7 @@ h2{font-size:20px;margin:28px 0 10px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 .card{background:#fff;border-radius:6px;padding:14px 16px;box-shadow:0 1px 2px #0002}
 .card .n{font-size:30px;font-weight:700}.card .l{color:#444;font-size:14px}
+.warning{background:#fff3e0;border-left:4px solid #e65100;padding:.5em 1em}
 .card.bad .n{color:#c62828}.card.good .n{color:#2e7d32}.card.warn .n{color:#e65100}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(640px,1fr));gap:14px}
 .chart{background:#fff;border-radius:6px;padding:12px;box-shadow:0 1px 2px #0002;overflow-x:auto}
@@ -303,6 +304,7 @@ def render(
     source: str,
     generated_at: datetime,
     params: Mapping[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> str:
     """The whole ``index.html`` as a string.
 
@@ -311,6 +313,7 @@ def render(
         source: where the data came from (shown in the header).
         generated_at: report time (shown in the header, UTC).
         params: the query parameters used (shown under their query).
+        warnings: what the read left out (``run_all(warnings=...)``), shown under the header.
     """
     s = summary(results)
     cards: list[tuple[str, float | str, str, str]] = [
@@ -421,7 +424,9 @@ def render(
         f"<body><header><h1>fleetpatch — patch compliance and inventory</h1>"
         f"<p>Source: {html.escape(source)} · generated {html.escape(stamp)} · "
         "Resource Data Sync data, the same SQL as the Athena named queries</p></header><main>"
-        f'<h2>Summary</h2><div class="cards">{card_html}</div>'
+        + "".join(f'<p class="warning">Warning: {html.escape(w)}</p>' for w in warnings)
+        + f"<h2>Summary</h2>"
+        f'<div class="cards">{card_html}</div>'
         f'<h2>Charts</h2><div class="charts">{chart_html}</div>'
         f'<h2>Tables</h2><p class="note">Click a column header to sort.</p>{"".join(sections)}'
         f"</main><script>{_SCRIPT}</script></body></html>"
@@ -443,6 +448,7 @@ def write_report(
     source: str,
     generated_at: datetime,
     params: Mapping[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> list[Path]:
     """Write ``out_dir/index.html`` and ``out_dir/<query>.csv``; return the paths written.
 
@@ -456,5 +462,7 @@ def write_report(
         write_csv(result, path)
         written.append(path)
     index = out_dir / "index.html"
-    index.write_text(render(results, source=source, generated_at=generated_at, params=params))
+    index.write_text(
+        render(results, source=source, generated_at=generated_at, params=params, warnings=warnings)
+    )
     return [index, *written]

@@ -34,7 +34,7 @@ from typing import Any
 
 import duckdb
 
-from tools.report.source import SourceError, iter_s3, pack, pack_local
+from tools.report.source import SourceError, Warnings, iter_s3, pack, pack_local
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "modules" / "central_reporting"
@@ -268,6 +268,7 @@ def run_all(
     threads: int | None = None,
     memory_limit: str = "1GB",
     only: Iterable[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, QueryResult]:
     """Run every query of :func:`load_queries` over a dataset; ``{name: QueryResult}``.
 
@@ -278,6 +279,8 @@ def run_all(
         threads: DuckDB worker threads (default: the CPU count).
         memory_limit: DuckDB memory limit, e.g. "1GB".
         only: names of the queries to run (default: all); only their tables are loaded.
+        warnings: gets one line per thing the read left out (objects filed under another
+            account's folder, old-layout folders: :class:`tools.report.source.Warnings`).
 
     Raises:
         ReportError: the dataset cannot be read (wraps :class:`SourceError`), a query fails,
@@ -292,14 +295,17 @@ def run_all(
         queries = {name: queries[name] for name in wanted}
     tables = referenced_tables(queries.values(), load_tables())
     type_names = [t.type_name for t in tables]
+    noted = Warnings()
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         try:
             if str(source).startswith("s3://"):
-                packed = pack(iter_s3(str(source), type_names), Path(tmp))
+                packed = pack(iter_s3(str(source), type_names, warnings=noted), Path(tmp))
             else:
-                packed = pack_local(Path(source), type_names, Path(tmp))
+                packed = pack_local(Path(source), type_names, Path(tmp), warnings=noted)
         except SourceError as exc:
             raise ReportError(str(exc)) from exc
+        if warnings is not None:
+            warnings.extend(noted)
         con = connect(
             {k: v.paths for k, v in packed.items()},
             tables,

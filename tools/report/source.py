@@ -7,6 +7,19 @@ appends its records to one newline-delimited JSON file per type, with the partit
 (``accountid``, ``region``, ``resourcetype``, taken from the object key exactly as Athena's
 partition projection does) added to each record. DuckDB then reads one file per type.
 
+Layout (modules/central_reporting README "Who can write where"): every account's sync writes
+under its own top-level folder, the only one the bucket policy lets it write::
+
+    <prefix>/<account id>/AWS:<Type>/accountid=<account id>/region=<region>/
+        resourcetype=<resourcetype>/<node id>.json
+
+The Glue tables read partition ``accountid=X`` only under folder ``X`` (``${accountid}`` twice
+in the location template); so does this reader. An object under folder ``A`` filed as
+``accountid=B`` is one Athena never reads: it is left out and counted in a warning
+(:class:`Warnings`). The layout before per-account folders (``<prefix>/AWS:<Type>/accountid=...``,
+where any account could write into any partition) is not read: alone it is an error naming the
+migration, next to the new layout its folders are ignored with a warning.
+
 S3 is read with boto3, which honours ``AWS_ENDPOINT_URL`` (the embedded emulator) and the usual
 credential chain. DuckDB's own ``s3://`` support (the ``httpfs`` extension) is not used: it is
 downloaded on first use, which is impossible offline.
@@ -29,14 +42,50 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 KEY_RE = re.compile(
-    r"^(?P<type>AWS:[A-Za-z]+)/accountid=(?P<accountid>[^/]+)/region=(?P<region>[^/]+)/"
-    r"resourcetype=(?P<resourcetype>[^/]+)/[^/]+\.json$"
+    r"^(?P<folder>[0-9]{12})/(?P<type>AWS:[A-Za-z]+)/accountid=(?P<accountid>[^/]+)/"
+    r"region=(?P<region>[^/]+)/resourcetype=(?P<resourcetype>[^/]+)/[^/]+\.json$"
+)
+ACCOUNT_FOLDER_RE = re.compile(r"^[0-9]{12}$")
+MIGRATION = (
+    'modules/central_reporting README, "Migration: per-account folders": apply the modules '
+    "(each sync rewrites its data under <prefix>/<account id>/), then delete the old "
+    "<prefix>/AWS:* folders"
 )
 S3_URL_RE = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
 
 
 class SourceError(Exception):
     """The dataset cannot be read (message says why and what to check)."""
+
+
+class Warnings(list[str]):
+    """What a read left out and why, one line each (the report prints and shows them)."""
+
+    def forged(self, folder: str, accountids: dict[str, int]) -> None:
+        """Objects under account folder ``folder`` filed as other accounts' partitions."""
+        for accountid, count in sorted(accountids.items()):
+            self.append(
+                f"ignored {count} object(s) under account folder {folder}/ filed as "
+                f"accountid={accountid}: only account {accountid}'s own folder is read for it "
+                "(what the Athena tables read too); an account's sync wrote outside its partition"
+            )
+
+    def legacy(self, folders: Iterable[str]) -> None:
+        """Folders of the layout before per-account folders, next to the new layout."""
+        names = sorted(folders)
+        if names:
+            self.append(
+                f"ignored the old-layout folders {', '.join(n + '/' for n in names)} "
+                f"(no account folder; not read by the Athena tables either): {MIGRATION}"
+            )
+
+
+def _legacy_error(where: str) -> SourceError:
+    return SourceError(
+        f"{where} holds the Resource Data Sync layout before per-account folders "
+        f"(<prefix>/AWS:<Type>/accountid=<id>/...), in which an account could write another "
+        f"account's partition; it is no longer read. {MIGRATION}"
+    )
 
 
 @dataclass(frozen=True)
@@ -72,46 +121,84 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return match.group("bucket"), (match.group("prefix") or "").strip("/")
 
 
+def account_folders(folder: Path) -> list[str]:
+    """The account folders (12-digit names) of a local destination ``folder``, sorted."""
+    return sorted(
+        e.name for e in os.scandir(folder) if e.is_dir() and ACCOUNT_FOLDER_RE.match(e.name)
+    )
+
+
 def check_local(folder: Path) -> None:
     """Check that ``folder`` is a Resource Data Sync destination (the prefix folder).
 
     Raises:
-        SourceError: ``folder`` is not a folder, or holds no ``AWS:InstanceInformation``
-            folder (the message names a sub-folder that does, when the prefix was left out).
+        SourceError: ``folder`` is not a folder; it holds only the layout before per-account
+            folders (the message names the migration); or no ``<account id>/
+            AWS:InstanceInformation`` folder (the message names a sub-folder that has one,
+            when the prefix was left out).
     """
     if not folder.is_dir():
         raise SourceError(f"{folder} is not a folder")
-    if not (folder / "AWS:InstanceInformation").is_dir():
-        hints = sorted(
-            str(p.parent.relative_to(folder)) for p in folder.glob("*/AWS:InstanceInformation")
-        )
-        hint = f"; did you mean {folder / hints[0]}?" if hints else ""
-        raise SourceError(
-            f"{folder} has no AWS:InstanceInformation folder: it is not a Resource Data Sync "
-            f"destination (bucket/prefix){hint}"
-        )
+    if any((folder / a / "AWS:InstanceInformation").is_dir() for a in account_folders(folder)):
+        return
+    if (folder / "AWS:InstanceInformation").is_dir():
+        raise _legacy_error(str(folder))
+    hints = sorted(
+        str(p.parent.parent.relative_to(folder))
+        for p in folder.glob("*/*/AWS:InstanceInformation")
+        if ACCOUNT_FOLDER_RE.match(p.parent.name)
+    )
+    hint = f"; did you mean {folder / hints[0]}?" if hints else ""
+    raise SourceError(
+        f"{folder} has no <account id>/AWS:InstanceInformation folder: it is not a Resource "
+        f"Data Sync destination (bucket/prefix){hint}"
+    )
 
 
-def _leaves(folder: Path, type_names: Iterable[str]) -> list[tuple[str, str, str, str, str]]:
-    """``(type, accountid, region, resourcetype, folder path)`` of every leaf folder."""
+def _leaves(
+    folder: Path, type_names: Iterable[str], warnings: Warnings | None = None
+) -> list[tuple[str, str, str, str, str]]:
+    """``(type, accountid, region, resourcetype, folder path)`` of every leaf folder.
+
+    Only ``<account>/<type>/accountid=<account>/...``: a leaf whose ``accountid=`` differs from
+    its account folder is left out (and its ``.json`` files counted in ``warnings``), as are the
+    old layout's ``AWS:*`` folders at the top (named in ``warnings``).
+    """
     found = []
-    for type_name in type_names:
-        base = folder / type_name
-        if not base.is_dir():
-            continue
-        for account in _dirs(base, "accountid="):
-            for region in _dirs(Path(account.path), "region="):
-                for rtype in _dirs(Path(region.path), "resourcetype="):
-                    found.append(
-                        (
-                            type_name,
-                            account.name.partition("=")[2],
-                            region.name.partition("=")[2],
-                            rtype.name.partition("=")[2],
-                            rtype.path,
+    types = list(type_names)
+    if warnings is not None:
+        warnings.legacy(
+            e.name for e in os.scandir(folder) if e.is_dir() and e.name.startswith("AWS:")
+        )
+    for account in account_folders(folder):
+        forged: dict[str, int] = {}
+        for type_name in types:
+            base = folder / account / type_name
+            if not base.is_dir():
+                continue
+            for partition in _dirs(base, "accountid="):
+                accountid = partition.name.partition("=")[2]
+                if accountid != account:
+                    forged[accountid] = forged.get(accountid, 0) + _count_json(partition.path)
+                    continue
+                for region in _dirs(Path(partition.path), "region="):
+                    for rtype in _dirs(Path(region.path), "resourcetype="):
+                        found.append(
+                            (
+                                type_name,
+                                accountid,
+                                region.name.partition("=")[2],
+                                rtype.name.partition("=")[2],
+                                rtype.path,
+                            )
                         )
-                    )
+        if forged and warnings is not None:
+            warnings.forged(account, forged)
     return found
+
+
+def _count_json(path: str) -> int:
+    return sum(len([f for f in files if f.endswith(".json")]) for _, _, files in os.walk(path))
 
 
 def _iter_leaves(leaves: Iterable[tuple[str, str, str, str, str]]) -> Iterator[SyncObject]:
@@ -123,17 +210,20 @@ def _iter_leaves(leaves: Iterable[tuple[str, str, str, str, str]]) -> Iterator[S
                 yield SyncObject(type_name, account, region, rtype, body)
 
 
-def iter_local(folder: Path, type_names: Iterable[str]) -> Iterator[SyncObject]:
+def iter_local(
+    folder: Path, type_names: Iterable[str], *, warnings: Warnings | None = None
+) -> Iterator[SyncObject]:
     """Yield the objects of ``type_names`` under ``folder`` (the sync's prefix folder).
 
-    Files whose path does not follow ``<type>/accountid=/region=/resourcetype=/<id>.json`` are
-    skipped.
+    Files whose path does not follow ``<account>/<type>/accountid=<account>/region=/
+    resourcetype=/<id>.json`` are skipped; objects filed under another account's folder and
+    the old layout's folders are also noted in ``warnings``.
 
     Raises:
         SourceError: see :func:`check_local`.
     """
     check_local(folder)
-    yield from _iter_leaves(_leaves(folder, type_names))
+    yield from _iter_leaves(_leaves(folder, type_names, warnings))
 
 
 def _tidy(blob: bytes, lines: int) -> bool:
@@ -202,13 +292,18 @@ def _pack_worker(
 
 
 def pack_local(
-    folder: Path, type_names: Iterable[str], out_dir: Path, *, workers: int | None = None
+    folder: Path,
+    type_names: Iterable[str],
+    out_dir: Path,
+    *,
+    workers: int | None = None,
+    warnings: Warnings | None = None,
 ) -> dict[str, Packed]:
     """Pack a local dataset like :func:`pack`, reading with ``workers`` processes.
 
     Reading hundreds of thousands of small files is system-call bound; the leaf folders are
     shared out round-robin between processes (default: one per CPU), each writing its own
-    NDJSON file per type.
+    NDJSON file per type. What is left out is noted in ``warnings`` (see :func:`iter_local`).
 
     Raises:
         SourceError: see :func:`check_local`.
@@ -216,7 +311,7 @@ def pack_local(
     """
     check_local(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
-    leaves = _leaves(folder, type_names)
+    leaves = _leaves(folder, type_names, warnings)
     count = max(1, min(workers or os.cpu_count() or 1, len(leaves)))
     shares = [leaves[i::count] for i in range(count)]
     if count == 1:
@@ -253,36 +348,44 @@ def iter_s3(
     *,
     client: S3Client | None = None,
     workers: int = 16,
+    warnings: Warnings | None = None,
 ) -> Iterator[SyncObject]:
     """Yield the objects of ``type_names`` under ``s3://bucket/prefix``.
 
-    Calls S3 ``ListObjectsV2`` (paginated, one listing per type) and ``GetObject`` (``workers``
-    threads). The default client is ``boto3.client("s3")``, which honours ``AWS_ENDPOINT_URL``.
+    Calls S3 ``ListObjectsV2`` (the account folders with ``Delimiter``, then one paginated
+    listing per account folder and type) and ``GetObject`` (``workers`` threads). The default
+    client is ``boto3.client("s3")``, which honours ``AWS_ENDPOINT_URL``. Objects under account
+    folder ``A`` filed as ``accountid=B`` and the old layout's folders are left out and noted in
+    ``warnings``.
 
     Raises:
         SourceError: bad URL; the bucket does not exist (``NoSuchBucket``); access denied
-            (``AccessDenied``, ``AllAccessDisabled``); no ``AWS:InstanceInformation`` object
+            (``AccessDenied``, ``AllAccessDisabled``); only the layout before per-account
+            folders (names the migration); no ``<account id>/AWS:InstanceInformation`` object
             under the prefix.
     """
     bucket, prefix = parse_s3_url(url)
     if client is None:
         client = boto3.client("s3")
     base = f"{prefix}/" if prefix else ""
-    keys: list[str] = []
     try:
-        for type_name in type_names:
-            paginator = client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=bucket, Prefix=f"{base}{type_name}/"):
-                keys.extend(o["Key"] for o in page.get("Contents", []) if "Key" in o)
+        keys, has_info, legacy, forged = _list_s3(client, bucket, base, list(type_names))
     except ClientError as exc:
         raise _s3_error(exc, url) from exc
     except BotoCoreError as exc:  # no credentials, endpoint unreachable, ...
         raise SourceError(f"cannot list {url}: {exc}") from exc
-    if not any(k[len(base) :].startswith("AWS:InstanceInformation/") for k in keys):
+    if not has_info:
+        if "AWS:InstanceInformation" in legacy:
+            raise _legacy_error(url)
         raise SourceError(
-            f"{url} holds no AWS:InstanceInformation/ objects: is the prefix the one of the "
-            "Resource Data Sync (S3Destination Prefix)?"
+            f"{url} holds no AWS:InstanceInformation/ objects in <account id>/ folders: is the "
+            "prefix the central_reporting module's sync_prefix (each account's sync writes "
+            "under <prefix>/<account id>/)?"
         )
+    if warnings is not None:
+        warnings.legacy(legacy)
+        for account, per in sorted(forged.items()):
+            warnings.forged(account, per)
 
     def fetch(key: str) -> SyncObject | None:
         match = KEY_RE.match(key[len(base) :])
@@ -306,6 +409,41 @@ def iter_s3(
             for obj in pool.map(fetch, keys[start : start + 2000]):
                 if obj is not None:
                     yield obj
+
+
+def _list_s3(
+    client: S3Client, bucket: str, base: str, types: list[str]
+) -> tuple[list[str], bool, list[str], dict[str, dict[str, int]]]:
+    """``(keys to read, any AWS:InstanceInformation?, old-layout folders, forged counts)``.
+
+    The top-level folders under ``base`` (``Delimiter``), then each account folder's types.
+    ``forged`` is ``{account folder: {accountid= value: objects}}`` for keys whose partition is
+    another account's.
+    """
+    paginator = client.get_paginator("list_objects_v2")
+    tops = [
+        p["Prefix"][len(base) :].rstrip("/")
+        for page in paginator.paginate(Bucket=bucket, Prefix=base, Delimiter="/")
+        for p in page.get("CommonPrefixes", [])
+        if "Prefix" in p
+    ]
+    keys: list[str] = []
+    forged: dict[str, dict[str, int]] = {}
+    has_info = False
+    for account in sorted(t for t in tops if ACCOUNT_FOLDER_RE.match(t)):
+        for type_name in types:
+            pages = paginator.paginate(Bucket=bucket, Prefix=f"{base}{account}/{type_name}/")
+            for key in (o.get("Key", "") for page in pages for o in page.get("Contents", [])):
+                match = KEY_RE.match(key[len(base) :])
+                if match is None:
+                    continue
+                if match["accountid"] != account:
+                    per = forged.setdefault(account, {})
+                    per[match["accountid"]] = per.get(match["accountid"], 0) + 1
+                    continue
+                keys.append(key)
+                has_info = has_info or match["type"] == "AWS:InstanceInformation"
+    return keys, has_info, [t for t in tops if t.startswith("AWS:")], forged
 
 
 def _s3_error(exc: ClientError, url: str) -> SourceError:

@@ -16,8 +16,9 @@ PARAMS = {"application_name": "openssl", "version_pattern": "3.0.%"}
 
 
 def read_type(root: Path, type_name: str) -> Iterator[dict[str, Any]]:
-    """Every record of one type, with the object's account / Region / file stem added."""
-    for path in sorted(root.glob(f"{type_name}/accountid=*/region=*/resourcetype=*/*.json")):
+    """Every record of one type, with the object's account / Region / file stem added (layout
+    ``<account>/<type>/accountid=<account>/region=/resourcetype=/<node>.json``)."""
+    for path in sorted(root.glob(f"*/{type_name}/accountid=*/region=*/resourcetype=*/*.json")):
         account = path.parts[-4].split("=", 1)[1]
         region = path.parts[-3].split("=", 1)[1]
         for line in path.read_text().splitlines():

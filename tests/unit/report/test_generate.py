@@ -29,8 +29,10 @@ def test_every_object_follows_the_sync_layout(fleet: Path) -> None:
     keys = [p.relative_to(fleet).as_posix() for p in fleet.rglob("*") if p.is_file()]
     assert keys
     assert all(KEY_RE.match(k) for k in keys), [k for k in keys if not KEY_RE.match(k)][:3]
-    assert {k.split("/")[0] for k in keys} == set(TYPES)
+    assert {k.split("/")[1] for k in keys} == set(TYPES)
     assert all("/resourcetype=ManagedInstanceInventory/" in k for k in keys)
+    # each account's objects under its own top-level folder, the only one its sync may write
+    assert all(KEY_RE.match(k)["folder"] == KEY_RE.match(k)["accountid"] for k in keys)  # type: ignore[index]
 
 
 def test_nodes_are_unique_and_spread_over_accounts_and_regions(fleet: Path) -> None:
@@ -104,7 +106,11 @@ def test_prefix_and_custom_accounts(tmp_path: Path) -> None:
     )
     assert result.root == tmp_path / "inventory" / "sync"
     assert (
-        result.root / "AWS:InstanceInformation" / "accountid=444444444444" / "region=ap-southeast-2"
+        result.root
+        / "444444444444"
+        / "AWS:InstanceInformation"
+        / "accountid=444444444444"
+        / "region=ap-southeast-2"
     ).is_dir()
     assert result.nodes == 4 and result.files == len(list(tmp_path.rglob("*.json")))
 
@@ -132,7 +138,7 @@ def test_bad_arguments_are_rejected_and_nothing_is_written(
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--nodes", "5", "--out", str(tmp_path), "--seed", "2"]) == 0
     assert "wrote 5 managed nodes" in capsys.readouterr().out
-    assert len(list(tmp_path.glob("AWS:InstanceInformation/*/*/*/*.json"))) == 5
+    assert len(list(tmp_path.glob("*/AWS:InstanceInformation/*/*/*/*.json"))) == 5
     assert main(["--nodes", "5", "--out", str(tmp_path / "x"), "--accounts", "1"]) == 2
     assert "12 digits" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

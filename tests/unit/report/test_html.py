@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tools.report.__main__ import main
+from tools.report.generate import generate
 from tools.report.html import (
     MAX_TABLE_ROWS,
     Bar,
@@ -181,6 +182,23 @@ def test_cli_without_source_reports_a_sample_fleet(
     monkeypatch.setattr("tools.report.__main__.SAMPLE_DIR", tmp_path / "sample")
     assert main(["--out", str(tmp_path / "out"), "--sample-nodes", "12"]) == 0
     assert "generated a sample fleet of 12 nodes" in capsys.readouterr().out
-    assert (tmp_path / "sample" / "AWS:InstanceInformation").is_dir()
+    assert list((tmp_path / "sample").glob("*/AWS:InstanceInformation"))
     assert (tmp_path / "out" / "index.html").is_file()
     assert main(["--out", str(tmp_path / "out2"), "--sample-nodes", "0"]) == 2
+
+
+def test_cli_shows_what_the_read_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An object under one account's folder filed as another account's partition: the report
+    leaves it out and says so on stderr and in the page."""
+    source = tmp_path / "sync"
+    generate(source, 12, seed=3, accounts=("111111111111", "222222222222"))
+    leaf = source / "222222222222" / "AWS:Tag" / "accountid=111111111111" / "region=us-west-2"
+    (leaf / "resourcetype=ManagedInstanceInventory").mkdir(parents=True)
+    (leaf / "resourcetype=ManagedInstanceInventory" / "i-1.json").write_text('{"Key":"k"}\n')
+    assert main(["--source", str(source), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: ignored 1 object(s) under account folder 222222222222/" in err
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert 'class="warning">Warning: ignored 1 object(s)' in page

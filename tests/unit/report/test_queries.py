@@ -19,6 +19,7 @@ from tools.report.queries import (
     referenced_tables,
     run_all,
 )
+from tools.report.source import account_folders
 
 from .conftest import PARAMS, read_type
 
@@ -206,8 +207,11 @@ def test_node_types(fleet: Path, results: dict[str, list[dict[str, Any]]]) -> No
 
 def test_missing_types_give_empty_tables_not_errors(fleet: Path, tmp_path: Path) -> None:
     partial = tmp_path / "partial"
-    partial.mkdir()
-    (partial / "AWS:InstanceInformation").symlink_to(fleet / "AWS:InstanceInformation")
+    for account in account_folders(fleet):
+        (partial / account).mkdir(parents=True)
+        (partial / account / "AWS:InstanceInformation").symlink_to(
+            fleet / account / "AWS:InstanceInformation"
+        )
     got = run_all(partial, PARAMS, threads=1)
     assert got["application_versions"].rows == []
     assert got["missing_security_patches"].rows == []
@@ -219,9 +223,10 @@ def test_missing_types_give_empty_tables_not_errors(fleet: Path, tmp_path: Path)
 def test_not_a_sync_folder(tmp_path: Path, fleet: Path) -> None:
     with pytest.raises(ReportError, match="not a folder"):
         run_all(tmp_path / "nothing", PARAMS)
-    (tmp_path / "bucket" / "myprefix").mkdir(parents=True)
-    (tmp_path / "bucket" / "myprefix" / "AWS:InstanceInformation").symlink_to(
-        fleet / "AWS:InstanceInformation"
+    account = account_folders(fleet)[0]
+    (tmp_path / "bucket" / "myprefix" / account).mkdir(parents=True)
+    (tmp_path / "bucket" / "myprefix" / account / "AWS:InstanceInformation").symlink_to(
+        fleet / account / "AWS:InstanceInformation"
     )
     with pytest.raises(ReportError, match=r"did you mean .*myprefix"):
         run_all(tmp_path / "bucket", PARAMS)
@@ -230,6 +235,7 @@ def test_not_a_sync_folder(tmp_path: Path, fleet: Path) -> None:
 def test_malformed_json_is_reported(tmp_path: Path) -> None:
     leaf = (
         tmp_path
+        / "111111111111"
         / "AWS:InstanceInformation"
         / "accountid=111111111111"
         / "region=us-west-2"

@@ -13,11 +13,13 @@ import pytest
 from moto import mock_aws
 
 from tools.report.generate import generate
-from tools.report.queries import ReportError, run_all
+from tools.report.queries import QueryResult, ReportError, run_all
 from tools.report.source import (
     Packed,
     SourceError,
     SyncObject,
+    Warnings,
+    account_folders,
     iter_local,
     iter_s3,
     pack,
@@ -69,7 +71,10 @@ def test_s3_errors_are_clear(s3: object) -> None:
 
 def test_keys_outside_the_layout_are_ignored(s3: object, small: Path) -> None:
     upload_folder(small, "sec-ssm-data-sync", client=s3)  # type: ignore[arg-type]
-    s3.put_object(Bucket="sec-ssm-data-sync", Key="AWS:InstanceInformation/readme.txt", Body=b"x")  # type: ignore[attr-defined]
+    account = account_folders(small)[0]
+    s3.put_object(  # type: ignore[attr-defined]
+        Bucket="sec-ssm-data-sync", Key=f"{account}/AWS:InstanceInformation/readme.txt", Body=b"x"
+    )
     objects = list(iter_s3("s3://sec-ssm-data-sync", ["AWS:InstanceInformation"], client=s3))  # type: ignore[arg-type]
     assert len(objects) == 24
     assert all(o.resourcetype == "ManagedInstanceInventory" for o in objects)
@@ -139,6 +144,7 @@ def test_pack_local_handles_untidy_objects(tmp_path: Path) -> None:
     leaf = (
         tmp_path
         / "src"
+        / "111111111111"
         / "AWS:InstanceInformation"
         / "accountid=111111111111"
         / "region=us-west-2"
@@ -168,3 +174,111 @@ def test_unreachable_s3_is_a_clear_error_not_a_traceback() -> None:
     )
     with pytest.raises(SourceError, match="cannot list s3://sec-ssm-data-sync"):
         list(iter_s3("s3://sec-ssm-data-sync", ["AWS:InstanceInformation"], client=client))
+
+
+# --- issue 16: an account's objects count only under its own top-level folder ----------------
+VICTIM, FORGER = "111111111111", "222222222222"
+FORGED_NODE = "i-0f0f0f0f0f0f0f0f0"
+
+
+def _forge(root: Path, type_name: str = "AWS:InstanceInformation") -> Path:
+    """What a sync of FORGER with Prefix ``<prefix>/FORGER/AWS:<type>/accountid=VICTIM/...``
+    writes (the only folder the bucket policy lets FORGER's sync write is FORGER's own):
+    here the simplest forgery, an object under FORGER's folder filed as VICTIM's partition."""
+    leaf = (
+        root
+        / FORGER
+        / type_name
+        / f"accountid={VICTIM}"
+        / "region=us-west-2"
+        / "resourcetype=ManagedInstanceInventory"
+    )
+    leaf.mkdir(parents=True, exist_ok=True)
+    record = {
+        "resourceId": FORGED_NODE,
+        "InstanceId": FORGED_NODE,
+        "InstanceStatus": "Active",
+        "ResourceType": "EC2Instance",
+        "PlatformType": "Linux",
+        "captureTime": "2026-01-01T00:00:00Z",
+        "schemaVersion": "1.0",
+    }
+    (leaf / f"{FORGED_NODE}.json").write_text(json.dumps(record) + "\n")
+    return leaf / f"{FORGED_NODE}.json"
+
+
+def _nodes_of(results: dict[str, QueryResult], account: str) -> int:
+    return sum(r["nodes"] for r in results["node_types"].dicts() if r["accountid"] == account)
+
+
+def test_a_forged_object_is_not_counted_for_the_victim_locally(tmp_path: Path) -> None:
+    root = tmp_path / "sync"
+    generate(root, 24, seed=11, now=datetime.now(UTC), accounts=(VICTIM, FORGER))
+    honest = run_all(root, PARAMS, threads=1)
+    _forge(root)
+    warnings: list[str] = []
+    got = run_all(root, PARAMS, threads=1, warnings=warnings)
+    assert _nodes_of(got, VICTIM) == _nodes_of(honest, VICTIM) > 0
+    assert _nodes_of(got, FORGER) == _nodes_of(honest, FORGER) > 0
+    assert len(warnings) == 1
+    assert f"under account folder {FORGER}/ filed as accountid={VICTIM}" in warnings[0]
+    objects = list(iter_local(root, ["AWS:InstanceInformation"]))
+    assert FORGED_NODE.encode() not in b"".join(o.body for o in objects)
+
+
+def test_a_forged_object_is_not_counted_for_the_victim_from_s3(s3: object, tmp_path: Path) -> None:
+    root = tmp_path / "sync"
+    generate(root, 24, seed=11, now=datetime.now(UTC), accounts=(VICTIM, FORGER))
+    _forge(root)
+    upload_folder(root, "sec-ssm-data-sync", "inventory", client=s3)  # type: ignore[arg-type]
+    warnings = Warnings()
+    objects = list(
+        iter_s3(
+            "s3://sec-ssm-data-sync/inventory",
+            ["AWS:InstanceInformation"],
+            client=s3,  # type: ignore[arg-type]
+            warnings=warnings,
+        )
+    )
+    assert len(objects) == 24 and all(FORGED_NODE.encode() not in o.body for o in objects)
+    assert [w.split(":")[0] for w in warnings] == [
+        f"ignored 1 object(s) under account folder {FORGER}/ filed as accountid={VICTIM}"
+    ]
+
+
+def _legacy(root: Path) -> None:
+    leaf = (
+        root
+        / "AWS:InstanceInformation"
+        / f"accountid={VICTIM}"
+        / "region=us-west-2"
+        / "resourcetype=ManagedInstanceInventory"
+    )
+    leaf.mkdir(parents=True)
+    (leaf / "i-1.json").write_text('{"resourceId":"i-1"}\n')
+
+
+def test_the_old_layout_alone_is_refused_naming_the_migration(s3: object, tmp_path: Path) -> None:
+    _legacy(tmp_path / "old")
+    with pytest.raises(ReportError, match=r"before per-account folders.*Migration"):
+        run_all(tmp_path / "old", PARAMS)
+    upload_folder(tmp_path / "old", "sec-ssm-data-sync", "inventory", client=s3)  # type: ignore[arg-type]
+    with pytest.raises(ReportError, match=r"before per-account folders.*Migration"):
+        run_all("s3://sec-ssm-data-sync/inventory", PARAMS)
+
+
+def test_old_layout_folders_next_to_the_new_one_are_ignored_with_a_warning(
+    s3: object, tmp_path: Path
+) -> None:
+    root = tmp_path / "both"
+    generate(root, 24, seed=11, now=datetime.now(UTC))
+    honest = run_all(root, PARAMS, threads=1)
+    _legacy(root)
+    warnings: list[str] = []
+    local = run_all(root, PARAMS, threads=1, warnings=warnings)
+    assert local["node_types"].rows == honest["node_types"].rows
+    assert len(warnings) == 1 and "old-layout folders AWS:InstanceInformation/" in warnings[0]
+    upload_folder(root, "sec-ssm-data-sync", "inventory", client=s3)  # type: ignore[arg-type]
+    from_s3: list[str] = []
+    run_all("s3://sec-ssm-data-sync/inventory", PARAMS, threads=1, warnings=from_s3)
+    assert from_s3 == warnings
