@@ -10,6 +10,11 @@ What AWS documents and this module does (README section "datasync" lists the sou
   https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-inventory-resource-data-sync.html):
   bucket policy resources ``<bucket>/<prefix>/*/accountid=<id>/*``, Athena tables partitioned by
   ``AccountId, Region, ResourceType`` with ``LOCATION 's3://<bucket>/<prefix>/AWS:<Type>/'``.
+  The key is built from whatever ``Prefix`` the sync was created with (the member account
+  chooses it), and each ``PutObject`` is checked against the bucket policy on that key: so a
+  policy whose ``*`` precedes ``accountid=`` admits a Prefix reaching into another account's
+  partition, as AWS would. fleetpatch's members use ``Prefix`` ``<sync_prefix>/<account id>``
+  and its bucket policy admits only ``<prefix>/${aws:SourceAccount}/*`` (issue 16).
 * Format — ``SyncFormat`` ``JsonSerDe`` (the only value, API ResourceDataSyncS3Destination):
   one JSON object per line, each inventory entry's attributes under their schema names
   ("Metadata collected by inventory") plus ``resourceId``, ``captureTime``, ``schemaVersion``.
@@ -339,7 +344,12 @@ def records_of(account_id: str, region: str) -> dict[str, dict[str, list[Json]]]
 def object_key(
     prefix: str | None, type_name: str, account_id: str, region: str, node_id: str
 ) -> str:
-    """``<prefix>/<type>/accountid=<id>/region=<region>/resourcetype=ManagedInstanceInventory/<node>.json``."""
+    """``<prefix>/<type>/accountid=<id>/region=<region>/resourcetype=ManagedInstanceInventory/<node>.json``.
+
+    ``prefix`` is the sync's ``S3Destination.Prefix`` as given (fleetpatch's members:
+    ``<central prefix>/<account id>``); nothing here keeps a sync inside its account's folder,
+    only the bucket policy does.
+    """
     base = f"{prefix.strip('/')}/" if prefix and prefix.strip("/") else ""
     return (
         f"{base}{type_name}/accountid={account_id}/region={region}/"

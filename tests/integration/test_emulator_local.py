@@ -96,7 +96,7 @@ def test_inventory_association_and_data_sync(applied: dict[str, Any], emulator: 
     destination = sync["S3Destination"]
     assert destination["BucketName"] == "sec-virginia-ssm-data-sync"
     assert destination["Region"] == HOME
-    assert destination["Prefix"] == "inventory"
+    assert destination["Prefix"] == f"inventory/{SHARED_SERVICES}"  # its own folder (issue 16)
     assert destination["AWSKMSKeyARN"].startswith(f"arn:aws:kms:{HOME}:{SECURITY}:key/")
 
 
@@ -360,8 +360,8 @@ def test_scan_reports_missing_patches(workflows: dict[str, wf.Outcome]) -> None:
 
 def test_data_sync_writes_aws_layout(workflows: dict[str, wf.Outcome]) -> None:
     """Resource Data Sync writes the scanned nodes into the central bucket in AWS's layout
-    (<prefix>/<type>/accountid=/region=/resourcetype=ManagedInstanceInventory/<node>.json,
-    JSON lines, SSE-KMS with the sync's key)."""
+    under the account's own folder (<prefix>/<account id>/<type>/accountid=<account id>/region=/
+    resourcetype=ManagedInstanceInventory/<node>.json, JSON lines, SSE-KMS with the sync's key)."""
     outcome = _outcome(workflows, "scan-and-sync")
     assert outcome.extra["sync_run"]["failed"] == []
     objects = outcome.extra["central_objects"]
@@ -371,7 +371,8 @@ def test_data_sync_writes_aws_layout(workflows: dict[str, wf.Outcome]) -> None:
 
         def key(type_name: str, node: str = node) -> str:
             return (
-                f"inventory/{type_name}/accountid={SHARED_SERVICES}/region={PRIMARY}/"
+                f"inventory/{SHARED_SERVICES}/{type_name}/accountid={SHARED_SERVICES}/"
+                f"region={PRIMARY}/"
                 f"resourcetype=ManagedInstanceInventory/{node}.json"
             )
 

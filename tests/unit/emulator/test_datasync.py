@@ -20,7 +20,17 @@ from tests.emulator.shapes import response_problems
 from tools.report.queries import run_all
 
 CENTRAL, MEMBER, REGION = "999999999999", "111111111111", "us-west-2"
+OTHER_MEMBER = "222222222222"
+# The central prefix (central_reporting's sync_prefix) and the member's sync Prefix under it
+# (member_region: <central prefix>/<its account id>).
 BUCKET, PREFIX = "sec-ssm-data-sync", "inventory"
+MEMBER_PREFIX = f"{PREFIX}/{MEMBER}"
+# central_reporting's SSMBucketDelivery resource: each account only under its own folder.
+OWN_FOLDER = f"arn:aws:s3:::{BUCKET}/{PREFIX}/${{aws:SourceAccount}}/*"
+# The resource before issue 16: "*" spans slashes, so a chosen Prefix reached other partitions.
+ANY_FOLDER_NAMING_THE_ACCOUNT = (
+    f"arn:aws:s3:::{BUCKET}/{PREFIX}/*/accountid=${{aws:SourceAccount}}/*"
+)
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 NODES = [
@@ -119,7 +129,9 @@ ITEMS = [
 ]  # fmt: skip
 
 
-def bucket_policy(account: str = MEMBER, principal: str = "ssm.amazonaws.com") -> dict[str, Any]:
+def bucket_policy(
+    account: str = MEMBER, principal: str = "ssm.amazonaws.com", resource: str = OWN_FOLDER
+) -> dict[str, Any]:
     """The policy modules/central_reporting gives the central bucket (one member account)."""
     return {
         "Version": "2012-10-17",
@@ -133,11 +145,11 @@ def bucket_policy(account: str = MEMBER, principal: str = "ssm.amazonaws.com") -
                 "Condition": {"StringEquals": {"aws:SourceAccount": [account]}},
             },
             {
-                "Sid": f"SSMBucketDelivery{account}",
+                "Sid": "SSMBucketDelivery",
                 "Effect": "Allow",
                 "Principal": {"Service": principal},
                 "Action": "s3:PutObject",
-                "Resource": f"arn:aws:s3:::{BUCKET}/{PREFIX}/*/accountid={account}/*",
+                "Resource": resource,
                 "Condition": {
                     "StringEquals": {
                         "s3:x-amz-acl": "bucket-owner-full-control",
@@ -228,12 +240,12 @@ def _objects(s3: Any, prefix: str = "") -> dict[str, list[dict[str, Any]]]:
 
 
 def test_writes_aws_layout_and_records(sources: Any, central: Any, member_ssm: Any) -> None:
-    _sync(member_ssm, Prefix=PREFIX)
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)
     results = datasync.run(MEMBER, REGION)
     assert [(r.sync_name, r.error) for r in results] == [("member-inventory-sync", None)]
     objects = _objects(central)
     base = (
-        f"{PREFIX}/{{}}/accountid={MEMBER}/region={REGION}/"
+        f"{PREFIX}/{MEMBER}/{{}}/accountid={MEMBER}/region={REGION}/"
         "resourcetype=ManagedInstanceInventory/{}.json"
     )
     a, m = "i-0aaaaaaaaaaaaaaa1", "mi-0bbbbbbbbbbbbbbb2"
@@ -292,12 +304,13 @@ def test_writes_aws_layout_and_records(sources: Any, central: Any, member_ssm: A
 
 
 def test_no_prefix_writes_at_the_bucket_root(sources: Any, central: Any, member_ssm: Any) -> None:
+    """central_reporting's sync_prefix = "": the member's sync Prefix is its account id."""
     central.put_bucket_policy(
         Bucket=BUCKET, Policy=json.dumps(bucket_policy()).replace(f"/{PREFIX}/", "/")
     )
-    _sync(member_ssm)
+    _sync(member_ssm, Prefix=MEMBER)
     assert datasync.run(MEMBER, REGION)[0].error is None
-    assert all(k.startswith("AWS:") for k in _objects(central))
+    assert all(k.startswith(f"{MEMBER}/AWS:") for k in _objects(central))
 
 
 @pytest.mark.parametrize("walkthrough_variant", [False, True])
@@ -319,7 +332,7 @@ def test_report_counts_the_synced_nodes(
             return record
 
         monkeypatch.setattr(datasync, "instance_information", instance_id_only)
-    _sync(member_ssm, Prefix=PREFIX)
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)
     datasync.cancel_pending()  # the initial sync would overwrite objects while they are read
     datasync.run(MEMBER, REGION)
     results = run_all(
@@ -361,7 +374,7 @@ def test_kms_key_encrypts_and_is_checked(
         real(principal, action, resource, context, **kw)
 
     monkeypatch.setattr(iam, "authorize", recording)
-    _sync(member_ssm, Prefix=PREFIX, AWSKMSKeyARN=key_arn)
+    _sync(member_ssm, Prefix=MEMBER_PREFIX, AWSKMSKeyARN=key_arn)
     assert datasync.run(MEMBER, REGION)[0].error is None
     assert ("ssm.amazonaws.com", "kms:GenerateDataKey", key_arn, key_policy) in calls
     assert {c[1] for c in calls} == {"s3:GetBucketAcl", "kms:GenerateDataKey", "s3:PutObject"}
@@ -383,7 +396,7 @@ def test_a_denied_write_fails_the_sync_and_is_reported(
             )
 
     monkeypatch.setattr(iam, "authorize", deny)
-    _sync(member_ssm, Prefix=PREFIX)
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)
     result = datasync._run_endpoint({"account_id": MEMBER})
     assert result["objects_written"] == 0 and len(result["failed"]) == 1
     assert "s3:PutObject" in result["failed"][0]["message"]
@@ -410,10 +423,71 @@ def test_bucket_policy_without_ssm_is_denied_by_iam(
         Bucket=BUCKET, Policy=json.dumps(bucket_policy(principal="config.amazonaws.com"))
     )
     iam.reset_denials()
-    _sync(member_ssm, Prefix=PREFIX)
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)
     assert datasync.run(MEMBER, REGION)[0].error
     assert _objects(central) == {}
     assert any(d["action"] == "s3:GetBucketAcl" for d in iam.denials())
+
+
+def _real_evaluator() -> bool:
+    probe = iam.service("ssm.amazonaws.com", MEMBER)
+    return not iam.is_allowed(
+        probe,
+        "s3:PutObject",
+        f"arn:aws:s3:::{BUCKET}/x",
+        resource_policy={"Version": "2012-10-17", "Statement": []},
+        resource_account=CENTRAL,
+    )
+
+
+_LEAF = f"region={REGION}/resourcetype=ManagedInstanceInventory"
+FORGED_PREFIXES = [
+    # the other account's accountid= partition of the layout before issue 16
+    f"{PREFIX}/AWS:InstanceInformation/accountid={OTHER_MEMBER}/{_LEAF}",
+    # the other account's own top-level folder, and its partition there
+    f"{PREFIX}/{OTHER_MEMBER}",
+    f"{PREFIX}/{OTHER_MEMBER}/AWS:InstanceInformation/accountid={OTHER_MEMBER}/{_LEAF}",
+]
+
+
+@pytest.mark.parametrize("prefix", FORGED_PREFIXES)
+def test_a_prefix_outside_the_own_folder_is_refused_the_own_folder_lands(
+    sources: Any, central: Any, member_ssm: Any, prefix: str
+) -> None:
+    """Issue 16: whatever Prefix a member gives its sync, the bucket policy lets it write only
+    under <prefix>/<its own account id>/ (the emulator evaluates each PutObject)."""
+    if not _real_evaluator():
+        pytest.skip("tests.emulator.iam is still the allow-all stub")
+    iam.reset_denials()
+    _sync(member_ssm, Prefix=prefix)
+    [result] = datasync.run(MEMBER, REGION)
+    assert (
+        result.error and result.error.startswith("AccessDenied") and "s3:PutObject" in result.error
+    )
+    assert _objects(central) == {}
+    assert any(d["action"] == "s3:PutObject" for d in iam.denials())
+
+    member_ssm.delete_resource_data_sync(SyncName="member-inventory-sync")
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)
+    assert datasync.run(MEMBER, REGION)[0].error is None
+    written = _objects(central)
+    assert written and all(k.startswith(f"{MEMBER_PREFIX}/AWS:") for k in written)
+    assert all(f"/accountid={MEMBER}/" in k for k in written)
+
+
+def test_the_resource_before_issue_16_let_a_chosen_prefix_reach_another_partition(
+    sources: Any, central: Any, member_ssm: Any
+) -> None:
+    """What the fix closes: with <prefix>/*/accountid=${aws:SourceAccount}/* the member's
+    objects landed inside the other account's partition folder."""
+    if not _real_evaluator():
+        pytest.skip("tests.emulator.iam is still the allow-all stub")
+    central.put_bucket_policy(
+        Bucket=BUCKET, Policy=json.dumps(bucket_policy(resource=ANY_FOLDER_NAMING_THE_ACCOUNT))
+    )
+    _sync(member_ssm, Prefix=FORGED_PREFIXES[0])
+    assert datasync.run(MEMBER, REGION)[0].error is None
+    assert all(k.startswith(FORGED_PREFIXES[0] + "/") for k in _objects(central))
 
 
 def test_missing_bucket_and_wrong_region_fail(sources: Any, central: Any, member_ssm: Any) -> None:
@@ -437,7 +511,7 @@ def test_changes_are_debounced_into_one_run(
     sources: Any, central: Any, member_ssm: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(datasync, "DEBOUNCE_SECONDS", 0.2)
-    _sync(member_ssm, Prefix=PREFIX)  # CreateResourceDataSync schedules the initial baseline
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)  # CreateResourceDataSync schedules the initial baseline
     done = threading.Event()
     runs: list[tuple[Any, Any]] = []
     real = datasync.run
@@ -469,7 +543,7 @@ def test_patch_summary_comes_from_the_patch_state(
             "OperationStartTime": NOW, "OperationEndTime": NOW,
         }
     }  # fmt: skip
-    _sync(member_ssm, Prefix=PREFIX)
+    _sync(member_ssm, Prefix=MEMBER_PREFIX)
     assert datasync.run(MEMBER, REGION)[0].error is None
     [record] = next(v for k, v in _objects(central).items() if "AWS:PatchSummary/" in k)
     assert (record["InstalledCount"], record["MissingCount"]) == ("40", "3")
