@@ -46,6 +46,10 @@ KEY_RE = re.compile(
     r"region=(?P<region>[^/]+)/resourcetype=(?P<resourcetype>[^/]+)/[^/]+\.json$"
 )
 ACCOUNT_FOLDER_RE = re.compile(r"^[0-9]{12}$")
+# Any object under <account folder>/<type>/accountid=<value>/, however deep (forgery check).
+PARTITION_RE = re.compile(
+    r"^(?P<folder>[0-9]{12})/AWS:[A-Za-z]+/accountid=(?P<accountid>[^/]+)/.*\.json$"
+)
 MIGRATION = (
     'modules/central_reporting README, "Migration: per-account folders": apply the modules '
     "(each sync rewrites its data under <prefix>/<account id>/), then delete the old "
@@ -434,12 +438,13 @@ def _list_s3(
         for type_name in types:
             pages = paginator.paginate(Bucket=bucket, Prefix=f"{base}{account}/{type_name}/")
             for key in (o.get("Key", "") for page in pages for o in page.get("Contents", [])):
+                partition = PARTITION_RE.match(key[len(base) :])
+                if partition and partition["accountid"] != account:
+                    per = forged.setdefault(account, {})
+                    per[partition["accountid"]] = per.get(partition["accountid"], 0) + 1
+                    continue
                 match = KEY_RE.match(key[len(base) :])
                 if match is None:
-                    continue
-                if match["accountid"] != account:
-                    per = forged.setdefault(account, {})
-                    per[match["accountid"]] = per.get(match["accountid"], 0) + 1
                     continue
                 keys.append(key)
                 has_info = has_info or match["type"] == "AWS:InstanceInformation"

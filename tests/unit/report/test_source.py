@@ -246,6 +246,27 @@ def test_a_forged_object_is_not_counted_for_the_victim_from_s3(s3: object, tmp_p
     ]
 
 
+def test_a_nested_forgery_is_counted_the_same_locally_and_from_s3(
+    s3: object, tmp_path: Path
+) -> None:
+    """FORGER's sync with Prefix <prefix>/FORGER/AWS:Tag/accountid=VICTIM/region=/resourcetype=
+    (inside its own folder, so the bucket policy allows it) nests its objects there."""
+    root = tmp_path / "sync"
+    generate(root, 24, seed=11, now=datetime.now(UTC), accounts=(VICTIM, FORGER))
+    nested = _forge(root, "AWS:Tag").parent / FORGER / "AWS:Tag" / f"accountid={FORGER}"
+    nested.mkdir(parents=True)
+    (nested / "i-1.json").write_text('{"Key":"k"}\n')
+    local: list[str] = []
+    run_all(root, PARAMS, threads=1, warnings=local)
+    upload_folder(root, "sec-ssm-data-sync", "inventory", client=s3)  # type: ignore[arg-type]
+    remote: list[str] = []
+    run_all("s3://sec-ssm-data-sync/inventory", PARAMS, threads=1, warnings=remote)
+    assert local == remote
+    assert [w.split(":")[0] for w in local] == [
+        f"ignored 2 object(s) under account folder {FORGER}/ filed as accountid={VICTIM}"
+    ]
+
+
 def _legacy(root: Path) -> None:
     leaf = (
         root
