@@ -127,8 +127,8 @@ variable "central_sync_prefix" {
   default     = "inventory"
 
   validation {
-    condition     = var.central_sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.central_sync_prefix)) && length(var.central_sync_prefix) <= 256)
-    error_message = "central_sync_prefix must be \"\" or 1-256 characters of letters, digits and !_.*'()- separated by single slashes (no leading or trailing slash)."
+    condition     = var.central_sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.central_sync_prefix)) && length(var.central_sync_prefix) <= 243)
+    error_message = "central_sync_prefix must be \"\" or 1-243 characters of letters, digits and !_.*'()- separated by single slashes (no leading or trailing slash): member_region appends /<account id> and a sync Prefix holds at most 256."
   }
 }
 

@@ -106,8 +106,8 @@ variable "sync_prefix" {
   default     = "inventory"
 
   validation {
-    condition     = var.sync_prefix == "" || can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.sync_prefix))
-    error_message = "sync_prefix must be \"\" or an S3 key path without leading or trailing \"/\" (letters, digits, !_.*'()- and \"/\" between parts)."
+    condition     = var.sync_prefix == "" || (can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", var.sync_prefix)) && length(var.sync_prefix) <= 243)
+    error_message = "sync_prefix must be \"\" or an S3 key path of at most 243 characters without leading or trailing \"/\" (letters, digits, !_.*'()- and \"/\" between parts): each account's sync writes under <sync_prefix>/<account id>, and a sync Prefix holds at most 256."
   }
 }
 
@@ -707,7 +707,7 @@ variable "role_check_modifiable_role_tag" {
 
 variable "organization_id" {
   type        = string
-  description = "AWS Organizations id (o-...) of the member accounts, or null (central_reporting's organization_id). Set, the central sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": without it about 660 member accounts fit the event bus policy (the first limit reached), 1,270 the sync bucket policy). Each account still writes only under its own accountid= folder."
+  description = "AWS Organizations id (o-...) of the member accounts, or null (central_reporting's organization_id). Set, the central sync bucket policy and key policy admit ssm.amazonaws.com for any account of the organization (aws:SourceOrgID) and the default event bus admits its accounts (aws:PrincipalOrgID), so the policies stay the same size at any number of accounts; null lists member_account_ids in each (README \"Policy sizes\": without it about 660 member accounts fit the event bus policy (the first limit reached), 1,270 the sync bucket policy). Each account still writes only under its own <sync_prefix>/<account id>/ folder."
   default     = null
 
   validation {
