@@ -949,7 +949,30 @@ def install() -> None:
     setattr(  # noqa: B010
         FakeBucket, "get_permission", lambda _self, _action, _resource: PermissionResult.NEUTRAL
     )
+    _keep_objects_readable_while_replaced()
     _INSTALLED = True
+
+
+def _keep_objects_readable_while_replaced() -> None:
+    """moto closes an object's buffer as soon as it is replaced or deleted, so a GET that already
+    holds the object fails ("I/O operation on closed file", a 500) when a writer replaces it
+    meanwhile — a Resource Data Sync run rewriting the nodes' objects while a reader lists and
+    gets them. S3 never fails such a read: with strong read-after-write consistency a GET returns
+    the old or the new object (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+    Welcome.html#ConsistencyModel). The buffer is closed when the object is garbage-collected
+    instead (moto's ``__del__`` path), after the last reader let go."""
+    from moto.s3.models import FakeKey  # noqa: PLC0415
+
+    close = FakeKey.dispose
+
+    def dispose(self: Any, garbage: bool = False) -> None:
+        if garbage:
+            self.disposed = True  # moto warns only for keys never disposed
+            close(self, garbage=True)
+        else:
+            self.disposed = True
+
+    setattr(FakeKey, "dispose", dispose)  # noqa: B010
 
 
 __all__ = [

@@ -13,9 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.s3.models import s3_backends
 
 import tests.emulator as emulator_pkg
-from tests.emulator import datasync, iam
+from tests.emulator import auth, datasync, iam
 from tests.emulator.shapes import response_problems
 from tools.report.queries import run_all
 
@@ -549,3 +550,23 @@ def test_patch_summary_comes_from_the_patch_state(
     assert (record["InstalledCount"], record["MissingCount"]) == ("40", "3")
     assert (record["OperationType"], record["RebootOption"]) == ("Install", "RebootIfNeeded")
     assert record["OperationStartTime"] == "2025-03-01T12:00:00Z" and "InstanceId" not in record
+
+
+def test_an_object_replaced_while_it_is_read_is_still_readable(central: Any) -> None:
+    """S3 returns the old or the new object to a GET that races an overwrite; moto closed the
+    old object's buffer at once, failing the read (the sync's background baseline rewrote the
+    objects while the forged-prefix test read them: "I/O operation on closed file")."""
+    auth.install()
+    central.put_object(Bucket=BUCKET, Key="race/object.json", Body=b"old")
+    bucket = next(
+        b
+        for backend in s3_backends.values()
+        for partition in backend.values()
+        for name, b in partition.buckets.items()
+        if name == BUCKET
+    )
+    held = bucket.keys["race/object.json"]  # what a GET in progress holds
+    central.put_object(Bucket=BUCKET, Key="race/object.json", Body=b"new")
+    assert held.value == b"old", "the reader that started first still reads its object"
+    body = central.get_object(Bucket=BUCKET, Key="race/object.json")["Body"].read()
+    assert body == b"new"
