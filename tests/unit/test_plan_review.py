@@ -587,4 +587,4 @@ def test_a_review_over_the_size_budget_keeps_one_line_per_module() -> None:
     assert "- **module.app** (2 create)" in short
     assert "aws_s3_bucket.retagged" not in short  # per-resource lines are gone
     assert "| **REPLACE** | `aws_sqs_queue.renamed`" in short  # destroys and replacements stay
-    assert "see plan.json" in short
+    assert "Per-resource lists left out" in short and "terraform show" in short

@@ -557,7 +557,13 @@ def _module_sections(changes: list[ResourceChange], *, details: bool = True) -> 
         else:
             lines += [f"**{module}** ({tally})", "", *body, ""]
     if not details:
-        lines += ["", "_Per-resource lists left out to keep this review short: see plan.json._", ""]
+        lines += [
+            "",
+            "_Per-resource lists left out to keep this review short: run `make plan ENV=<env>`"
+            " where you may read the state, then `terraform show` of its saved plan (CI keeps"
+            " no plan.json: it holds state values)._",
+            "",
+        ]
     return lines
 
 
