@@ -101,6 +101,25 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{name} must be true or false (also 1/0, yes/no), got {raw!r}")
 
 
+def _customer_policy_arn(
+    env: Mapping[str, str], name: str, example: str, problems: list[str]
+) -> str | None:
+    """``env[name]`` read as a customer managed policy ARN.
+
+    Returns:
+        The ARN, or ``None`` when the variable is empty; a malformed value is described in
+        ``problems`` (appended to, naming ``fleetpatch-<example>`` as an example) and returned.
+    """
+    value = env.get(name, "").strip() or None
+    if value is not None and (not _CUSTOMER_POLICY_ARN.fullmatch(value) or len(value) > 2048):
+        problems.append(
+            f"{name} must be empty or the ARN of a customer managed policy, "
+            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
+            f"(e.g. arn:aws:iam::123456789012:policy/fleetpatch-{example}), got {value!r}"
+        )
+    return value
+
+
 def _policies(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | None, str | None]:
     """The policies to attach, read from ``env``.
 
@@ -114,30 +133,13 @@ def _policies(env: Mapping[str, str], problems: list[str]) -> tuple[str, str | N
             "SSM_MANAGED_POLICY_NAME must be the name of an AWS managed policy, optionally with "
             "its path (e.g. AmazonSSMManagedInstanceCore), not an ARN"
         )
-    node_policy = env.get("SSM_NODE_POLICY_ARN", "").strip() or None
-    if node_policy is not None and (
-        not _CUSTOMER_POLICY_ARN.fullmatch(node_policy) or len(node_policy) > 2048
-    ):
-        problems.append(
-            "SSM_NODE_POLICY_ARN must be empty or the ARN of a customer managed policy, "
-            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
-            f"(e.g. arn:aws:iam::123456789012:policy/fleetpatch-ssm-node-core), got {node_policy!r}"
-        )
+    node_policy = _customer_policy_arn(env, "SSM_NODE_POLICY_ARN", "ssm-node-core", problems)
     if node_policy is not None and env.get("SSM_MANAGED_POLICY_NAME", "").strip():
         problems.append(
             "SSM_NODE_POLICY_ARN and SSM_MANAGED_POLICY_NAME are exclusive: "
             "set one policy to attach"
         )
-    log_policy = env.get("NODE_LOG_POLICY_ARN", "").strip() or None
-    if log_policy is not None and (
-        not _CUSTOMER_POLICY_ARN.fullmatch(log_policy) or len(log_policy) > 2048
-    ):
-        problems.append(
-            "NODE_LOG_POLICY_ARN must be empty or the ARN of a customer managed policy, "
-            "arn:<partition>:iam::<12-digit account>:policy/<path><name> "
-            "(e.g. arn:aws:iam::123456789012:policy/fleetpatch-managed-node-logs), "
-            f"got {log_policy!r}"
-        )
+    log_policy = _customer_policy_arn(env, "NODE_LOG_POLICY_ARN", "managed-node-logs", problems)
     return policy, node_policy, log_policy
 
 
