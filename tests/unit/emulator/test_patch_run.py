@@ -23,6 +23,17 @@ from ssm_documents.render import render_patch_run
 from tests.emulator.launcher import ROOT, Emulator
 
 ACCOUNT = "123456789012"
+# Roles a test assumes itself (the account's principals may assume them).
+ACCOUNT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 REGION = "us-west-2"
 DOCUMENT = "fleetpatch-PatchRun"
 STARTED = "fleetpatch:started-by"
@@ -707,17 +718,7 @@ def test_a_resource_group_target_is_resolved_and_patched(
 
 def test_list_group_resources_needs_tag_get_resources(emu: Emulator, runs: dict[str, Any]) -> None:
     iam = emu.client("iam")
-    account_trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    iam.create_role(RoleName="rg-reader", AssumeRolePolicyDocument=json.dumps(account_trust))
+    iam.create_role(RoleName="rg-reader", AssumeRolePolicyDocument=json.dumps(ACCOUNT_TRUST))
     iam.put_role_policy(
         RoleName="rg-reader",
         PolicyName="only-list",
@@ -845,17 +846,9 @@ def test_the_role_cannot_command_a_node_of_another_patch_group_by_id(
     NeverCommandOtherPatchGroups refuses a node of a patch group the module does not manage;
     a node of a managed group is allowed. The patch runs themselves (tag targets) succeeded."""
     iam = emu.client("iam")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    iam.create_role(RoleName="patch-run-policy-probe", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(
+        RoleName="patch-run-policy-probe", AssumeRolePolicyDocument=json.dumps(ACCOUNT_TRUST)
+    )
     iam.put_role_policy(
         RoleName="patch-run-policy-probe",
         PolicyName="patch-run",
