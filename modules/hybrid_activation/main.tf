@@ -43,43 +43,20 @@ resource "aws_iam_role" "hybrid" {
 }
 
 # Least privilege by default (node_policy = "fleetpatch"): an inline policy with exactly the SSM
-# core actions a fleetpatch managed node uses (the role check's REQUIRED_ACTIONS, kept equal by
-# tests/unit/role_check/test_node_core_policy.py), instead of AmazonSSMManagedInstanceCore, which
-# also grants ssm:GetParameter(s) on every parameter of the account.
+# core actions a fleetpatch managed node uses (modules/ssm_node_core, the role check's
+# REQUIRED_ACTIONS), instead of AmazonSSMManagedInstanceCore, which also grants
+# ssm:GetParameter(s) on every parameter of the account.
+module "node_core" {
+  source = "../ssm_node_core"
+}
+
 resource "aws_iam_role_policy" "node_core" {
   #checkov:skip=CKV_AWS_290:The SSM core actions of a managed node, exactly the role check's REQUIRED_ACTIONS (a subset of AmazonSSMManagedInstanceCore, which grants them on * too): the ec2messages/ssmmessages channels, GetDeployablePatchSnapshotForInstance and PutComplianceItems take no resource-level permissions, and the node acts on itself only through the SSM service.
   #checkov:skip=CKV_AWS_355:Same policy as AmazonSSMManagedInstanceCore's core statement, narrowed to the actions fleetpatch needs; per-action resource scoping (instance/managed-instance/document ARNs) is not verifiable offline against AWS and a wrong scope would cut nodes off SSM.
-  count = var.node_policy == "fleetpatch" ? 1 : 0
-  name  = "ssm-node-core"
-  role  = aws_iam_role.hybrid.name
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid    = "SsmManagedNodeCore"
-      Effect = "Allow"
-      Action = [
-        "ec2messages:AcknowledgeMessage",
-        "ec2messages:DeleteMessage",
-        "ec2messages:FailMessage",
-        "ec2messages:GetEndpoint",
-        "ec2messages:GetMessages",
-        "ec2messages:SendReply",
-        "ssm:DescribeAssociation",
-        "ssm:GetDeployablePatchSnapshotForInstance",
-        "ssm:GetDocument",
-        "ssm:ListInstanceAssociations",
-        "ssm:PutComplianceItems",
-        "ssm:PutInventory",
-        "ssm:UpdateInstanceAssociationStatus",
-        "ssm:UpdateInstanceInformation",
-        "ssmmessages:CreateControlChannel",
-        "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel",
-        "ssmmessages:OpenDataChannel",
-      ]
-      Resource = "*"
-    }]
-  })
+  count  = var.node_policy == "fleetpatch" ? 1 : 0
+  name   = "ssm-node-core"
+  role   = aws_iam_role.hybrid.name
+  policy = module.node_core.policy_json
 }
 
 # node_policy = "aws_managed": the AWS managed policy (an existing state's unindexed attachment

@@ -11,42 +11,12 @@ locals {
   managed_policy_arn = "arn:${local.partition}:iam::aws:policy/${var.managed_policy_name}"
 
   # node_policy = "fleetpatch": a customer managed policy with exactly the SSM core actions the
-  # function checks for (lambda_src/ssm_role_check/policy.py REQUIRED_ACTIONS; a unit test keeps
-  # the two lists equal), instead of AmazonSSMManagedInstanceCore, which also grants
+  # function checks for (modules/ssm_node_core), instead of AmazonSSMManagedInstanceCore, which also grants
   # ssm:GetParameter(s) on every parameter of the account (and the AWS managed Parameter Store
   # key decrypts for every principal of the account). The ARN is built (path "/"), so it is known
   # at plan for the IAM conditions below.
-  node_core_actions = [
-    "ec2messages:AcknowledgeMessage",
-    "ec2messages:DeleteMessage",
-    "ec2messages:FailMessage",
-    "ec2messages:GetEndpoint",
-    "ec2messages:GetMessages",
-    "ec2messages:SendReply",
-    "ssm:DescribeAssociation",
-    "ssm:GetDeployablePatchSnapshotForInstance",
-    "ssm:GetDocument",
-    "ssm:ListInstanceAssociations",
-    "ssm:PutComplianceItems",
-    "ssm:PutInventory",
-    "ssm:UpdateInstanceAssociationStatus",
-    "ssm:UpdateInstanceInformation",
-    "ssmmessages:CreateControlChannel",
-    "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel",
-    "ssmmessages:OpenDataChannel",
-  ]
   node_core_policy_name = "${var.name_prefix}-ssm-node-core"
   node_core_policy_arn  = "${local.iam_arn}:policy/${local.node_core_policy_name}"
-  node_core_policy_json = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid      = "SsmManagedNodeCore"
-      Effect   = "Allow"
-      Action   = local.node_core_actions
-      Resource = "*"
-    }]
-  })
   # The policy the function attaches to roles lacking the SSM core actions, and this module's SSM role carries.
   node_policy_arn = var.node_policy == "fleetpatch" ? local.node_core_policy_arn : local.managed_policy_arn
   # The policies the function may attach: the node policy and, when given, the node log policy.
@@ -90,13 +60,17 @@ resource "aws_iam_role" "ssm_instance" {
   tags               = var.tags
 }
 
+module "node_core" {
+  source = "../ssm_node_core"
+}
+
 resource "aws_iam_policy" "node_core" {
   #checkov:skip=CKV_AWS_290:The SSM core actions of a managed node, exactly the role check's REQUIRED_ACTIONS (a subset of AmazonSSMManagedInstanceCore, which grants them on * too): the ec2messages/ssmmessages channels, GetDeployablePatchSnapshotForInstance and PutComplianceItems take no resource-level permissions, and the node acts on itself only through the SSM service.
   #checkov:skip=CKV_AWS_355:Same policy as AmazonSSMManagedInstanceCore's core statement, narrowed to the actions fleetpatch needs; per-action resource scoping (instance/managed-instance/document ARNs) is not verifiable offline against AWS and a wrong scope would cut nodes off SSM.
   count       = var.node_policy == "fleetpatch" ? 1 : 0
   name        = local.node_core_policy_name
   description = "The SSM core actions of a fleetpatch managed node (register, command channels, associations, patching, inventory), attached instead of AmazonSSMManagedInstanceCore."
-  policy      = local.node_core_policy_json
+  policy      = module.node_core.policy_json
   tags        = var.tags
 }
 

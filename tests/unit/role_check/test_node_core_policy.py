@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,7 @@ from ssm_role_check.policy import REQUIRED_ACTIONS
 from .conftest import ACCOUNT, CORE_ARN, REGION, SSM_PROFILE, SSM_ROLE, Calls, Fleet
 
 ROOT = Path(__file__).resolve().parents[3]
-MAIN_TF = ROOT / "modules" / "role_check" / "main.tf"
-HYBRID_TF = ROOT / "modules" / "hybrid_activation" / "main.tf"
+NODE_CORE_TF = ROOT / "modules" / "ssm_node_core" / "main.tf"
 NODE_POLICY_NAME = "fleetpatch-ssm-node-core"
 NODE_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{NODE_POLICY_NAME}"
 SWEEP = Trigger("sweep", None)
@@ -43,10 +41,10 @@ BASE_ENV = {
 
 
 def _module_actions() -> list[str]:
-    with MAIN_TF.open() as handle:
+    with NODE_CORE_TF.open() as handle:
         parsed = hcl2.load(handle)
     locals_ = {k: v for block in parsed["locals"] for k, v in block.items()}
-    return [str(a).strip('"') for a in locals_["node_core_actions"]]
+    return [str(a).strip('"') for a in locals_["actions"]]
 
 
 def _node_document() -> dict[str, Any]:
@@ -74,18 +72,12 @@ def run(fleet: Fleet, config: Config = CONFIG) -> tuple[dict[str, Any], Calls]:
     return summary.to_dict(), calls
 
 
-def _hybrid_actions() -> list[str]:
-    """The Action list of hybrid_activation's inline node_core policy (a jsonencode literal)."""
-    text = HYBRID_TF.read_text()
-    block = text[text.index('resource "aws_iam_role_policy" "node_core"') :]
-    listed = re.search(r"Action\s*=\s*\[(.*?)\]", block, re.S)
-    assert listed, "node_core has an Action list"
-    return re.findall(r'"([^"]+)"', listed.group(1))
-
-
 @pytest.mark.parametrize("module", ["role_check", "hybrid_activation"])
 def test_the_module_policy_grants_exactly_the_actions_the_function_checks(module: str) -> None:
-    actions = _module_actions() if module == "role_check" else _hybrid_actions()
+    main_tf = (ROOT / "modules" / module / "main.tf").read_text()
+    assert 'source = "../ssm_node_core"' in main_tf
+    assert "policy = module.node_core.policy_json" in main_tf.replace("policy      =", "policy =")
+    actions = _module_actions()
     assert len(actions) == len(set(actions)), "no action listed twice"
     assert set(actions) == set(REQUIRED_ACTIONS)
     assert not any(a.startswith(("ssm:GetParameter", "s3:", "kms:")) for a in actions)
